@@ -1,0 +1,49 @@
+"""GET /healthz: database, broker and worker liveness; 503 naming what is down."""
+
+from django.db import connection
+from django.http import JsonResponse
+from kombu import Connection
+
+from .celery import app
+
+
+def _database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - report any failure
+        return str(exc)[:200]
+    return None
+
+
+def _broker() -> str | None:
+    try:
+        with Connection(app.conf.broker_url, connect_timeout=1, transport_options={"socket_timeout": 1}) as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+            conn.default_channel.client.ping()
+    except Exception as exc:  # noqa: BLE001
+        return str(exc)[:200] or exc.__class__.__name__
+    return None
+
+
+def _worker() -> str | None:
+    try:
+        replies = app.control.ping(timeout=1.5)
+    except Exception as exc:  # noqa: BLE001
+        return str(exc)[:200] or exc.__class__.__name__
+    if not replies:
+        return "no worker answered a ping"
+    return None
+
+
+def healthz(request):
+    checks = {"database": _database(), "broker": _broker()}
+    checks["worker"] = _worker() if checks["broker"] is None else "broker unreachable"
+    down = [name for name, error in checks.items() if error]
+    body = {
+        "status": "ok" if not down else "down",
+        "down": down,
+        "checks": {name: {"ok": error is None, "error": error} for name, error in checks.items()},
+    }
+    return JsonResponse(body, status=503 if down else 200)

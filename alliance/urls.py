@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from ports import api as ports_api
+from ports import views as ports_views
+
+from .health import healthz
+
+api_v1 = [
+    path("ports/", ports_api.PortListApi.as_view(), name="api-ports"),
+    path("agencies/", ports_api.AgencyListApi.as_view(), name="api-agencies"),
+    path("me/", ports_api.MeApi.as_view(), name="api-me"),
+    path("members/", ports_api.MemberListApi.as_view(), name="api-members"),
+    path("", include("sharing.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("login/", ports_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/2fa/setup/", ports_views.totp_setup, name="totp_setup"),
+    path("account/2fa/verify/", ports_views.totp_verify, name="totp_verify"),
+    path("", ports_views.home, name="home"),
+    path("", include("sharing.urls")),
+    path("django-admin/", admin.site.urls),
+]

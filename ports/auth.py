@@ -1,0 +1,73 @@
+"""API authentication: personal and scanner-node tokens, stored hashed (SPEC section 2)."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .models import ApiToken, TokenKind, hash_token
+
+
+class NodePrincipal:
+    """The `request.user` of a scanner node: authenticated, but never a member."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+    username = ""
+
+    def __init__(self, node):
+        self.node = node
+        self.username = f"node:{node.id}"
+
+    def __str__(self) -> str:
+        return self.username
+
+    def is_verified(self) -> bool:
+        return False
+
+    def has_perm(self, *args, **kwargs) -> bool:
+        return False
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Token <token>` for both kinds; which endpoints accept which is the permissions' job."""
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid token header.")
+        try:
+            raw = header[1].decode("ascii")
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed("Invalid token header.") from exc
+        token = (
+            ApiToken.objects.select_related("user", "node", "node__agency", "node__port")
+            .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            # At most one write a minute per token, not one per request.
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        if token.kind == TokenKind.NODE:
+            if not token.node.is_active:
+                raise exceptions.AuthenticationFailed("This scanner node is deactivated.")
+            request._request.scanner_node = token.node
+            return NodePrincipal(token.node), token
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("This account is deactivated.")
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword

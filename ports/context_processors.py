@@ -1,0 +1,16 @@
+from .selectors import active_memberships
+
+
+def memberships(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"memberships": []}
+    items = list(active_memberships(user))
+    roles = {m.role for m in items}
+    return {
+        "memberships": items,
+        "is_public_sector": any(m.agency.is_public for m in items),
+        "is_liaison": "liaison" in roles,
+        "is_agency_admin": "admin" in roles,
+        "is_officer": "officer" in roles,
+    }

@@ -1,0 +1,54 @@
+"""Who may call which kind of endpoint: members, nodes, and second-factor admin sessions."""
+
+from rest_framework import permissions
+
+from .auth import NodePrincipal
+from .models import ApiToken, TokenKind
+from .selectors import active_memberships
+
+
+def is_node_request(request) -> bool:
+    return isinstance(request.auth, ApiToken) and request.auth.kind == TokenKind.NODE
+
+
+class IsMember(permissions.BasePermission):
+    """A person with at least one active membership, by session or personal token. Nodes are refused."""
+
+    message = "This endpoint is for alliance members."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated or isinstance(user, NodePrincipal) or is_node_request(request):
+            return False
+        return active_memberships(user).exists()
+
+
+class IsPublicSectorMember(IsMember):
+    message = "This endpoint is closed to the private sector."
+
+    def has_permission(self, request, view) -> bool:
+        return (
+            super().has_permission(request, view)
+            and active_memberships(request.user).filter(agency_sector="public").exists()
+        )
+
+
+class IsNode(permissions.BasePermission):
+    """A scanner node's token; anything else is treated as not authenticated."""
+
+    def has_permission(self, request, view) -> bool:
+        return is_node_request(request)
+
+
+class IsVerifiedSession(IsMember):
+    """Administrative actions: a portal session verified with the second factor, never a token."""
+
+    message = "Administrative actions need a portal session verified with the second factor."
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if request.auth is not None:  # a token, not a session
+            return False
+        is_verified = getattr(request.user, "is_verified", None)
+        return bool(is_verified and is_verified())

@@ -1,0 +1,313 @@
+"""Writes for reference data, members, nodes, keys and tokens. Every change is audited."""
+
+import secrets
+
+import pycountry
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import audit
+from .data_ports import MEMBER_PORTS, ORIGIN_PORTS
+from .keys import encrypt_private_key, parse_public_key, public_x, thumbprint
+from .locode import locode_error
+from .models import (
+    Agency,
+    AgencyKind,
+    ApiToken,
+    KeyOwner,
+    KeyStatus,
+    Membership,
+    Port,
+    Role,
+    ScannerNode,
+    Sector,
+    SigningKey,
+    TokenKind,
+    UserProfile,
+    hash_token,
+    sector_of,
+)
+
+User = get_user_model()
+
+
+def _country(code: str) -> str:
+    return pycountry.countries.get(alpha_2=code).alpha_2
+
+
+@transaction.atomic
+def reference_ports_load() -> int:
+    """Upsert the shipped member and origin ports. Idempotent."""
+    count = 0
+    for locode, name, hub, lat, lon in MEMBER_PORTS:
+        Port.objects.update_or_create(
+            locode=locode,
+            defaults={
+                "name": name,
+                "country": _country(locode[:2]),
+                "hub": hub,
+                "latitude": lat,
+                "longitude": lon,
+                "is_member": True,
+            },
+        )
+        count += 1
+    for locode, name, lat, lon in ORIGIN_PORTS:
+        Port.objects.update_or_create(
+            locode=locode,
+            defaults={
+                "name": name,
+                "country": _country(locode[:2]),
+                "hub": None,
+                "latitude": lat,
+                "longitude": lon,
+                "is_member": False,
+            },
+        )
+        count += 1
+    return count
+
+
+def port_for_locode(locode: str) -> Port:
+    """The port for a valid LOCODE; a valid code not yet known becomes a new non-member port."""
+    error = locode_error(locode)
+    if error:
+        raise ValidationError({"locode": [error]})
+    port = Port.objects.filter(locode=locode).first()
+    if port is not None:
+        return port
+    try:
+        with transaction.atomic():
+            return Port.objects.create(locode=locode, name=locode, country=locode[:2], is_member=False)
+    except IntegrityError:  # created concurrently
+        return Port.objects.get(locode=locode)
+
+
+def agency_slug(port: Port | None, kind: str) -> str:
+    if port is None:
+        raise ValidationError({"port": ["Only EU-level agencies have no port; give them an explicit slug."]})
+    return f"{port.locode.lower()}-{kind.replace('_', '-')}"
+
+
+@transaction.atomic
+def agency_ensure(*, kind: str, port: Port | None, name: str, slug: str | None = None) -> Agency:
+    slug = slug or agency_slug(port, kind)
+    agency, created = Agency.objects.get_or_create(slug=slug, defaults={"name": name, "kind": kind, "port": port})
+    if created:
+        agency.full_clean()
+        audit.record(None, "agency.created", agency, {"slug": slug, "kind": kind})
+    return agency
+
+
+@transaction.atomic
+def member_add(
+    *,
+    username: str,
+    agency: Agency,
+    role: str,
+    password: str | None = None,
+    actor=None,
+    display_name: str = "",
+    email: str = "",
+) -> Membership:
+    """Create or update a member. `liaison` only in public-sector agencies."""
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Unknown role {role!r}; choose one of {', '.join(Role.values)}."]})
+    if role == Role.LIAISON and sector_of(agency.kind) != Sector.PUBLIC:
+        raise ValidationError({"role": ["The liaison role exists only in public-sector agencies."]})
+    user, created = User.objects.get_or_create(username=username)
+    if display_name:
+        first, _, last = display_name.partition(" ")
+        user.first_name, user.last_name = first, last
+    if email:
+        user.email = email
+    if password:
+        user.set_password(password)
+    elif created:
+        user.set_unusable_password()
+    user.is_active = True
+    user.save()
+    UserProfile.objects.get_or_create(user=user)
+    membership = Membership.objects.filter(user=user, agency=agency).first()
+    if membership is None:
+        membership = Membership(user=user, agency=agency, role=role)
+        membership.save()
+        audit.record(actor, "member.added", membership, {"user": username, "agency": agency.slug, "role": role})
+    elif membership.role != role or not membership.is_active:
+        old = membership.role
+        membership.role, membership.is_active, membership.deactivated_at = role, True, None
+        membership.save(update_fields=["role", "is_active", "deactivated_at", "agency_sector"])
+        audit.record(
+            actor, "member.role_changed", membership, {"user": username, "agency": agency.slug, "from": old, "to": role}
+        )
+    return membership
+
+
+@transaction.atomic
+def member_offboard(*, membership: Membership, actor) -> Membership:
+    """Deactivate a membership; when the person has no active membership left, revoke their tokens."""
+    membership.is_active = False
+    membership.deactivated_at = timezone.now()
+    membership.save(update_fields=["is_active", "deactivated_at"])
+    user = membership.user
+    if not user.memberships.filter(is_active=True).exists():
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit.record(actor, "member.offboarded", membership, {"user": user.username, "agency": membership.agency.slug})
+    return membership
+
+
+def _new_raw_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+@transaction.atomic
+def token_issue(*, user=None, node: ScannerNode | None = None, name: str = "", actor=None) -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and only its hash is stored."""
+    if (user is None) == (node is None):
+        raise ValueError("a token belongs to exactly one user or one node")
+    raw = _new_raw_token("axn" if node else "axp")
+    token = ApiToken.objects.create(
+        key_hash=hash_token(raw),
+        prefix=raw[:10],
+        kind=TokenKind.NODE if node else TokenKind.PERSONAL,
+        user=user,
+        node=node,
+        name=name,
+    )
+    audit.record(actor, "token.issued", token, {"kind": token.kind, "owner": node.id if node else user.username})
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, token: ApiToken, actor) -> None:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit.record(actor, "token.revoked", token, {"kind": token.kind})
+
+
+def _key_create(
+    *,
+    owner_kind: str,
+    x: str,
+    agency: Agency | None = None,
+    node: ScannerNode | None = None,
+    private_key: Ed25519PrivateKey | None = None,
+    actor=None,
+) -> SigningKey:
+    kid = thumbprint(x)
+    if SigningKey.objects.filter(x=x).exists():
+        raise ValidationError({"x": ["This public key is already registered; a key can be registered only once."]})
+    key = SigningKey(
+        kid=kid,
+        x=x,
+        owner_kind=owner_kind,
+        agency=agency,
+        node=node,
+        held_by_portal=private_key is not None,
+        private_key_encrypted=encrypt_private_key(private_key, kid) if private_key else None,
+    )
+    key.save()
+    audit.record(actor, "key.created", key, {"owner": key.owner_label, "kid": kid, "held": key.held_by_portal})
+    return key
+
+
+@transaction.atomic
+def agency_key_generate(*, agency: Agency, actor=None) -> SigningKey:
+    """Retire the agency's active portal-held key (if any) and make a new one."""
+    current = (
+        SigningKey.objects.select_for_update()
+        .filter(agency=agency, owner_kind=KeyOwner.AGENCY, held_by_portal=True, status=KeyStatus.ACTIVE)
+        .first()
+    )
+    if current is not None:
+        _key_retire(current, actor)
+    private = Ed25519PrivateKey.generate()
+    return _key_create(
+        owner_kind=KeyOwner.AGENCY, x=public_x(private.public_key()), agency=agency, private_key=private, actor=actor
+    )
+
+
+def agency_key_ensure(agency: Agency) -> SigningKey:
+    key = SigningKey.objects.filter(
+        agency=agency, owner_kind=KeyOwner.AGENCY, held_by_portal=True, status=KeyStatus.ACTIVE
+    ).first()
+    return key or agency_key_generate(agency=agency)
+
+
+@transaction.atomic
+def agency_key_register_external(*, agency: Agency, public_key: str, actor=None) -> SigningKey:
+    try:
+        x = parse_public_key(public_key)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"x": [f"Not an Ed25519 public key: {exc}."]}) from exc
+    return _key_create(owner_kind=KeyOwner.AGENCY, x=x, agency=agency, actor=actor)
+
+
+@transaction.atomic
+def portal_key_ensure() -> SigningKey:
+    key = SigningKey.objects.filter(owner_kind=KeyOwner.PORTAL, status=KeyStatus.ACTIVE).first()
+    if key is not None:
+        return key
+    private = Ed25519PrivateKey.generate()
+    return _key_create(owner_kind=KeyOwner.PORTAL, x=public_x(private.public_key()), private_key=private)
+
+
+def _key_retire(key: SigningKey, actor) -> None:
+    key.status = KeyStatus.RETIRED
+    key.retired_at = timezone.now()
+    key.save(update_fields=["status", "retired_at"])
+    audit.record(actor, "key.retired", key, {"owner": key.owner_label})
+
+
+@transaction.atomic
+def key_revoke(*, key: SigningKey, reason: str, actor=None) -> SigningKey:
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": ["Say why the key is revoked."]})
+    key.status = KeyStatus.REVOKED
+    key.revoked_at = timezone.now()
+    key.revocation_reason = reason.strip()[:500]
+    key.save(update_fields=["status", "revoked_at", "revocation_reason"])
+    audit.record(actor, "key.revoked", key, {"owner": key.owner_label, "reason": key.revocation_reason})
+    return key
+
+
+@transaction.atomic
+def node_register(
+    *, node_id: str, agency: Agency, public_key: str, description: str = "", actor=None
+) -> tuple[ScannerNode, str]:
+    """Register a scanner node with its public key; returns the node and its API token (shown once)."""
+    if agency.kind not in (AgencyKind.CUSTOMS, AgencyKind.PORT_AUTHORITY):
+        raise ValidationError({"agency": ["Scanner nodes belong to a customs agency or a port authority."]})
+    try:
+        x = parse_public_key(public_key)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"public_key": [f"Not an Ed25519 public key: {exc}."]}) from exc
+    node = ScannerNode.objects.filter(id=node_id).first()
+    if node is not None and node.agency_id != agency.id:
+        raise ValidationError({"node": [f"Node {node_id} already belongs to {node.agency.slug}."]})
+    if node is None:
+        node = ScannerNode(
+            id=node_id, agency=agency, agency_kind=agency.kind, port_id=agency.port_id, description=description
+        )
+        node.full_clean()
+        node.save()
+        audit.record(actor, "node.registered", node, {"agency": agency.slug, "port": node.port_id})
+    existing = SigningKey.objects.filter(x=x).first()
+    if existing is None:
+        for old in SigningKey.objects.select_for_update().filter(node=node, status=KeyStatus.ACTIVE):
+            _key_retire(old, actor)
+        _key_create(owner_kind=KeyOwner.NODE, x=x, node=node, actor=actor)
+    elif existing.node_id != node.id:
+        raise ValidationError({"public_key": ["This public key is already registered to another owner."]})
+    _, raw = token_issue(node=node, name="registration", actor=actor)
+    return node, raw
+
+
+@transaction.atomic
+def node_key_rotate(*, node: ScannerNode, x: str) -> SigningKey:
+    for old in SigningKey.objects.select_for_update().filter(node=node, status=KeyStatus.ACTIVE):
+        _key_retire(old, f"node:{node.id}")
+    return _key_create(owner_kind=KeyOwner.NODE, x=x, node=node, actor=f"node:{node.id}")

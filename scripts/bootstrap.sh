@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what the project needs on a fresh machine: Debian packages named on
+# the command line (only when missing), the virtualenv and requirements.txt
+# (only when requirements.txt changed since the last install).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for pkg in "$@"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "Installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian packages start their own services; this project runs its own
+# throwaway instances instead, so stop the system ones if they came up.
+for svc in redis-server postgresql; do
+  if ((${#missing[@]})) && printf '%s\n' "${missing[@]}" | grep -qx "${svc}"; then
+    (service "$svc" stop || true) >/dev/null 2>&1
+  fi
+done
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "Installing requirements.txt"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$stamp"
+fi

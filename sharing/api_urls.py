@@ -1,0 +1,8 @@
+"""Sharing API routes, mounted under /api/v1/."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("sharing.api.alerts_urls")),
+    path("", include("sharing.api.scans_urls")),
+]

@@ -1,0 +1,1 @@
+"""Scan results, inspection outcomes, node counters."""

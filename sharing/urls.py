@@ -1,0 +1,3 @@
+"""Sharing portal pages and public endpoints (JWKS)."""
+
+urlpatterns: list = []
