@@ -1,12 +1,24 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from ports import api as ports_api
 from ports import views as ports_views
 
 from .health import healthz
+
+# Swagger UI's bundle injects one fixed <style> element; allow exactly that
+# stylesheet by hash on the docs page only (no 'unsafe-inline', no eval).
+SWAGGER_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
+
+
+@method_decorator(csp_update({"style-src": [SWAGGER_STYLE_HASH]}), name="dispatch")
+class SwaggerUiView(SpectacularSwaggerSplitView):
+    pass
+
 
 api_v1 = [
     path("ports/", ports_api.PortListApi.as_view(), name="api-ports"),
@@ -20,7 +32,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),
     path("login/", ports_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/2fa/setup/", ports_views.totp_setup, name="totp_setup"),

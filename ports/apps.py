@@ -7,4 +7,4 @@ class PortsConfig(AppConfig):
     verbose_name = "Ports, agencies and members"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import schema, signals  # noqa: F401

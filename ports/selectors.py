@@ -38,13 +38,14 @@ def member_directory(*, agency: str | None = None, q: str | None = None) -> Quer
     qs = Membership.objects.filter(is_active=True, user__is_active=True).select_related("agency", "user")
     if agency:
         qs = qs.filter(agency__slug=agency)
-    if q:
+    for word in (q or "").split()[:5]:
+        # Every word must match somewhere: "An Peeters" finds first and last name together.
         qs = qs.filter(
-            Q(handle__icontains=q)
-            | Q(user__first_name__icontains=q)
-            | Q(user__last_name__icontains=q)
-            | Q(agency__slug__icontains=q)
-            | Q(agency__name__icontains=q)
+            Q(handle__icontains=word)
+            | Q(user__first_name__icontains=word)
+            | Q(user__last_name__icontains=word)
+            | Q(agency__slug__icontains=word)
+            | Q(agency__name__icontains=word)
         )
     return qs.order_by("agency__slug", "handle")
 

@@ -15,6 +15,10 @@ from rest_framework.test import APIClient
 from ports.models import Agency, AgencyKind, Port
 from ports.services import agency_ensure, member_add, reference_ports_load, token_issue
 
+# Playwright's sync API keeps an event loop in the main thread; the test's own
+# database calls stay synchronous, so Django's async guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "demo-password-for-tests"
 
@@ -154,19 +158,24 @@ class Worker:
         return self
 
     def wait_ready(self, timeout: float = 30) -> "Worker":
-        from alliance.celery import app
+        from celery import Celery
 
+        # A separate app bound to this worker's broker: the project app's
+        # producer pool would publish the ping to the default broker.
+        probe = Celery(broker=self.redis_url)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the celery worker exited early")
-            with app.connection_for_write(self.redis_url) as conn:
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("the celery worker exited early")
                 try:
-                    if app.control.ping(timeout=0.5, connection=conn):
+                    if probe.control.ping(timeout=1.0):
                         return self
                 except Exception:  # noqa: BLE001 - broker still starting
                     pass
-            time.sleep(0.2)
+                time.sleep(0.2)
+        finally:
+            probe.close()
         raise RuntimeError("the celery worker did not answer a ping in time")
 
     def kill(self, sig=signal.SIGKILL) -> None:
@@ -306,3 +315,60 @@ def login(page, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+class WebServer:
+    """A real gunicorn process serving the project on the test database."""
+
+    def __init__(self, redis_url: str, log: Path):
+        self.port = _free_port()
+        self.redis_url = redis_url
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "WebServer":
+        import requests
+
+        logfile = open(self.log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "alliance.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+            ],
+            cwd=ROOT,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=_env(
+                DATABASE_URL=_database_url(),
+                REDIS_URL=self.redis_url,
+                CELERY_BROKER_URL=self.redis_url,
+                CELERY_RESULT_BACKEND=self.redis_url,
+                DJANGO_SETTINGS_MODULE="alliance.settings.test",
+            ),
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url + "/login/", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
