@@ -112,3 +112,50 @@ def verify_chain() -> tuple[bool, int, str]:
     if head is not None and count and head.hash != prev:
         return False, count, "the head hash does not match the last entry"
     return True, count, ""
+
+
+def checkpoint_create():
+    """Sign the current chain head with the portal key (beat runs this periodically)."""
+    from sharing.signing import rfc3339, sign
+
+    from .models import AuditCheckpoint
+    from .services import portal_key_ensure
+
+    key = portal_key_ensure()  # first: creating it appends to the chain
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(id=1).first()
+        if head is None or head.seq == 0 or AuditCheckpoint.objects.filter(seq=head.seq).exists():
+            return None
+        document = {
+            "type": "audit_checkpoint",
+            "seq": head.seq,
+            "hash": head.hash,
+            "created_at": rfc3339(timezone.now()),
+        }
+        jws = sign(document, key, "checkpoint+json")
+        return AuditCheckpoint.objects.create(seq=head.seq, hash=head.hash, jws=jws)
+
+
+def verify_checkpoints() -> tuple[bool, int, str]:
+    """Every checkpoint is signed by a portal key and names an entry whose hash it matches."""
+    from sharing.signing import JwsError, parse, signature_ok
+
+    from .models import AuditCheckpoint, KeyOwner, SigningKey
+
+    portal_keys = {k.kid: k for k in SigningKey.objects.filter(owner_kind=KeyOwner.PORTAL)}
+    hashes = dict(AuditEntry.objects.filter(seq__in=AuditCheckpoint.objects.values("seq")).values_list("seq", "hash"))
+    count = 0
+    for checkpoint in AuditCheckpoint.objects.order_by("seq"):
+        try:
+            parsed = parse(checkpoint.jws, "checkpoint+json")
+        except JwsError as exc:
+            return False, count, f"checkpoint #{checkpoint.seq}: {exc.message}"
+        key = portal_keys.get(parsed.kid)
+        if key is None or not signature_ok(parsed, key.x):
+            return False, count, f"checkpoint #{checkpoint.seq}: signature does not verify with a portal key"
+        if parsed.payload.get("seq") != checkpoint.seq or parsed.payload.get("hash") != checkpoint.hash:
+            return False, count, f"checkpoint #{checkpoint.seq}: signed content differs from the stored row"
+        if checkpoint.seq in hashes and hashes[checkpoint.seq] != checkpoint.hash:
+            return False, count, f"entry #{checkpoint.seq} does not match its signed checkpoint"
+        count += 1
+    return True, count, ""

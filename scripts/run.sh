@@ -53,11 +53,11 @@ $PY manage.py seed_demo | tee var/log/seed.log
 
 PORT=${PORT:-8000}
 .venv/bin/gunicorn alliance.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
-  --access-logfile var/log/web.log --error-logfile var/log/web.log &
+  --access-logfile var/log/web.log --error-logfile var/log/web.log >>var/log/web.log 2>&1 &
 PIDS+=($!)
-.venv/bin/celery -A alliance worker --loglevel INFO --logfile var/log/worker.log --concurrency 2 &
+.venv/bin/celery -A alliance worker --loglevel INFO --logfile var/log/worker.log --concurrency 2 >>var/log/worker.log 2>&1 &
 PIDS+=($!)
-.venv/bin/celery -A alliance beat --loglevel INFO --logfile var/log/beat.log --schedule var/celerybeat-schedule &
+.venv/bin/celery -A alliance beat --loglevel INFO --logfile var/log/beat.log --schedule var/celerybeat-schedule >>var/log/beat.log 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 if $PY manage.py help simulate_scanners >/dev/null 2>&1; then

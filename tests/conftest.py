@@ -101,6 +101,21 @@ def api_as(db):
 # ---------------------------------------------------------------- real processes
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reap_processes():
+    """Whatever a failing test left running (web, worker, redis) is stopped at the end of the session."""
+    yield
+    for proc in _STARTED:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+
+
 def _env(**extra) -> dict:
     env = dict(os.environ)
     env.update({k: str(v) for k, v in extra.items()})
@@ -155,6 +170,7 @@ class Worker:
                 DJANGO_SETTINGS_MODULE="alliance.settings.test",
             ),
         )
+        _STARTED.append(self.proc)
         return self
 
     def wait_ready(self, timeout: float = 30) -> "Worker":
@@ -195,9 +211,11 @@ class Worker:
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
     """A real worker for one test; data the test creates must be committed (transactional_db)."""
-    worker = Worker(log=tmp_path / "worker.log").start().wait_ready()
-    yield worker
-    worker.stop()
+    worker = Worker(log=tmp_path / "worker.log")
+    try:
+        yield worker.start().wait_ready()
+    finally:
+        worker.stop()
 
 
 class RedisServer:
@@ -229,7 +247,9 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
+        _STARTED.append(self.proc)
         import redis
 
         deadline = time.monotonic() + 10
@@ -359,6 +379,7 @@ class WebServer:
                 DJANGO_SETTINGS_MODULE="alliance.settings.test",
             ),
         )
+        _STARTED.append(self.proc)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -216,7 +216,13 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# Every periodic task of the project; `celery -A alliance beat` with no options runs them all.
+CELERY_BEAT_SCHEDULE: dict = {
+    "audit-checkpoint": {
+        "task": "ports.audit_checkpoint",
+        "schedule": env.float("AUDIT_CHECKPOINT_SECONDS", default=600),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -9,9 +9,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_healthz_reports_database_broker_and_worker(transactional_db, redis_server, tmp_path):
-    web = WebServer(redis_server.url, tmp_path / "web.log").start()
-    worker = Worker(redis_url=redis_server.url, log=tmp_path / "worker.log").start().wait_ready()
+    web = WebServer(redis_server.url, tmp_path / "web.log")
+    worker = Worker(redis_url=redis_server.url, log=tmp_path / "worker.log")
     try:
+        web.start()
+        worker.start().wait_ready()
         healthy = requests.get(web.url + "/healthz", timeout=10)
         assert healthy.status_code == 200, healthy.text
         body = healthy.json()
