@@ -68,3 +68,140 @@ def reader_for(user) -> Reader:
     )
     user._alliance_reader = reader
     return reader
+
+
+# ================================================================ alerts and best practices (TLP 2.0)
+#
+# The TLP table of SPEC section 4, as one SQL condition over the object's own
+# columns (tlp, agency, author) and its grant rows (the latest version's
+# audience, one indexed row per named agency, port or member). The same
+# condition serves lists, details, search, counts and exports.
+
+import uuid  # noqa: E402
+
+from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
+from django.db.models import Prefetch, Q, QuerySet  # noqa: E402
+from django.http import Http404  # noqa: E402
+
+from . import documents  # noqa: E402
+from .models import Alert, AlertGrant, Practice, PracticeGrant, Tlp  # noqa: E402
+from .signing import SignatureStatus  # noqa: E402
+
+# Roles that see their own agency's integrity failures (SPEC: an invalid object fails closed).
+INTEGRITY_ROLES = (Role.OFFICER, Role.ADMIN)
+
+
+def integrity_agency_ids(reader: Reader) -> frozenset[int]:
+    return frozenset(a for a, roles in reader.roles_by_agency.items() if roles & set(INTEGRITY_ROLES))
+
+
+def _tlp_condition(reader: Reader, grant_model, fk_name: str) -> Q:
+    grants = grant_model.objects.filter(
+        Q(agency_id__in=reader.agency_ids)
+        | Q(port_id__in=reader.public_port_ids)
+        | Q(member_id__in=reader.membership_ids)
+    ).values(fk_name)
+    return (
+        Q(tlp__in=(Tlp.CLEAR, Tlp.GREEN))
+        | Q(tlp__in=(Tlp.AMBER, Tlp.AMBER_STRICT), agency_id__in=reader.agency_ids)
+        | Q(tlp=Tlp.RED, author__in=reader.handles)
+        | Q(pk__in=grants)
+    )
+
+
+def _visible(model, grant_model, fk_name: str, user) -> QuerySet:
+    reader = reader_for(user)
+    if not reader.is_member:  # anonymous, scanner nodes, superusers without a membership: nothing
+        return model.objects.none()
+    condition = _tlp_condition(reader, grant_model, fk_name)
+    # Fail closed: objects the verifier found invalid stay visible only to their agency's officers and admins.
+    condition &= Q(integrity_failed=False) | Q(agency_id__in=integrity_agency_ids(reader))
+    return model.objects.filter(condition)
+
+
+def _with_rows(qs: QuerySet, grant_model) -> QuerySet:
+    """Everything serialising and verifying a page needs, in a fixed number of queries."""
+    return qs.select_related("agency", "key").prefetch_related(
+        Prefetch("grants", queryset=grant_model.objects.select_related("agency", "member"))
+    )
+
+
+def alerts_visible_to(user) -> QuerySet[Alert]:
+    return _visible(Alert, AlertGrant, "alert_id", user)
+
+
+def practices_visible_to(user) -> QuerySet[Practice]:
+    return _visible(Practice, PracticeGrant, "practice_id", user)
+
+
+def verified_for(user, objects, *, typ: str) -> list:
+    """Verify each object (bounded: one page) and leave out invalid ones for everyone but the agency's officers and admins.
+
+    Sets `signature_status` on every object returned.
+    """
+    reader = reader_for(user)
+    guardians = integrity_agency_ids(reader)
+    kept = []
+    for obj in objects:
+        obj.signature_status = documents.signature_status(obj, typ=typ)
+        if obj.signature_status == SignatureStatus.INVALID and obj.agency_id not in guardians:
+            continue
+        kept.append(obj)
+    return kept
+
+
+def _get_for(user, qs: QuerySet, grant_model, object_id, typ: str):
+    try:
+        pk = uuid.UUID(str(object_id))
+    except ValueError:
+        raise Http404("No such object.")
+    obj = _with_rows(qs.filter(pk=pk), grant_model).first()
+    if obj is None or not verified_for(user, [obj], typ=typ):
+        # Missing, forbidden and failed-closed answer alike: existence does not leak.
+        raise Http404("No such object.")
+    return obj
+
+
+def get_alert_for(user, alert_id) -> Alert:
+    return _get_for(user, alerts_visible_to(user), AlertGrant, alert_id, documents.ALERT_TYP)
+
+
+def get_practice_for(user, practice_id) -> Practice:
+    return _get_for(user, practices_visible_to(user), PracticeGrant, practice_id, documents.PRACTICE_TYP)
+
+
+def alert_rows(qs: QuerySet) -> QuerySet[Alert]:
+    return _with_rows(qs, AlertGrant)
+
+
+def practice_rows(qs: QuerySet) -> QuerySet[Practice]:
+    return _with_rows(qs, PracticeGrant)
+
+
+def acting_officer_membership(user, agency_slug: str | None = None) -> Membership:
+    """The membership an officer publishes under: their officer membership, or the one at `agency_slug`.
+
+    Raises PermissionDenied (403) for a caller who is an officer nowhere.
+    """
+    officer = [m for m in active_memberships(user) if m.role == Role.OFFICER]
+    if not officer:
+        raise PermissionDenied("Only officers publish.")
+    if agency_slug:
+        for membership in officer:
+            if membership.agency.slug == agency_slug:
+                return membership
+        raise ValidationError({"agency": [f"You are not an officer of {agency_slug!r}."]})
+    if len(officer) > 1:
+        raise ValidationError({"agency": ["You are an officer of several agencies: say which one acts."]})
+    return officer[0]
+
+
+def editor_membership(user, obj) -> Membership:
+    """Who may sign a new version: an officer of the author agency; of a RED object, its author only."""
+    for membership in active_memberships(user):
+        if membership.agency_id != obj.agency_id or membership.role != Role.OFFICER:
+            continue
+        if obj.tlp == Tlp.RED and membership.handle != obj.author:
+            break
+        return membership
+    raise PermissionDenied("Only an officer of the author agency (for RED: the author) signs a new version.")

@@ -1,3 +1,9 @@
 """Sharing portal pages and public endpoints (JWKS)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .api.keys import JwksView
+
+urlpatterns = [
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+]

@@ -1,1 +1,17 @@
-urlpatterns: list = []
+"""Alert, practice and key routes, mounted under /api/v1/."""
+
+from django.urls import path
+
+from . import alerts, keys
+
+urlpatterns = [
+    path("alerts/", alerts.AlertListCreateApi.as_view(), name="api-alerts"),
+    path("alerts/<str:object_id>/", alerts.AlertDetailApi.as_view(), name="api-alert"),
+    path("alerts/<str:object_id>/versions/", alerts.AlertVersionsApi.as_view(), name="api-alert-versions"),
+    path("practices/", alerts.PracticeListCreateApi.as_view(), name="api-practices"),
+    path("practices/<str:object_id>/", alerts.PracticeDetailApi.as_view(), name="api-practice"),
+    path("practices/<str:object_id>/versions/", alerts.PracticeVersionsApi.as_view(), name="api-practice-versions"),
+    path("keys/", keys.KeyListRegisterApi.as_view(), name="api-keys"),
+    path("keys/rotate/", keys.KeyRotateApi.as_view(), name="api-keys-rotate"),
+    path("keys/<str:kid>/revoke/", keys.KeyRevokeApi.as_view(), name="api-key-revoke"),
+]

@@ -1,0 +1,488 @@
+"""Signed alert and practice documents: validation, normalisation, and the payload a stored row must match.
+
+One validator per kind serves both ways in: the portal-signed create (values
+are normalised) and the pre-signed JWS (a non-normalised value is refused, so
+what is stored always equals the payload byte for byte).
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
+from stdnum import imo, iso6346
+
+from ports.locode import locode_error
+from ports.models import Agency, KeyOwner, Membership, Port
+from ports.services import port_for_locode
+
+from . import signing
+from .models import (
+    Category,
+    DocumentStatus,
+    Handling,
+    InformationReliability,
+    Severity,
+    SourceReliability,
+    Tlp,
+)
+
+ALERT_TYP = "alert+json"
+PRACTICE_TYP = "practice+json"
+
+ALERT_KEYS = (
+    "id",
+    "version",
+    "type",
+    "status",
+    "agency",
+    "author",
+    "port",
+    "title",
+    "body",
+    "category",
+    "severity",
+    "tlp",
+    "audience",
+    "containers",
+    "vessels",
+    "origin",
+    "valid_until",
+    "source_reliability",
+    "information_reliability",
+    "handling",
+    "created_at",
+)
+PRACTICE_KEYS = (
+    "id",
+    "version",
+    "type",
+    "status",
+    "agency",
+    "author",
+    "title",
+    "body",
+    "tags",
+    "tlp",
+    "audience",
+    "created_at",
+)
+# Set by the portal on a portal-signed create or version; a client may send them, they are ignored.
+PORTAL_SET_KEYS = ("id", "version", "type", "agency", "author", "created_at")
+
+AUDIENCE_KEYS = ("agencies", "ports", "users")
+# Which audience lists each TLP level uses (SPEC section 3).
+AUDIENCE_LISTS_BY_TLP = {
+    Tlp.CLEAR: (),
+    Tlp.GREEN: (),
+    Tlp.AMBER: ("agencies", "ports"),
+    Tlp.AMBER_STRICT: ("agencies",),
+    Tlp.RED: ("users",),
+}
+
+MAX_TITLE = 200
+MAX_ALERT_BODY = 20_000
+MAX_PRACTICE_BODY = 50_000
+MAX_IDENTIFIERS = 200
+MAX_AUDIENCE = 500
+MAX_TAGS = 20
+MAX_TAG = 40
+RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9 ._-]*$")
+
+
+@dataclass
+class Audience:
+    """The normalised audience and the rows it names."""
+
+    agencies: list[Agency] = field(default_factory=list)
+    ports: list[Port] = field(default_factory=list)
+    members: list[Membership] = field(default_factory=list)
+
+    def as_document(self) -> dict:
+        return {
+            "agencies": sorted({a.slug for a in self.agencies}),
+            "ports": sorted({p.locode for p in self.ports}),
+            "users": sorted({m.handle for m in self.members}),
+        }
+
+
+@dataclass
+class Validated:
+    """Normalised document fields (without id/version/type/agency/author/created_at) and resolved rows."""
+
+    fields: dict
+    audience: Audience
+    ports: dict[str, Port | None] = field(default_factory=dict)
+
+
+class _Errors(dict):
+    def add(self, name: str, message: str) -> None:
+        self.setdefault(name, []).append(message)
+
+
+def _choice(errors: _Errors, raw: dict, name: str, choices, *, strict: bool, nullable: bool, upper: bool = True):
+    value = raw.get(name)
+    if value is None:
+        if not nullable:
+            errors.add(name, "This field is required.")
+        return None
+    if not strict and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        errors.add(name, f"Choose one of {', '.join(choices.values)}.")
+        return None
+    normalised = value.strip().upper() if upper and not strict else value
+    if normalised not in choices.values:
+        errors.add(name, f"{value!r} is not one of {', '.join(choices.values)}.")
+        return None
+    return normalised
+
+
+def _text(errors: _Errors, raw: dict, name: str, max_length: int, *, strict: bool) -> str | None:
+    value = raw.get(name)
+    if not isinstance(value, str) or not value.strip():
+        errors.add(name, "This field is required and may not be blank.")
+        return None
+    if not strict:
+        value = value.strip()
+    if len(value) > max_length:
+        errors.add(name, f"At most {max_length} characters (this has {len(value)}).")
+        return None
+    return value
+
+
+def _string_list(errors: _Errors, raw: dict, name: str, limit: int) -> list | None:
+    value = raw.get(name, [])
+    if value is None:
+        value = []
+    if not isinstance(value, list):
+        errors.add(name, "A list is expected.")
+        return None
+    if len(value) > limit:
+        errors.add(name, f"At most {limit} entries.")
+        return None
+    return value
+
+
+def _dedupe(values: list) -> list:
+    return list(dict.fromkeys(values))
+
+
+def _containers(errors: _Errors, raw: dict, *, strict: bool) -> list[str]:
+    values = _string_list(errors, raw, "containers", MAX_IDENTIFIERS)
+    if values is None:
+        return []
+    out = []
+    for value in values:
+        if not isinstance(value, str):
+            errors.add("containers", f"{value!r} is not a container number.")
+            continue
+        normalised = value.replace(" ", "").replace("-", "").upper()
+        if not iso6346.is_valid(normalised) or len(normalised) != 11:
+            errors.add("containers", f"{value!r} is not an ISO 6346 container number with a valid check digit.")
+            continue
+        if strict and value != normalised:
+            errors.add("containers", f"{value!r} is not normalised: write {normalised!r}.")
+            continue
+        out.append(normalised)
+    if strict and len(set(out)) != len(out):
+        errors.add("containers", "Container numbers must not repeat.")
+    return _dedupe(out)
+
+
+def _vessels(errors: _Errors, raw: dict, *, strict: bool) -> list[str]:
+    values = _string_list(errors, raw, "vessels", MAX_IDENTIFIERS)
+    if values is None:
+        return []
+    out = []
+    for value in values:
+        if strict and not isinstance(value, str):
+            errors.add("vessels", f"{value!r}: IMO numbers are 7-digit strings.")
+            continue
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            errors.add("vessels", f"{value!r} is not an IMO number.")
+            continue
+        text = str(value)
+        normalised = imo.compact(text) if not strict else text
+        if not re.fullmatch(r"\d{7}", normalised) or not imo.is_valid(normalised):
+            errors.add("vessels", f"{value!r} is not an IMO number with a valid check digit (7 digits).")
+            continue
+        out.append(normalised)
+    if strict and len(set(out)) != len(out):
+        errors.add("vessels", "IMO numbers must not repeat.")
+    return _dedupe(out)
+
+
+def _locode(errors: _Errors, raw: dict, name: str, *, strict: bool) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.add(name, "A LOCODE (5 characters) or null is expected.")
+        return None
+    normalised = value if strict else value.strip().upper()
+    error = locode_error(normalised)
+    if error:
+        errors.add(name, f"{value!r}: {error}")
+        return None
+    return normalised
+
+
+def _time(errors: _Errors, raw: dict, name: str, *, strict: bool, nullable: bool = True) -> datetime | None:
+    value = raw.get(name)
+    if value is None:
+        if not nullable:
+            errors.add(name, "This field is required.")
+        return None
+    if not isinstance(value, str):
+        errors.add(name, "An RFC 3339 time is expected.")
+        return None
+    if strict and not RFC3339_Z.match(value):
+        errors.add(name, f"{value!r} is not normalised: write UTC, whole seconds, ending in Z.")
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        errors.add(name, f"{value!r} is not an RFC 3339 time with a time zone.")
+        return None
+    return parsed.replace(microsecond=0)
+
+
+def _audience(errors: _Errors, raw: dict, tlp: str | None, *, strict: bool) -> tuple[Audience, dict]:
+    value = raw.get("audience")
+    if value is None and not strict:
+        value = {}
+    audience = Audience()
+    if not isinstance(value, dict):
+        errors.add("audience", 'An object {"agencies": [...], "ports": [...], "users": [...]} is expected.')
+        return audience, {}
+    unknown = set(value) - set(AUDIENCE_KEYS)
+    if unknown:
+        errors.add("audience", f"Unknown member(s): {', '.join(sorted(unknown))}.")
+    lists: dict[str, list[str]] = {}
+    for key in AUDIENCE_KEYS:
+        name = f"audience.{key}"
+        if key not in value:
+            if strict:
+                errors.add(name, "This list is required (keep it empty when unused).")
+            lists[key] = []
+            continue
+        items = value[key]
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            errors.add(name, "A list of strings is expected.")
+            lists[key] = []
+            continue
+        if len(items) > MAX_AUDIENCE:
+            errors.add(name, f"At most {MAX_AUDIENCE} entries.")
+            lists[key] = []
+            continue
+        normalised = [i.strip().upper() for i in items] if key == "ports" and not strict else list(items)
+        if not strict:
+            normalised = [i.strip() for i in normalised]
+        normalised = sorted(set(normalised))
+        if strict and normalised != items:
+            errors.add(name, "Audience lists are deduplicated and sorted by code point.")
+        lists[key] = normalised
+    if tlp is not None:
+        used = AUDIENCE_LISTS_BY_TLP[tlp]
+        for key in AUDIENCE_KEYS:
+            if lists[key] and key not in used:
+                uses = " and ".join(used) if used else "no audience list"
+                errors.add(f"audience.{key}", f"TLP {tlp} uses {uses}; this list must be empty.")
+    if lists["agencies"]:
+        found = {a.slug: a for a in Agency.objects.filter(slug__in=lists["agencies"], is_active=True)}
+        missing = [s for s in lists["agencies"] if s not in found]
+        for slug in missing:
+            errors.add("audience.agencies", f"Unknown agency {slug!r}.")
+        audience.agencies = [found[s] for s in lists["agencies"] if s in found]
+    for code in lists["ports"]:
+        error = locode_error(code)
+        if error:
+            errors.add("audience.ports", f"{code!r}: {error}")
+    if lists["users"]:
+        found_m = {
+            m.handle: m
+            for m in Membership.objects.filter(handle__in=lists["users"], is_active=True, user__is_active=True)
+        }
+        for handle in lists["users"]:
+            if handle not in found_m:
+                errors.add("audience.users", f"Unknown member handle {handle!r}.")
+        audience.members = [found_m[h] for h in lists["users"] if h in found_m]
+    return audience, lists
+
+
+def _check_keys(errors: _Errors, raw: dict, expected: tuple, *, strict: bool) -> None:
+    allowed = set(expected) if strict else set(expected) | set(PORTAL_SET_KEYS)
+    for name in sorted(set(raw) - allowed):
+        errors.add(name, "Unknown field.")
+    if strict:
+        for name in expected:
+            if name not in raw:
+                errors.add(name, "This field is required in a signed document (null when absent).")
+
+
+def _status(errors: _Errors, raw: dict, *, strict: bool, allowed: tuple[str, ...]) -> str | None:
+    value = raw.get("status", None if strict else DocumentStatus.ACTIVE)
+    if value not in allowed:
+        errors.add("status", f"Choose one of {', '.join(allowed)}.")
+        return None
+    return value
+
+
+def _resolve_ports(audience_ports: list[str], *codes: str | None) -> tuple[list[Port], dict[str, Port]]:
+    """Only after every check passed: valid codes not yet known become non-member ports."""
+    resolved: dict[str, Port] = {}
+    for code in [*audience_ports, *[c for c in codes if c]]:
+        if code not in resolved:
+            resolved[code] = port_for_locode(code)
+    return [resolved[c] for c in audience_ports], resolved
+
+
+def validate_alert(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)) -> Validated:
+    """Every alert field but id/version/type/agency/author/created_at. Raises ValidationError({field: [...]})."""
+    if not isinstance(raw, dict):
+        raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+    errors = _Errors()
+    _check_keys(errors, raw, ALERT_KEYS, strict=strict)
+    tlp = _choice(errors, raw, "tlp", Tlp, strict=strict, nullable=False)
+    values = {
+        "status": _status(errors, raw, strict=strict, allowed=statuses),
+        "title": _text(errors, raw, "title", MAX_TITLE, strict=strict),
+        "body": _text(errors, raw, "body", MAX_ALERT_BODY, strict=strict),
+        "category": _choice(errors, raw, "category", Category, strict=strict, nullable=False, upper=False),
+        "severity": _choice(errors, raw, "severity", Severity, strict=strict, nullable=False, upper=False),
+        "tlp": tlp,
+        "containers": _containers(errors, raw, strict=strict),
+        "vessels": _vessels(errors, raw, strict=strict),
+        "port": _locode(errors, raw, "port", strict=strict),
+        "origin": _locode(errors, raw, "origin", strict=strict),
+        "valid_until": _time(errors, raw, "valid_until", strict=strict),
+        "source_reliability": _choice(
+            errors, raw, "source_reliability", SourceReliability, strict=strict, nullable=True
+        ),
+        "information_reliability": _choice(
+            errors, raw, "information_reliability", InformationReliability, strict=strict, nullable=True
+        ),
+        "handling": _choice(errors, raw, "handling", Handling, strict=strict, nullable=True),
+    }
+    audience, lists = _audience(errors, raw, tlp, strict=strict)
+    if errors:
+        raise ValidationError(dict(errors))
+    audience.ports, ports = _resolve_ports(lists["ports"], values["port"], values["origin"])
+    return Validated(fields=values, audience=audience, ports=ports)
+
+
+def validate_practice(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)) -> Validated:
+    if not isinstance(raw, dict):
+        raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+    errors = _Errors()
+    _check_keys(errors, raw, PRACTICE_KEYS, strict=strict)
+    tlp = _choice(errors, raw, "tlp", Tlp, strict=strict, nullable=False)
+    tags: list[str] = []
+    raw_tags = _string_list(errors, raw, "tags", MAX_TAGS)
+    for tag in raw_tags or []:
+        if not isinstance(tag, str):
+            errors.add("tags", f"{tag!r} is not a tag.")
+            continue
+        normalised = tag if strict else " ".join(tag.split()).lower()
+        if not (1 <= len(normalised) <= MAX_TAG) or not TAG_RE.match(normalised) or normalised != normalised.strip():
+            errors.add("tags", f"{tag!r}: tags are 1-{MAX_TAG} lower-case letters, digits, spaces, '.', '_' or '-'.")
+            continue
+        tags.append(normalised)
+    if strict and len(set(tags)) != len(tags):
+        errors.add("tags", "Tags must not repeat.")
+    values = {
+        "status": _status(errors, raw, strict=strict, allowed=statuses),
+        "title": _text(errors, raw, "title", MAX_TITLE, strict=strict),
+        "body": _text(errors, raw, "body", MAX_PRACTICE_BODY, strict=strict),
+        "tags": _dedupe(tags),
+        "tlp": tlp,
+    }
+    audience, lists = _audience(errors, raw, tlp, strict=strict)
+    if errors:
+        raise ValidationError(dict(errors))
+    audience.ports, _ = _resolve_ports(lists["ports"])
+    return Validated(fields=values, audience=audience)
+
+
+# ---------------------------------------------------------------- stored rows -> payload
+
+
+def _audience_of(obj) -> dict:
+    """The audience a stored row claims: the version's JSON, or the head's grant rows (prefetched)."""
+    if hasattr(obj, "audience"):
+        value = obj.audience
+        return {key: list(value.get(key, [])) if isinstance(value, dict) else [] for key in AUDIENCE_KEYS}
+    lists: dict[str, list[str]] = {key: [] for key in AUDIENCE_KEYS}
+    names = {"agency": "agencies", "port": "ports", "user": "users"}
+    for grant in obj.grants.all():
+        lists[names[grant.kind]].append(grant.value)
+    return {key: sorted(values) for key, values in lists.items()}
+
+
+def _time_or_none(value) -> str | None:
+    return signing.rfc3339(value) if value is not None else None
+
+
+def _doc_id(obj) -> str:
+    return str(getattr(obj, "alert_id", None) or getattr(obj, "practice_id", None) or obj.pk)
+
+
+def alert_document(obj) -> dict:
+    """The payload an alert row (head or version) must carry, built from its stored columns."""
+    return {
+        "id": _doc_id(obj),
+        "version": obj.version,
+        "type": "alert",
+        "status": obj.status,
+        "agency": obj.agency.slug,
+        "author": obj.author,
+        "port": obj.port_id,
+        "title": obj.title,
+        "body": obj.body,
+        "category": obj.category,
+        "severity": obj.severity,
+        "tlp": obj.tlp,
+        "audience": _audience_of(obj),
+        "containers": list(obj.containers),
+        "vessels": list(obj.vessels),
+        "origin": obj.origin_id,
+        "valid_until": _time_or_none(obj.valid_until),
+        "source_reliability": obj.source_reliability,
+        "information_reliability": obj.information_reliability,
+        "handling": obj.handling,
+        "created_at": signing.rfc3339(obj.created_at),
+    }
+
+
+def practice_document(obj) -> dict:
+    return {
+        "id": _doc_id(obj),
+        "version": obj.version,
+        "type": "practice",
+        "status": obj.status,
+        "agency": obj.agency.slug,
+        "author": obj.author,
+        "title": obj.title,
+        "body": obj.body,
+        "tags": list(obj.tags),
+        "tlp": obj.tlp,
+        "audience": _audience_of(obj),
+        "created_at": signing.rfc3339(obj.created_at),
+    }
+
+
+def signature_status(obj, *, typ: str) -> str:
+    """Recomputed from the stored JWS and the stored fields, with the SPEC's precedence."""
+    key = obj.key
+    if key.owner_kind != KeyOwner.AGENCY or key.agency_id != obj.agency_id:
+        return signing.SignatureStatus.INVALID
+    document = alert_document(obj) if typ == ALERT_TYP else practice_document(obj)
+    try:
+        return signing.status_of(obj.jws, typ, document, key)
+    except Exception:  # noqa: BLE001 - a row mangled beyond parsing is invalid, never a 500
+        return signing.SignatureStatus.INVALID

@@ -1,0 +1,57 @@
+"""Alert writes (SPEC section 3): publish, pre-signed publish, new versions (edit, withdrawal)."""
+
+from django.db import transaction
+
+from ports.models import Membership
+
+from .. import documents
+from ..models import Alert, AlertGrant, AlertIdentifier, AlertVersion, IdentifierKind
+from . import signed
+
+
+def _index_identifiers(alert: Alert, doc: dict) -> None:
+    AlertIdentifier.objects.filter(alert=alert).delete()
+    AlertIdentifier.objects.bulk_create(
+        [AlertIdentifier(alert=alert, kind=IdentifierKind.CONTAINER, value=c) for c in doc["containers"]]
+        + [AlertIdentifier(alert=alert, kind=IdentifierKind.VESSEL, value=v) for v in doc["vessels"]]
+    )
+
+
+ALERT = signed.Kind(
+    name="alert",
+    typ=documents.ALERT_TYP,
+    model=Alert,
+    version_model=AlertVersion,
+    grant_model=AlertGrant,
+    fk="alert",
+    keys=documents.ALERT_KEYS,
+    validate=documents.validate_alert,
+    document=documents.alert_document,
+    search_fields=("title", "body", "category"),
+    index_rows=_index_identifiers,
+)
+
+
+@transaction.atomic
+def alert_publish(*, membership: Membership, data: dict) -> Alert:
+    """A new alert signed by the portal with the acting agency's held key."""
+    return signed.publish(ALERT, membership=membership, data=data)
+
+
+@transaction.atomic
+def alert_publish_signed(*, user, jws: str) -> Alert:
+    """A new alert already signed with an external key of the caller's agency; stored unchanged."""
+    return signed.publish_signed(ALERT, user=user, jws=jws)
+
+
+@transaction.atomic
+def alert_version_create(*, membership: Membership, alert: Alert, data: dict) -> Alert:
+    """An edit or withdrawal (`{"status": "withdrawn"}`): version n+1, portal-signed."""
+    alert = signed.lock_head(ALERT, alert)
+    return signed.new_version(ALERT, membership=membership, head=alert, data=data)
+
+
+@transaction.atomic
+def alert_version_create_signed(*, user, alert: Alert, jws: str) -> Alert:
+    alert = signed.lock_head(ALERT, alert)
+    return signed.publish_signed(ALERT, user=user, jws=jws, head=alert)
