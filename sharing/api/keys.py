@@ -50,6 +50,7 @@ class JwksView(APIView):
 
     @extend_schema(responses=JwksOutput, auth=[])
     def get(self, request):
+        key_services.portal_key_ensure()  # the portal's own key is always listed, from the first request on
         response = Response(key_set(include_nodes=False))
         response["Cache-Control"] = "public, max-age=300"
         return response
