@@ -200,6 +200,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a `status`; name each vocabulary explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "sharing.models.alerts.DocumentStatus",
+        "KeyStatusEnum": "ports.models.KeyStatus",
+    },
 }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
