@@ -1,6 +1,5 @@
 """API conventions shared by every endpoint (SPEC section 2): pagination, error shape, throttles."""
 
-import logging
 from collections import OrderedDict
 
 from django.core.exceptions import PermissionDenied
@@ -9,10 +8,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
-
-logger = logging.getLogger(__name__)
 
 
 class Pagination(PageNumberPagination):
@@ -118,25 +114,3 @@ def exception_handler(exc, context):
         errors = {} if response.status_code in (404,) else {"non_field_errors": [str(detail)]}
     response.data = {"code": code, "errors": errors}
     return response
-
-
-class _FailOpen:
-    """Throttles depend on Redis; when it is down they let requests through."""
-
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception:  # noqa: BLE001 - any cache failure must fail open
-            logger.warning("throttle cache unavailable; failing open", exc_info=False)
-            return True
-
-
-class FailOpenUserThrottle(_FailOpen, UserRateThrottle):
-    def get_cache_key(self, request, view):
-        if getattr(request, "scanner_node", None) is not None:
-            return None  # nodes have their own throttle
-        return super().get_cache_key(request, view)
-
-
-class FailOpenAnonThrottle(_FailOpen, AnonRateThrottle):
-    pass

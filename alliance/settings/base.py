@@ -181,7 +181,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "alliance.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_CLASSES": ["alliance.api.FailOpenUserThrottle", "alliance.api.FailOpenAnonThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "alliance.throttling.FailOpenUserThrottle",
+        "alliance.throttling.FailOpenAnonThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("THROTTLE_USER", default="6000/min"),
         "anon": env.str("THROTTLE_ANON", default="600/min"),
