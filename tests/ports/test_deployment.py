@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def test_check_deploy_passes_under_production_settings():
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "alliance.settings.production",
         "SECRET_KEY": "a-production-grade-secret-key-" + "x" * 40 + "-with-enough-entropy-1234567890",
         "ALLIANCE_KEK": "production-kek",
