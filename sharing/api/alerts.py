@@ -1,15 +1,20 @@
 """Alerts and best practices API (SPEC section 3): thin views over the access layer, selectors and services."""
 
+import json
+
 import django_filters
 from django import forms
+from django.core.paginator import Paginator
+from django.db import connection
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from alliance.api import ApiError
+from alliance.api import ApiError, Pagination
 from ports.selectors import active_memberships
 
 from .. import access, documents, selectors, signing
@@ -64,11 +69,24 @@ class AlertFieldsSerializer(serializers.Serializer):
     handling = serializers.ChoiceField(choices=Handling.choices, allow_null=True)
 
 
+def _optional(serializer: serializers.Serializer, *names: str) -> None:
+    for name in names:
+        serializer.fields[name].required = False
+
+
 class AlertCreateInput(AlertFieldsSerializer):
-    """The document fields (the portal signs), or `{"jws": ...}` signed with an external agency key."""
+    """The document fields (the portal signs), or `{"jws": ...}` signed with an external agency key.
+
+    On a new version every field is optional: what is not sent carries over from the latest version.
+    """
 
     agency = serializers.CharField(required=False, help_text="The acting agency, for an officer in several.")
     jws = serializers.CharField(required=False, help_text="A compact JWS (typ alert+json) instead of the fields.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _optional(self, "status", "port", "audience", "containers", "vessels", "origin", "valid_until")
+        _optional(self, "source_reliability", "information_reliability", "handling")
 
 
 class SignedOutput(serializers.Serializer):
@@ -120,8 +138,12 @@ class PracticeFieldsSerializer(serializers.Serializer):
 
 
 class PracticeCreateInput(PracticeFieldsSerializer):
-    agency = serializers.CharField(required=False)
+    agency = serializers.CharField(required=False, help_text="The acting agency, for an officer in several.")
     jws = serializers.CharField(required=False, help_text="A compact JWS (typ practice+json) instead of the fields.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _optional(self, "status", "tags", "audience")
 
 
 class PracticeOutput(SignedOutput, PracticeFieldsSerializer):
@@ -200,6 +222,44 @@ class PracticeFilter(DocumentFilter):
 
     def filter_tag(self, qs, name, value):
         return selectors.with_tag(qs, " ".join(value.split()).lower())
+
+
+# ---------------------------------------------------------------- pagination
+
+# Up to this many matches the feed's `count` is exact; past it, PostgreSQL's
+# estimate. An exact count over a million visible rows costs a scan on every
+# request; the first page does not.
+EXACT_COUNT_UP_TO = 10_000
+
+
+class FeedPaginator(Paginator):
+    estimated = False
+
+    @cached_property
+    def count(self) -> int:
+        qs = self.object_list.order_by()
+        exact = qs[: EXACT_COUNT_UP_TO + 1].count()  # bounded: stops after the cap
+        if exact <= EXACT_COUNT_UP_TO or connection.vendor != "postgresql":
+            return exact if exact <= EXACT_COUNT_UP_TO else qs.count()
+        sql, params = qs.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        self.estimated = True
+        return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_COUNT_UP_TO + 1)
+
+
+class FeedPagination(Pagination):
+    """The SPEC envelope; `count` is exact up to EXACT_COUNT_UP_TO, an estimate beyond (header X-Count-Estimated)."""
+
+    django_paginator_class = FeedPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        if self.page.paginator.estimated:
+            response["X-Count-Estimated"] = "true"
+        return response
 
 
 # ---------------------------------------------------------------- views
@@ -293,6 +353,7 @@ class _PracticeDocs(_Documents):
 
 class _ListCreate(GenericAPIView):
     docs: type[_Documents]
+    pagination_class = FeedPagination
 
     def get_queryset(self):
         return self.docs.visible(self.request.user).order_by("-created_at", "-id")

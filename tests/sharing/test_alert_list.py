@@ -166,3 +166,23 @@ def test_categories_and_definitions_are_in_the_schema(cast, api_as):
     for code in ("rip_on_rip_off", "pin_code_theft", "sea_drop_off", "it_system_compromise"):
         assert code in text
     assert "Drugs dropped at sea from a vessel and collected by small boats." in text
+
+
+def test_count_is_exact_up_to_the_cap_then_estimated_on_postgresql(cast, publish, api_as, monkeypatch):
+    from django.db import connection
+
+    from sharing.api import alerts as alerts_api
+
+    for _ in range(5):
+        publish(cast["users"]["author"], tlp="GREEN")
+    client = api_as(cast["users"]["hamburg_police"])
+    exact = client.get("/api/v1/alerts/", {"page_size": 2})
+    assert exact.json()["count"] == 5 and "X-Count-Estimated" not in exact
+    monkeypatch.setattr(alerts_api, "EXACT_COUNT_UP_TO", 3)
+    capped = client.get("/api/v1/alerts/", {"page_size": 2})
+    assert len(capped.json()["results"]) == 2 and capped.json()["next"]
+    if connection.vendor == "postgresql":
+        assert capped["X-Count-Estimated"] == "true"
+        assert capped.json()["count"] >= 4  # never below the cap once past it
+    else:
+        assert capped.json()["count"] == 5 and "X-Count-Estimated" not in capped
