@@ -1,4 +1,4 @@
-.PHONY: run test test-fast lint format bench migrate seed
+.PHONY: run test test-fast lint format bench backup restore
 
 run:  ## the whole system on the embedded default (SQLite, local Redis, web, worker, beat, simulator)
 	@scripts/run.sh
@@ -20,3 +20,10 @@ format:
 
 bench:  ## benchmarks, side by side; figures go to docs/benchmarks.md
 	@scripts/bench.sh
+
+backup:  ## a consistent backup of the local database into var/backups/
+	@set -a; [ -f .env.local ] && . ./.env.local; set +a; .venv/bin/python manage.py backup_db
+
+restore:  ## make restore FILE=var/backups/alliance-....sqlite3 (stop `make run` first)
+	@test -n "$(FILE)" || (echo "usage: make restore FILE=path" && exit 2)
+	@set -a; [ -f .env.local ] && . ./.env.local; set +a; .venv/bin/python manage.py restore_db "$(FILE)"
