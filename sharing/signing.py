@@ -6,7 +6,10 @@ Crypto and validation happen here, once, at the edge; what is stored is the
 JWS exactly as signed.
 """
 
+import base64
+import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -14,7 +17,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ports.keys import b64url, b64url_decode, decrypt_private_key, public_key_from_x
+from ports.keys import b64url, decrypt_private_key, public_key_from_x
 from ports.models import KeyStatus, SigningKey
 
 TYPES = ("alert+json", "practice+json", "outcome+json", "scan+json", "key+json", "checkpoint+json")
@@ -85,6 +88,19 @@ class ParsedJws:
         return self.header["kid"]
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _b64url_part(text: str) -> bytes:
+    """Strict base64url without padding; one regex instead of a per-character test (lists verify 200 JWS a page)."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error as exc:
+        raise ValueError("not base64url") from exc
+
+
 def _no_duplicates(pairs):
     result = {}
     for key, value in pairs:
@@ -104,7 +120,7 @@ def parse(jws, typ: str) -> ParsedJws:
     if len(parts) != 3 or not all(parts):
         raise JwsError("malformed_jws", "A compact JWS has three non-empty base64url parts separated by dots.")
     try:
-        header_bytes, payload_bytes, signature = (b64url_decode(p) for p in parts)
+        header_bytes, payload_bytes, signature = (_b64url_part(p) for p in parts)
     except (ValueError, TypeError) as exc:
         raise JwsError("malformed_jws", "A JWS part is not valid base64url.") from exc
     try:

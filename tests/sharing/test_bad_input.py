@@ -273,3 +273,16 @@ def test_created_at_inside_the_window(cast, officer, external_key):
     response = _post_jws(officer, compact({"alg": "EdDSA", "kid": kid, "typ": "alert+json"}, doc, private))
     assert response.status_code == 201
     assert response.json()["created_at"] == when
+
+
+@pytest.mark.parametrize("damage", ["é", "=", "+", "/", " "])
+def test_non_base64url_characters_in_a_jws_are_refused(damage, cast, officer, external_key):
+    private, kid = external_key
+    jws = compact(
+        {"alg": "EdDSA", "kid": kid, "typ": "alert+json"}, signed_alert_document(cast["memberships"]["author"]), private
+    )
+    head, payload, signature = jws.split(".")
+    response = _post_jws(officer, f"{head}.{payload[:10]}{damage}{payload[11:]}.{signature}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_jws"
+    _nothing_stored()
