@@ -237,11 +237,11 @@ class FeedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        qs = self.object_list.order_by()
+        qs = self.object_list.order_by().values("pk")  # the access columns only: an index-only scan
         exact = qs[: EXACT_COUNT_UP_TO + 1].count()  # bounded: stops after the cap
         if exact <= EXACT_COUNT_UP_TO or connection.vendor != "postgresql":
             return exact if exact <= EXACT_COUNT_UP_TO else qs.count()
-        sql, params = qs.values("pk").query.sql_with_params()
+        sql, params = qs.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]

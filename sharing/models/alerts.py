@@ -215,6 +215,9 @@ class Alert(AlertFields):
             models.Index(fields=["port"], name="alert_port"),
             models.Index(fields=["origin"], name="alert_origin"),
             models.Index(fields=["integrity_failed"], name="alert_integrity_failed"),
+            # Every column the access rule reads: a count of what a reader may see is an index-only scan,
+            # not a walk over wide rows (each carries its JWS).
+            models.Index(fields=["tlp", "agency", "integrity_failed", "author", "id"], name="alert_access_cover"),
         ]
 
     def __str__(self) -> str:
@@ -362,6 +365,7 @@ class Practice(PracticeFields):
             models.Index(fields=["agency", "-created_at"], name="practice_agency_feed"),
             models.Index(fields=["author"], name="practice_author"),
             models.Index(fields=["integrity_failed"], name="practice_integrity_failed"),
+            models.Index(fields=["tlp", "agency", "integrity_failed", "author", "id"], name="practice_access_cover"),
         ]
 
     def __str__(self) -> str:
