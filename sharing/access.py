@@ -84,7 +84,7 @@ from django.db.models import Prefetch, Q, QuerySet  # noqa: E402
 from django.http import Http404  # noqa: E402
 
 from . import documents  # noqa: E402
-from .models import Alert, AlertGrant, Practice, PracticeGrant, Tlp  # noqa: E402
+from .models import Alert, AlertGrant, Handling, Practice, PracticeGrant, Tlp  # noqa: E402
 from .signing import SignatureStatus  # noqa: E402
 
 # Roles that see their own agency's integrity failures (SPEC: an invalid object fails closed).
@@ -205,3 +205,8 @@ def editor_membership(user, obj) -> Membership:
             break
         return membership
     raise PermissionDenied("Only an officer of the author agency (for RED: the author) signs a new version.")
+
+
+def alerts_exportable_to(user) -> QuerySet[Alert]:
+    """What may leave the portal (exports, feeds, webhooks): the visible alerts minus handling codes H2 and H3."""
+    return alerts_visible_to(user).exclude(handling__in=(Handling.H2, Handling.H3))

@@ -158,3 +158,11 @@ def test_offboarded_member_loses_access(world, api_as):
     assert (
         not Alert.objects.filter(pk=red).filter(pk__in=access.alerts_visible_to(readers["rotterdam_customs"])).exists()
     )
+
+
+def test_h2_and_h3_alerts_never_leave_the_portal(cast, publish):
+    reader = cast["users"]["hamburg_police"]
+    kept = {publish(cast["users"]["author"], handling=code)["id"] for code in (None, "H0", "H1")}
+    held = {publish(cast["users"]["author"], handling=code)["id"] for code in ("H2", "H3")}
+    assert set(map(str, access.alerts_visible_to(reader).values_list("id", flat=True))) == kept | held
+    assert set(map(str, access.alerts_exportable_to(reader).values_list("id", flat=True))) == kept
