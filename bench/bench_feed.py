@@ -23,9 +23,6 @@ import django  # noqa: E402
 
 django.setup()
 
-# DRF's views before anything importing alliance.api: alliance.api imports rest_framework.views, whose
-# class body resolves DEFAULT_THROTTLE_CLASSES back into alliance.api (a web process imports URLs first).
-import rest_framework.views  # noqa: E402, F401
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
