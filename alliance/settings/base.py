@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "ports.audit_checkpoint",
         "schedule": env.float("AUDIT_CHECKPOINT_SECONDS", default=600),
     },
+    # The periodic verifier: counts exclude invalid objects after its next run.
+    "verify-signatures": {
+        "task": "sharing.verify_signatures",
+        "schedule": env.float("VERIFY_EVERY_SECONDS", default=600),
+    },
 }
 
 LOGGING = {
