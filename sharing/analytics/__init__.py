@@ -1,0 +1,1 @@
+"""Pure analytics (numpy/scipy only, no Django): displacement detection and its synthetic test bed."""

@@ -1,0 +1,556 @@
+"""Displacement (balloon effect) detection on weekly per-(port, origin) series.
+
+Pure numpy/scipy: no Django import, so the management command, the Celery task and the benchmark all call
+the same functions. The method is documented in docs/displacement.md; in short:
+
+1. Tightenings at port A on origin O: declared measures, plus upward changes in A's scan intensity on O found
+   by a moving-window (MOSUM) Poisson likelihood-ratio scan on the scan counts, with the other members' scans
+   on O as exposure (so the origin's shared seasonality does not look like a change). Only material (rate
+   ratio >= 1.3, >= 3 more scans a week) and sustained (the median week after is raised too) changes count.
+2. For every other member port B: before window = the weeks before the change, after windows starting at the
+   change plus a lag; control C = the members minus A and B. Risk = hits (suspect + positive) per scan.
+   One-sided tests on counts with scans as exposure: B's risk rose relative to C, and A's risk fell relative
+   to C (intersection-union: the candidate's p is the larger of the two). The best lag is kept and its p is
+   Bonferroni-corrected for the number of lags tried; all candidates of a run are then adjusted together by
+   Benjamini-Hochberg.
+3. The WDQ of Bowers & Johnson on the hit counts of the windows is reported; a flag needs WDQ < 0 and an
+   adjusted p <= alpha. Seized kilograms are reported beside each flag and never tested.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+from scipy import stats
+
+WEEK = timedelta(days=7)
+
+
+def week_start(d: date) -> date:
+    """The Monday (ISO week start) of the week holding `d`."""
+    return d - timedelta(days=d.weekday())
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A declared tightening at `port` on `origin` (None: every origin) from `starts_on`."""
+
+    port: str
+    origin: str | None
+    starts_on: date
+
+
+@dataclass(frozen=True)
+class Tightening:
+    """A tightening of controls at `port` on `origin`; `source` is "measure" or "changepoint".
+
+    `starts_on` is the measure's declared date, or the first week of the raised scan level for a change point.
+    """
+
+    port: str
+    origin: str
+    starts_on: date
+    source: str
+
+    @property
+    def key(self) -> tuple[str, str, date, str]:
+        return (self.port, self.origin, self.starts_on, self.source)
+
+
+def same_tightening(a: Tightening, b: Tightening, tolerance_weeks: int = 3) -> bool:
+    """Whether two tightenings are the same event, allowing a change point to move a few weeks as data grows."""
+    if (a.port, a.origin, a.source) != (b.port, b.origin, b.source):
+        return False
+    if a.source == "measure":
+        return a.starts_on == b.starts_on
+    return abs((a.starts_on - b.starts_on).days) <= 7 * tolerance_weeks
+
+
+@dataclass(frozen=True)
+class DisplacementFlag:
+    from_port: str
+    to_port: str
+    origin: str
+    tightening: Tightening
+    window_before: tuple[date, date]  # half-open [start, end)
+    window_after: tuple[date, date]  # half-open [start, end)
+    lag_weeks: int
+    wdq: float
+    effect: float  # relative change of B's hits per scan against the control: (after/before) - 1
+    p_value: float  # adjusted (lag search: Bonferroni; candidates of the run: Benjamini-Hochberg)
+    p_raw: float  # the candidate's p before the adjustment across candidates
+    confidence: str  # "low" | "medium" | "high"
+    seized_kg_before: float  # at B, in the before window
+    seized_kg_after: float  # at B, in the after window
+    evidence: tuple[dict, ...] = field(repr=False)  # weekly a/b/c scans, hits, kg over both windows
+
+    @property
+    def key(self) -> tuple[str, str, str, tuple[str, str, date, str]]:
+        """Stable identity (A, B, O, tightening): a later run updates the flag with this key."""
+        return (self.from_port, self.to_port, self.origin, self.tightening.key)
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    before_weeks: int = 26  # before window: up to this many weeks before the tightening
+    min_before_weeks: int = 8
+    after_weeks: int = 12  # after window length
+    min_after_weeks: int = 4  # shorter after windows (data ending) are not examined
+    lags: tuple[int, ...] = (0, 2, 4, 6, 8)  # weeks between A's change and the start of the after window
+    history_weeks: int = 52  # weeks before the tightening used to estimate over-dispersion
+    min_hits_a: int = 5  # A needs this many hits on O in the before window (risk it can lose)
+    min_hits_b: int = 5  # B needs this many hits on O over both windows
+    alpha: float = 0.05  # on the adjusted p
+    # change-point detection on scan counts
+    cp_window: int = 12
+    cp_min_before: int = 8
+    cp_min_after: int = 6
+    cp_threshold: float = 30.0  # likelihood-ratio statistic, after dividing by the series' dispersion
+    cp_min_ratio: float = 1.3  # material: scan rate after / before
+    cp_min_increase: float = 3.0  # material: extra scans a week
+    cp_max_changes: int = 3  # per (port, origin)
+    cp_measure_tolerance: int = 8  # weeks: a change point this close to a declared measure is that measure
+    # confidence rule
+    high_p: float = 0.001
+    high_effect: float = 0.5
+    medium_p: float = 0.01
+    medium_effect: float = 0.25
+
+
+@dataclass
+class WeeklySeries:
+    """Weekly counts per (port, origin): arrays of shape (ports, origins, weeks) on consecutive ISO weeks."""
+
+    weeks: list[date]
+    ports: list[str]
+    origins: list[str]
+    scans: np.ndarray
+    hits: np.ndarray  # suspect + positive
+    seized_kg: np.ndarray
+
+    def __post_init__(self) -> None:
+        shape = (len(self.ports), len(self.origins), len(self.weeks))
+        self.scans = np.asarray(self.scans, dtype=float).reshape(shape)
+        self.hits = np.asarray(self.hits, dtype=float).reshape(shape)
+        self.seized_kg = np.asarray(self.seized_kg, dtype=float).reshape(shape)
+        for a, b in zip(self.weeks, self.weeks[1:], strict=False):
+            if b - a != WEEK or a.weekday() != 0:
+                raise ValueError("weeks must be consecutive ISO week starts (Mondays)")
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping], weeks: list[date] | None = None) -> WeeklySeries:
+        """Build from rows with keys week (any date in the week), port, origin, scans, hits, seized_kg.
+
+        Rows for the same (port, origin, week) are summed. Without `weeks`, the index runs from the first to
+        the last week present, missing weeks counting as zero.
+        """
+        rows = list(rows)
+        ports = sorted({r["port"] for r in rows})
+        origins = sorted({r["origin"] for r in rows})
+        if weeks is None:
+            present = [week_start(r["week"]) for r in rows]
+            if not present:
+                return cls([], [], [], np.zeros((0, 0, 0)), np.zeros((0, 0, 0)), np.zeros((0, 0, 0)))
+            first, last = min(present), max(present)
+            weeks = [first + WEEK * i for i in range((last - first).days // 7 + 1)]
+        wi = {w: i for i, w in enumerate(weeks)}
+        pi = {p: i for i, p in enumerate(ports)}
+        oi = {o: i for i, o in enumerate(origins)}
+        shape = (len(ports), len(origins), len(weeks))
+        scans, hits, kg = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        for r in rows:
+            t = wi.get(week_start(r["week"]))
+            if t is None:
+                continue
+            idx = (pi[r["port"]], oi[r["origin"]], t)
+            scans[idx] += r["scans"]
+            hits[idx] += r["hits"]
+            kg[idx] += r.get("seized_kg", 0.0) or 0.0
+        return cls(list(weeks), ports, origins, scans, hits, kg)
+
+    def truncate(self, n_weeks: int) -> WeeklySeries:
+        """The first `n_weeks` weeks only (what a run at that time would have seen)."""
+        return WeeklySeries(
+            self.weeks[:n_weeks],
+            self.ports,
+            self.origins,
+            self.scans[:, :, :n_weeks],
+            self.hits[:, :, :n_weeks],
+            self.seized_kg[:, :, :n_weeks],
+        )
+
+    def week_index(self, d: date) -> int | None:
+        if not self.weeks:
+            return None
+        t = (week_start(d) - self.weeks[0]).days // 7
+        return t if 0 <= t < len(self.weeks) else None
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (step-up, monotone, capped at 1)."""
+    p = np.asarray(p, dtype=float)
+    m = p.size
+    if m == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(ranked, 1.0)
+    return out
+
+
+def confidence_label(p_adjusted: float, effect: float, params: DetectionParams | None = None) -> str:
+    """high: p <= 0.001 and B's risk up >= 50%; medium: p <= 0.01 and up >= 25%; otherwise low."""
+    params = params or DetectionParams()
+    if p_adjusted <= params.high_p and effect >= params.high_effect:
+        return "high"
+    if p_adjusted <= params.medium_p and effect >= params.medium_effect:
+        return "medium"
+    return "low"
+
+
+def _member_index(series: WeeklySeries, members: Iterable[str] | None) -> np.ndarray:
+    if members is None:
+        return np.arange(len(series.ports))
+    wanted = set(members)
+    return np.array([i for i, p in enumerate(series.ports) if p in wanted], dtype=int)
+
+
+def _window_sums(c: np.ndarray, lo, hi) -> np.ndarray:
+    """Sums over [lo, hi) along the last axis from a cumulative sum with a leading zero."""
+    return np.take(c, hi, axis=-1) - np.take(c, lo, axis=-1)
+
+
+def _cumsum0(x: np.ndarray) -> np.ndarray:
+    pad = np.zeros(x.shape[:-1] + (1,))
+    return np.concatenate([pad, np.cumsum(x, axis=-1)], axis=-1)
+
+
+def _scan_exposure(s: np.ndarray) -> np.ndarray:
+    """Expected scans per (port, origin, week) from the origin's scans at the other member ports.
+
+    s: (P, O, T) member scans. The origin's alliance-wide (seasonal) movement cancels; a change specific to
+    (p, o) does not. A tightening elsewhere on the same origin raises the exposure, so it can only hide a
+    change at p, never create one. (A cross-ratio that also divides out p's other origins was tried: one
+    large event in any cell of the table then shows up as a false change in many others.)
+    """
+    not_p_o = s.sum(axis=0, keepdims=True) - s
+    # an origin handled by a single port: no reference, the raw counts are used (flat exposure)
+    return np.where(not_p_o > 0, not_p_o, 1.0)
+
+
+def _changepoints(series: WeeklySeries, midx: np.ndarray, params: DetectionParams) -> list[tuple[int, int, int]]:
+    """Upward, material, sustained changes in scan intensity: (member position, origin, week index)."""
+    s = series.scans[midx]
+    n_ports, n_origins, T = s.shape
+    W = params.cp_window
+    if T < params.cp_min_before + params.cp_min_after:
+        return []
+    e = _scan_exposure(s)
+    y = s.reshape(n_ports * n_origins, T)
+    e = e.reshape(n_ports * n_origins, T)
+    # normalise exposure so that the series' overall rate is 1 (keeps numbers readable)
+    ysum = y.sum(axis=1, keepdims=True)
+    esum = e.sum(axis=1, keepdims=True)
+    e = e * np.where(esum > 0, ysum / np.where(esum > 0, esum, 1), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(e > 0, y / np.where(e > 0, e, 1), 0.0)
+    e = np.where(e > 0, e, 1e-9)
+    # dispersion from consecutive differences: robust to a level shift, which touches only one difference
+    # (after the normalisation the overall rate is 1, so a week's Poisson variance of y/e is 1/e)
+    d2 = (rate[:, 1:] - rate[:, :-1]) ** 2
+    v = 1 / e[:, 1:] + 1 / e[:, :-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.nanmedian(np.where(v > 0, d2 / v, np.nan), axis=1) / stats.chi2.ppf(0.5, 1)
+    phi = np.where(np.isfinite(phi), np.maximum(phi, 1.0), 1.0)
+
+    ts = np.arange(params.cp_min_before, T - params.cp_min_after + 1)
+    lo = np.maximum(ts - W, 0)
+    hi = np.minimum(ts + W, T)
+    cy, ce = _cumsum0(y), _cumsum0(e)
+    yb, eb = _window_sums(cy, lo, ts), _window_sums(ce, lo, ts)
+    ya, ea = _window_sums(cy, ts, hi), _window_sums(ce, ts, hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r0 = (yb + ya) / (eb + ea)
+        lr = 2 * (_xlogy_ratio(yb, eb * r0) + _xlogy_ratio(ya, ea * r0))
+        rb = yb / eb
+        ra = ya / ea
+        ratio = np.where(rb > 0, ra / np.where(rb > 0, rb, 1), np.inf)
+        increase = (ya - rb * ea) / (hi - ts)
+    score = lr / phi[:, None]
+    # sustained: the median week after the change is raised too, so one blitz week does not qualify
+    post_median = np.full(ratio.shape, 0.0)
+    for j, t in enumerate(ts):
+        post_median[:, j] = np.median(rate[:, t : hi[j]], axis=1)
+    sustained = post_median >= rb * (1 + (params.cp_min_ratio - 1) / 2)
+    ok = (
+        np.isfinite(score)
+        & (score >= params.cp_threshold)
+        & (ratio >= params.cp_min_ratio)
+        & (increase >= params.cp_min_increase)
+        & sustained
+    )
+    found: list[tuple[int, int, int]] = []
+    for row in np.flatnonzero(ok.any(axis=1)):
+        sc = np.where(ok[row], score[row], -np.inf)
+        for _ in range(params.cp_max_changes):
+            j = int(np.argmax(sc))
+            if not np.isfinite(sc[j]):
+                break
+            found.append((row // n_origins, row % n_origins, int(ts[j])))
+            sc[np.abs(ts - ts[j]) < W] = -np.inf
+    return found
+
+
+def _xlogy_ratio(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """x * log(x / mu) with 0 log 0 = 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, x * np.log(np.where(x > 0, x, 1) / np.where(mu > 0, mu, 1)), 0.0)
+
+
+def find_tightenings(
+    series: WeeklySeries,
+    members: Iterable[str] | None = None,
+    measures: Iterable[Measure] = (),
+    params: DetectionParams | None = None,
+) -> list[tuple[Tightening, int]]:
+    """Declared measures and detected upward changes in scan intensity, with their week index.
+
+    A change point within `cp_measure_tolerance` weeks of a declared measure on the same port and origin is
+    that measure and is dropped. A measure with origin None applies to every origin.
+    """
+    params = params or DetectionParams()
+    midx = _member_index(series, members)
+    member_ports = {series.ports[i] for i in midx}
+    out: list[tuple[Tightening, int]] = []
+    declared: dict[tuple[str, str], list[int]] = {}
+    for m in measures:
+        if m.port not in member_ports:
+            continue
+        t = series.week_index(m.starts_on)
+        if t is None:
+            continue
+        origins = series.origins if m.origin is None else [m.origin] if m.origin in series.origins else []
+        for o in origins:
+            tig = Tightening(m.port, o, m.starts_on, "measure")
+            if all(existing.key != tig.key for existing, _ in out):
+                out.append((tig, t))
+                declared.setdefault((m.port, o), []).append(t)
+    for pm, o, t in _changepoints(series, midx, params):
+        port, origin = series.ports[midx[pm]], series.origins[o]
+        if any(abs(t - td) <= params.cp_measure_tolerance for td in declared.get((port, origin), [])):
+            continue
+        out.append((Tightening(port, origin, series.weeks[t], "changepoint"), t))
+    out.sort(key=lambda x: (x[0].starts_on, x[0].port, x[0].origin, x[0].source))
+    return out
+
+
+def _dispersion(h_x: np.ndarray, s_x: np.ndarray, h_c: np.ndarray, s_c: np.ndarray) -> np.ndarray:
+    """Pearson dispersion of weekly hits of X given the control's weekly risk and X's scans, floored at 1.
+
+    Arrays (N, k): N candidates, k history weeks. Model: h_x[t] ~ Poisson(rho * s_x[t] * h_c[t] / s_c[t]).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.where(s_c > 0, s_x * h_c / np.where(s_c > 0, s_c, 1), 0.0)
+    valid = e > 0
+    esum = np.where(valid, e, 0).sum(axis=1)
+    hsum = np.where(valid, h_x, 0).sum(axis=1)
+    rho = np.where(esum > 0, hsum / np.where(esum > 0, esum, 1), 0)
+    mu = rho[:, None] * e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        contrib = np.where(valid & (mu > 0), (h_x - mu) ** 2 / np.where(mu > 0, mu, 1), 0.0)
+    df = valid.sum(axis=1) - 1
+    phi = np.where(df > 0, contrib.sum(axis=1) / np.maximum(df, 1), 1.0)
+    return np.maximum(phi, 1.0)
+
+
+def _log_rr_change(h_xa, s_xa, h_ca, s_ca, h_xb, s_xb, h_cb, s_cb):
+    """Log of (X's risk / C's risk) after over before, with 0.5 added to counts, and its Poisson variance."""
+    theta = np.log((h_xa + 0.5) / s_xa) - np.log((h_ca + 0.5) / s_ca) - np.log((h_xb + 0.5) / s_xb)
+    theta = theta + np.log((h_cb + 0.5) / s_cb)
+    var = 1 / (h_xa + 0.5) + 1 / (h_ca + 0.5) + 1 / (h_xb + 0.5) + 1 / (h_cb + 0.5)
+    return theta, var
+
+
+def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int, params: DetectionParams):
+    """Test every other member B for one tightening; yields dicts with the best lag per B."""
+    P = len(midx)
+    T = len(series.weeks)
+    o = series.origins.index(tig.origin)
+    a = int(np.flatnonzero(np.array([series.ports[i] for i in midx]) == tig.port)[0])
+    S = series.scans[midx, o, :]
+    H = series.hits[midx, o, :]
+    b0 = max(0, t0 - params.before_weeks)
+    if t0 - b0 < params.min_before_weeks:
+        return
+    lags = np.array([lag for lag in params.lags if t0 + lag + params.min_after_weeks <= T], dtype=int)
+    if lags.size == 0:
+        return
+    cS, cH = _cumsum0(S), _cumsum0(H)
+    totS, totH = cS.sum(axis=0), cH.sum(axis=0)
+    hb = cH[:, t0] - cH[:, b0]
+    sb = cS[:, t0] - cS[:, b0]
+    if hb[a] < params.min_hits_a or sb[a] <= 0:
+        return
+    lo = t0 + lags
+    hi = np.minimum(lo + params.after_weeks, T)
+    ha = cH[:, hi] - cH[:, lo]  # (P, nl)
+    sa = cS[:, hi] - cS[:, lo]
+    tha, tsa = totH[hi] - totH[lo], totS[hi] - totS[lo]
+    thb, tsb = totH[t0] - totH[b0], totS[t0] - totS[b0]
+    # control = members minus A and B, per B
+    hcb = thb - hb[a] - hb  # (P,)
+    scb = tsb - sb[a] - sb
+    hca = tha[None, :] - ha[a][None, :] - ha  # (P, nl)
+    sca = tsa[None, :] - sa[a][None, :] - sa
+    valid = (
+        (np.arange(P) != a)[:, None]
+        & (sb > 0)[:, None]
+        & (sa > 0)
+        & (scb > 0)[:, None]
+        & (sca > 0)
+        & (sa[a] > 0)[None, :]
+        & ((hb[:, None] + ha) >= params.min_hits_b)
+    )
+    if not valid.any():
+        return
+    # over-dispersion of B and of A against the control, from the weeks before the tightening
+    h0 = max(0, t0 - params.history_weeks)
+    HB, SB = H[:, h0:t0], S[:, h0:t0]
+    HC = H[:, h0:t0].sum(axis=0)[None, :] - H[a, h0:t0][None, :] - HB
+    SC = S[:, h0:t0].sum(axis=0)[None, :] - S[a, h0:t0][None, :] - SB
+    phi_b = _dispersion(HB, SB, HC, SC)
+    phi_a = _dispersion(np.broadcast_to(H[a, h0:t0], HB.shape), np.broadcast_to(S[a, h0:t0], SB.shape), HC, SC)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta_b, var_b = _log_rr_change(ha, sa, hca, sca, hb[:, None], sb[:, None], hcb[:, None], scb[:, None])
+        theta_a, var_a = _log_rr_change(
+            ha[a][None, :], sa[a][None, :], hca, sca, hb[a], sb[a], hcb[:, None], scb[:, None]
+        )
+        z_b = theta_b / np.sqrt(phi_b[:, None] * var_b)
+        z_a = theta_a / np.sqrt(phi_a[:, None] * var_a)
+    p_b = stats.norm.sf(z_b)  # B's risk rose against the control
+    p_a = stats.norm.cdf(z_a)  # A's risk fell against the control
+    p_lag = np.where(valid & np.isfinite(p_b) & np.isfinite(p_a), np.maximum(p_b, p_a), np.inf)
+    for b in np.flatnonzero(valid.any(axis=1)):
+        n_lags = int(valid[b].sum())
+        j = int(np.argmin(p_lag[b]))
+        p_raw = min(1.0, float(p_lag[b, j]) * n_lags)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            num = ha[b, j] / hca[b, j] - hb[b] / hcb[b]
+            den = ha[a, j] / hca[b, j] - hb[a] / hcb[b]
+            wdq = float(num / den) if den != 0 and np.isfinite(num / den) else float("nan")
+        yield {
+            "b": int(b),
+            "a": a,
+            "o": o,
+            "lag": int(lags[j]),
+            "before": (b0, t0),
+            "after": (int(lo[j]), int(hi[j])),
+            "p_raw": p_raw,
+            "wdq": wdq,
+            "effect": float(math.expm1(theta_b[b, j])),
+        }
+
+
+def _evidence(series: WeeklySeries, midx: np.ndarray, a: int, b: int, o: int, start: int, end: int) -> tuple:
+    S, H, K = (x[midx, o, start:end] for x in (series.scans, series.hits, series.seized_kg))
+    rows = []
+    for k in range(end - start):
+        c = [float(x[:, k].sum() - x[a, k] - x[b, k]) for x in (S, H, K)]
+        rows.append(
+            {
+                "week": series.weeks[start + k],
+                "a_scans": float(S[a, k]),
+                "a_hits": float(H[a, k]),
+                "a_seized_kg": float(K[a, k]),
+                "b_scans": float(S[b, k]),
+                "b_hits": float(H[b, k]),
+                "b_seized_kg": float(K[b, k]),
+                "c_scans": c[0],
+                "c_hits": c[1],
+                "c_seized_kg": c[2],
+            }
+        )
+    return tuple(rows)
+
+
+def _week_end(series: WeeklySeries, t: int) -> date:
+    return series.weeks[t - 1] + WEEK
+
+
+def detect_displacement(
+    series: WeeklySeries,
+    members: Iterable[str] | None = None,
+    measures: Iterable[Measure] = (),
+    since: date | None = None,
+    params: DetectionParams | None = None,
+) -> list[DisplacementFlag]:
+    """Flags of displacement from a tightened port A to a member port B on an origin O.
+
+    `members`: the ports of the alliance (default: every port of the series); other ports are ignored, also in
+    the control. `since`: examine only tightenings starting on or after that date (default: whole history).
+    The same input always yields the same flags, in order of adjusted p.
+    """
+    params = params or DetectionParams()
+    midx = _member_index(series, members)
+    if midx.size < 3 or len(series.weeks) == 0:
+        return []
+    tightenings = find_tightenings(series, members, measures, params)
+    if since is not None:
+        tightenings = [(tig, t) for tig, t in tightenings if tig.starts_on >= since]
+    cands = []
+    for tig, t0 in tightenings:
+        for c in _candidates(series, midx, tig, t0, params):
+            c["tightening"] = tig
+            cands.append(c)
+    if not cands:
+        return []
+    p_adj = benjamini_hochberg(np.array([c["p_raw"] for c in cands]))
+    flags = []
+    for c, p in zip(cands, p_adj, strict=True):
+        if not (p <= params.alpha and c["wdq"] < 0):
+            continue
+        a, b, o = c["a"], c["b"], c["o"]
+        (b0, t0), (lo, hi) = c["before"], c["after"]
+        kg = series.seized_kg[midx[b], o]
+        flags.append(
+            DisplacementFlag(
+                from_port=series.ports[midx[a]],
+                to_port=series.ports[midx[b]],
+                origin=series.origins[o],
+                tightening=c["tightening"],
+                window_before=(series.weeks[b0], _week_end(series, t0)),
+                window_after=(series.weeks[lo], _week_end(series, hi)),
+                lag_weeks=c["lag"],
+                wdq=c["wdq"],
+                effect=c["effect"],
+                p_value=float(p),
+                p_raw=c["p_raw"],
+                confidence=confidence_label(float(p), c["effect"], params),
+                seized_kg_before=float(kg[b0:t0].sum()),
+                seized_kg_after=float(kg[lo:hi].sum()),
+                evidence=_evidence(series, midx, a, b, o, b0, hi),
+            )
+        )
+    flags.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
+    return flags
+
+
+__all__ = [
+    "DetectionParams",
+    "DisplacementFlag",
+    "Measure",
+    "Tightening",
+    "WeeklySeries",
+    "benjamini_hochberg",
+    "confidence_label",
+    "detect_displacement",
+    "find_tightenings",
+    "same_tightening",
+    "week_start",
+]
