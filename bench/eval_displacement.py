@@ -13,7 +13,7 @@ rare 10-tonne seizures), run the detector on the whole history, and match flags 
   first week B's hits rise) plus k weeks, k in DELAY_STEPS; the delay is the smallest k whose run raises the
   matching flag (whole-history examination, so the multiple-testing burden is the one of a real run then).
 
-Usage: python bench/eval_displacement.py [--seeds 40] [--write]   (--write updates docs/benchmarks.md)
+Usage: python bench/eval_displacement.py [--seeds 100] [--write]   (--write updates docs/benchmarks.md)
 """
 
 import argparse
@@ -176,7 +176,7 @@ def write_section(text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=40)
+    parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--write", action="store_true", help="update the section in docs/benchmarks.md")
     args = parser.parse_args()
     np.seterr(all="ignore")
