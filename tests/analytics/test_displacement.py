@@ -7,10 +7,12 @@ import pytest
 
 from sharing.analytics.displacement import (
     Measure,
+    Tightening,
     WeeklySeries,
     benjamini_hochberg,
     detect_displacement,
     find_tightenings,
+    same_tightening,
     week_start,
 )
 from sharing.analytics.synthetic import generate_alliance, match_flag
@@ -174,3 +176,27 @@ def test_rows_build_the_same_series_and_week_start_is_monday():
     series = WeeklySeries.from_rows(rows)
     assert series.weeks == [date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15)]
     assert series.scans[:, 0, :].tolist() == [[0, 0, 3], [5, 0, 0]]
+
+
+def test_a_receiver_with_no_hit_before_is_flagged():
+    series = build(tighten=(A, ORIG, 60), receive=(9, ORIG, 62, 6.0))
+    series.hits[9, ORIG, :60] = 0  # PTSIN never had a hit on ECGYE before the tightening
+    flags = detect_displacement(series, measures=[Measure(PORTS[A], ORIGINS[ORIG], WEEKS[60])])
+    assert [(f.from_port, f.to_port, f.origin) for f in flags] == [("NLRTM", "PTSIN", "ECGYE")]
+    assert flags[0].confidence == "high"
+
+
+def test_same_tightening_tolerates_a_moved_change_point_but_not_a_moved_measure():
+    cp = Tightening("NLRTM", "ECGYE", WEEKS[60], "changepoint")
+    assert same_tightening(cp, Tightening("NLRTM", "ECGYE", WEEKS[62], "changepoint"))
+    assert not same_tightening(cp, Tightening("NLRTM", "ECGYE", WEEKS[66], "changepoint"))
+    assert not same_tightening(cp, Tightening("BEANR", "ECGYE", WEEKS[60], "changepoint"))
+    measure = Tightening("NLRTM", "ECGYE", WEEKS[60], "measure")
+    assert not same_tightening(measure, Tightening("NLRTM", "ECGYE", WEEKS[61], "measure"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_a_rise_at_b_after_a_measure_that_changed_nothing_at_a_raises_nothing(seed):
+    # the intersection-union rule: B's rise alone is not displacement unless A's risk fell too
+    series = build(seed=seed, new_route=(B, ORIG, 62, 6.0))
+    assert detect_displacement(series, measures=[Measure(PORTS[A], ORIGINS[ORIG], WEEKS[60])]) == []
