@@ -73,10 +73,13 @@ def generate_alliance(
     total_scans_per_week: float = 30_000.0,
     first_week: date = date(2023, 1, 2),
     displaced_scale: tuple[float, float] = (0.4, 0.9),
+    risk_drift: float = 0.0,
 ) -> SyntheticAlliance:
     """A seeded synthetic alliance with planted displacements and decoys (see the module docstring).
 
     `displaced_scale` is the range of f, the fraction of A's smuggling that leaves A when it tightens.
+    `risk_drift` > 0 adds a slow random walk to each (port, origin)'s log risk (weekly step sd), a departure
+    from the detector's model used to measure its robustness; 0 (the default) keeps the risk constant.
     """
     if n_ports > len(PORT_CODES) or n_origins > len(ORIGIN_CODES):
         raise ValueError("too many ports or origins for the code lists")
@@ -159,6 +162,9 @@ def generate_alliance(
 
     lam_s = (mu_scans[:, :, None] * scan_mult + scan_add) * season[None]
     lam_h = (mu_hits[:, :, None] * hit_mult + hit_add) * season[None]
+    if risk_drift > 0:
+        walk = np.cumsum(rng.normal(0.0, risk_drift, (P, n_o, T)), axis=2)
+        lam_h = lam_h * np.exp(walk - walk.mean(axis=2, keepdims=True))
     if overdispersion > 0:
         shape = 1 / overdispersion**2
         lam_s = lam_s * rng.gamma(shape, 1 / shape, lam_s.shape)
