@@ -83,6 +83,10 @@ class Agency(models.Model):
     sector = models.CharField(max_length=8, choices=Sector.choices, editable=False)
     port = models.ForeignKey(Port, on_delete=models.PROTECT, null=True, blank=True, related_name="agencies")
     is_active = models.BooleanField(default=True)
+    # The agency's auth group: object grants that do not follow from TLP (relayed and shared scans).
+    group = models.OneToOneField(
+        "auth.Group", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="agency"
+    )
 
     class Meta:
         ordering = ["slug"]

@@ -92,13 +92,25 @@ def agency_slug(port: Port | None, kind: str) -> str:
     return f"{port.locode.lower()}-{kind.replace('_', '-')}"
 
 
+def agency_group(agency: Agency):
+    """The agency's auth group (created on first use): guardian grants go to groups, not people."""
+    from django.contrib.auth.models import Group
+
+    if agency.group_id is None:
+        group, _ = Group.objects.get_or_create(name=f"agency:{agency.slug}")
+        Agency.objects.filter(pk=agency.pk, group__isnull=True).update(group=group)
+        agency.refresh_from_db(fields=["group"])
+    return agency.group
+
+
 @transaction.atomic
 def agency_ensure(*, kind: str, port: Port | None, name: str, slug: str | None = None) -> Agency:
     slug = slug or agency_slug(port, kind)
     agency, created = Agency.objects.get_or_create(slug=slug, defaults={"name": name, "kind": kind, "port": port})
     if created:
-        agency.full_clean()
+        agency.full_clean(exclude=["group"])
         audit.record(None, "agency.created", agency, {"slug": slug, "kind": kind})
+    agency_group(agency)
     return agency
 
 

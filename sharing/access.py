@@ -210,3 +210,58 @@ def editor_membership(user, obj) -> Membership:
 def alerts_exportable_to(user) -> QuerySet[Alert]:
     """What may leave the portal (exports, feeds, webhooks): the visible alerts minus handling codes H2 and H3."""
     return alerts_visible_to(user).exclude(handling__in=(Handling.H2, Handling.H3))
+
+
+# ---------------------------------------------------------------- Scans
+#
+# Readers of a scan: the public-sector agencies at the scan's port, and the
+# agencies it was relayed or shared to (guardian grants on the agencies'
+# groups, direct-FK model). Never the private sector: grants are only read
+# through the reader's public-sector agencies. One query, no loops.
+
+from .models import Scan, ScanGroupObjectPermission  # noqa: E402
+
+VIEW_SCAN = "view_scan"
+
+
+def _scan_condition(reader: Reader) -> Q:
+    grants = ScanGroupObjectPermission.objects.filter(
+        group__agency__in=reader.public_agency_ids, permission__codename=VIEW_SCAN
+    ).values("content_object_id")
+    return Q(port_id__in=reader.public_port_ids) | Q(pk__in=grants)
+
+
+def scans_visible_to(user) -> QuerySet[Scan]:
+    reader = reader_for(user)
+    if not reader.is_public_sector:
+        return Scan.objects.none()
+    condition = _scan_condition(reader)
+    # Fail closed: a scan the verifier found invalid stays visible only to its own agency's officers and admins.
+    condition &= Q(integrity_failed=False) | Q(node__agency_id__in=integrity_agency_ids(reader))
+    return Scan.objects.filter(condition)
+
+
+def scan_rows(qs: QuerySet) -> QuerySet[Scan]:
+    return qs.select_related("node", "node__agency", "key", "outcome", "outcome__key", "outcome__agency")
+
+
+def get_scan_for(user, scan_id) -> Scan:
+    try:
+        pk = uuid.UUID(str(scan_id))
+    except ValueError:
+        raise Http404("No such scan.")
+    scan = scan_rows(scans_visible_to(user).filter(pk=pk)).first()
+    if scan is None:
+        raise Http404("No such scan.")
+    return scan
+
+
+def scan_readable_by_agency(scan: Scan, agency) -> bool:
+    """The same rule for an agency (relays and webhooks re-check access on every send)."""
+    if not agency.is_public or not agency.is_active:
+        return False
+    if scan.port_id == agency.port_id:
+        return True
+    return ScanGroupObjectPermission.objects.filter(
+        content_object=scan, group__agency=agency, permission__codename=VIEW_SCAN
+    ).exists()

@@ -230,6 +230,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "ports.audit_checkpoint",
         "schedule": env.float("AUDIT_CHECKPOINT_SECONDS", default=600),
     },
+    # Relays whatever has been pending for more than two minutes (a lost enqueue, a dead worker).
+    "relay-sweep": {"task": "sharing.relay_sweep", "schedule": env.float("RELAY_SWEEP_SECONDS", default=60)},
     # The periodic verifier: counts exclude invalid objects after its next run.
     "verify-signatures": {
         "task": "sharing.verify_signatures",
