@@ -67,4 +67,33 @@ def verify_all(*, mark: bool) -> tuple[list[Finding], int]:
             checked += 1
             if finding.status != SignatureStatus.VERIFIED:
                 problems.append(finding)
+    scan_problems, scan_checked = _verify_scans(mark=mark)
+    return problems + scan_problems, checked + scan_checked
+
+
+def _verify_scans(*, mark: bool) -> tuple[list[Finding], int]:
+    """Scans (signed by their node) and inspection outcomes (signed by the agency)."""
+    from . import scan_documents
+    from .models import InspectionOutcome, Scan
+    from .services.outcomes import outcome_signature_status
+
+    problems: list[Finding] = []
+    bad_ids = []
+    checked = 0
+    for scan in Scan.objects.select_related("key").order_by("pk").iterator(chunk_size=CHUNK):
+        checked += 1
+        status = scan_documents.signature_status(scan)
+        if status != SignatureStatus.VERIFIED:
+            problems.append(Finding("scan", str(scan.pk), 1, status))
+        if status == SignatureStatus.INVALID:
+            bad_ids.append(scan.pk)
+    if mark:
+        Scan.objects.filter(pk__in=bad_ids, integrity_failed=False).update(integrity_failed=True)
+        Scan.objects.filter(integrity_failed=True).exclude(pk__in=bad_ids).update(integrity_failed=False)
+    outcomes = InspectionOutcome.objects.select_related("key", "agency").order_by("pk")
+    for outcome in outcomes.iterator(chunk_size=CHUNK):
+        checked += 1
+        status = outcome_signature_status(outcome)
+        if status != SignatureStatus.VERIFIED:
+            problems.append(Finding("outcome", str(outcome.pk), 1, status))
     return problems, checked
