@@ -340,10 +340,11 @@ def login(page, username: str, password: str = PASSWORD) -> None:
 class WebServer:
     """A real gunicorn process serving the project on the test database."""
 
-    def __init__(self, redis_url: str, log: Path):
+    def __init__(self, redis_url: str, log: Path, extra_env: dict | None = None):
         self.port = _free_port()
         self.redis_url = redis_url
         self.log = log
+        self.extra_env = extra_env or {}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -377,6 +378,7 @@ class WebServer:
                 CELERY_BROKER_URL=self.redis_url,
                 CELERY_RESULT_BACKEND=self.redis_url,
                 DJANGO_SETTINGS_MODULE="alliance.settings.test",
+                **self.extra_env,
             ),
         )
         _STARTED.append(self.proc)
