@@ -1,9 +1,10 @@
 """Sharing portal pages and public endpoints (JWKS)."""
 
-from django.urls import path
+from django.urls import include, path
 
 from .api.keys import JwksView
 
 urlpatterns = [
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    path("", include("sharing.scan_urls_portal")),
 ]
