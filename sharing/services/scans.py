@@ -164,6 +164,7 @@ def scan_ingest_batch(*, node: ScannerNode, items: list) -> list[PushResult]:
                 for s in Scan.objects.filter(node=node, scan_id__in=[c.payload["scan_id"] for c in good.values()])
             }
             fresh = {i: _new_scan(node, c, now) for i, c in good.items() if c.payload["scan_id"] not in existing}
+            stored: set = set()
             if fresh:
                 # ignore_conflicts: a concurrent request may store the same scan_id between the read and here.
                 Scan.objects.bulk_create(fresh.values(), ignore_conflicts=True, batch_size=500)
@@ -179,7 +180,7 @@ def scan_ingest_batch(*, node: ScannerNode, items: list) -> list[PushResult]:
                 created = [s for s in fresh.values() if s.pk in stored]
                 ScanOutbox.objects.bulk_create([ScanOutbox(scan=s, created_at=now) for s in created], batch_size=500)
                 transaction.on_commit(lambda ids=[s.pk for s in created]: _enqueue_relay(ids), robust=True)
-            created_by_index = {i: s for i, s in fresh.items() if s.pk in {c.pk for c in created}}
+            created_by_index = {i: s for i, s in fresh.items() if s.pk in stored}
         for index, checked in good.items():
             if index in created_by_index:
                 results[index] = PushResult("created", 201, scan=created_by_index[index])
