@@ -37,6 +37,16 @@ def _worker() -> str | None:
     return None
 
 
+def _relay_pending() -> int | None:
+    """Scans accepted but not yet relayed (the outbox backlog): a number to watch, not a failure."""
+    from sharing.services.relay import pending_count
+
+    try:
+        return pending_count()
+    except Exception:  # noqa: BLE001 - health must answer even if this query fails
+        return None
+
+
 def healthz(request):
     checks = {"database": _database(), "broker": _broker()}
     checks["worker"] = _worker() if checks["broker"] is None else "broker unreachable"
@@ -45,5 +55,6 @@ def healthz(request):
         "status": "ok" if not down else "down",
         "down": down,
         "checks": {name: {"ok": error is None, "error": error} for name, error in checks.items()},
+        "relay_pending": _relay_pending() if checks["database"] is None else None,
     }
     return JsonResponse(body, status=503 if down else 200)
