@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from notifications import urls as notifications_urls
 from ports import api as ports_api
 from ports import views as ports_views
 
@@ -26,6 +27,7 @@ api_v1 = [
     path("me/", ports_api.MeApi.as_view(), name="api-me"),
     path("members/", ports_api.MemberListApi.as_view(), name="api-members"),
     path("", include("sharing.api_urls")),
+    path("", include(notifications_urls.api_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -39,5 +41,6 @@ urlpatterns = [
     path("account/2fa/verify/", ports_views.totp_verify, name="totp_verify"),
     path("", ports_views.home, name="home"),
     path("", include("sharing.urls")),
+    path("", include(notifications_urls.urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]

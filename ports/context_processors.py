@@ -1,3 +1,5 @@
+from notifications.selectors import unread_count
+
 from .selectors import active_memberships
 
 
@@ -13,4 +15,5 @@ def memberships(request):
         "is_liaison": "liaison" in roles,
         "is_agency_admin": "admin" in roles,
         "is_officer": "officer" in roles,
+        "unread_notifications": unread_count(user) if items else 0,
     }

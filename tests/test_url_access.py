@@ -47,6 +47,9 @@ CLASSES = {
     "api-scan-outcome": PUBLIC_SECTOR,
     "api-node-me": NODE,
     "api-node-keys": NODE,
+    "notification_list": LOGIN,
+    "api-notifications": MEMBER,
+    "api-notification-read": MEMBER,
 }
 
 
@@ -71,7 +74,12 @@ def _url(name: str) -> str:
     for part in route.split("<")[1:]:
         converter_name = part.split(">")[0]
         arg = converter_name.split(":")[-1]
-        kwargs[arg] = uuid.uuid4() if converter_name.startswith("uuid") else str(uuid.uuid4())
+        if converter_name.startswith("uuid"):
+            kwargs[arg] = uuid.uuid4()
+        elif converter_name.startswith("int"):
+            kwargs[arg] = 987654321
+        else:
+            kwargs[arg] = str(uuid.uuid4())
     return reverse(name, kwargs=kwargs)
 
 

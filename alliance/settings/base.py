@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "csp",
     "ports",
     "sharing",
+    "notifications",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,44 @@
+"""`GET /api/v1/notifications/` (the caller's own notices) and `POST /api/v1/notifications/{id}/read/`."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alliance.api import ApiError
+from ports.permissions import IsMember
+
+from . import selectors, services
+
+
+class NotificationListApi(ListAPIView):
+    permission_classes = [IsMember]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        kind = serializers.CharField()
+        subject = serializers.CharField()
+        url = serializers.CharField()
+        agency = serializers.CharField(source="membership.agency.slug")
+        created_at = serializers.DateTimeField()
+        read_at = serializers.DateTimeField(allow_null=True)
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self):
+        qs = selectors.notifications_for(self.request.user)
+        unread = self.request.query_params.get("unread")
+        if unread in ("true", "1"):
+            qs = qs.filter(read_at__isnull=True)
+        return qs
+
+
+class NotificationReadApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(request=None, responses=inline_serializer("NotificationRead", {"read": serializers.IntegerField()}))
+    def post(self, request, pk: int):
+        if not selectors.notifications_for(request.user).filter(id=pk).exists():
+            raise ApiError("not_found", {"detail": ["No such notification."]}, 404)
+        return Response({"read": services.mark_read(user=request.user, notification_id=pk)})
