@@ -1,0 +1,68 @@
+"""Feedback on alerts (SPEC section 3): what a public-sector reader did with an alert.
+
+Warning, feedback, seizure: the loop customs close in CENcomm. Feedback has its
+own audience (the author agency, the reporting agency and liaisons, of those
+only who can also read the alert); `sharing.access.feedback_visible_to` is the
+one place that rule lives.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from stdnum import iso6346
+
+from ports.models import Agency, Membership
+
+from .alerts import Alert
+
+__all__ = ["Feedback", "FeedbackOutcome", "validate_container"]
+
+
+class FeedbackOutcome(models.TextChoices):
+    CHECKED_NEGATIVE = "checked_negative", "Checked: nothing found"
+    CHECKED_POSITIVE = "checked_positive", "Checked: confirmed"
+    SEIZED = "seized", "Seized"
+    NOT_APPLICABLE = "not_applicable", "Not applicable to us"
+
+
+def validate_container(value: str) -> None:
+    if not value or len(value) != 11 or not iso6346.is_valid(value):
+        raise ValidationError(f"{value!r} is not an ISO 6346 container number with a valid check digit.")
+
+
+class Feedback(models.Model):
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="feedback")
+    # The alert version the reporter read when they acted on it.
+    alert_version = models.PositiveIntegerField()
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=20, choices=FeedbackOutcome.choices)
+    # Only with a seizure, and optional then: the weight is often known days later.
+    seized_kg = models.FloatField(null=True, blank=True)
+    container = models.CharField(max_length=11, blank=True, default="", validators=[validate_container])
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=[c.value for c in FeedbackOutcome]), name="feedback_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(seized_kg__isnull=True) | Q(seized_kg__gte=0), name="feedback_seized_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(seized_kg__isnull=True) | Q(outcome="seized"), name="feedback_kg_only_when_seized"
+            ),
+            models.CheckConstraint(
+                condition=Q(container="") | Q(container__regex=r"^[A-Z]{4}[0-9]{7}$"), name="feedback_container_syntax"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["alert", "-created_at"], name="feedback_alert"),
+            models.Index(fields=["agency", "alert"], name="feedback_agency_alert"),
+        ]
+
+    def __str__(self) -> str:
+        return f"feedback on {self.alert_id}: {self.outcome}"
