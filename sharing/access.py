@@ -212,6 +212,51 @@ def alerts_exportable_to(user) -> QuerySet[Alert]:
     return alerts_visible_to(user).exclude(handling__in=(Handling.H2, Handling.H3))
 
 
+@dataclass(frozen=True)
+class Readership:
+    """Who may read one alert or practice: whole agencies, and members who read on their own (RED)."""
+
+    everyone: bool  # CLEAR and GREEN: every member of every agency
+    agencies: QuerySet  # every active member of these agencies reads
+    members: QuerySet  # memberships reading by name (RED author and recipients), active only
+    withheld: bool = False  # failed its integrity check: only the agency's officers and admins among the above
+
+
+def readers_of(obj) -> Readership:
+    """`_tlp_condition` read the other way round, for the agency admins' report (SPEC section 4).
+
+    Keep the two in step: the report's tests compare this with `alerts_visible_to`
+    for every member of the cast.
+    """
+    from ports.models import Agency
+
+    grants = list(obj.grants.all())
+    granted_agencies = [g.agency_id for g in grants if g.agency_id]
+    granted_ports = [g.port_id for g in grants if g.port_id]
+    granted_members = [g.member_id for g in grants if g.member_id]
+    active_agencies = Agency.objects.filter(is_active=True)
+    everyone = obj.tlp in (Tlp.CLEAR, Tlp.GREEN)
+    if everyone:
+        agencies = active_agencies
+    else:
+        condition = Q(pk__in=granted_agencies) | Q(sector=Sector.PUBLIC, port_id__in=granted_ports)
+        if obj.tlp in (Tlp.AMBER, Tlp.AMBER_STRICT):
+            condition |= Q(pk=obj.agency_id)
+        agencies = active_agencies.filter(condition)
+    member_condition = Q(pk__in=granted_members)
+    if obj.tlp == Tlp.RED:
+        member_condition |= Q(handle=obj.author)
+    members = Membership.objects.filter(member_condition, is_active=True, agency__is_active=True)
+    if obj.integrity_failed:
+        # Fail closed, as `_visible` does: of the readers, only the agency's officers and admins still read.
+        guardians = Membership.objects.filter(
+            agency_id=obj.agency_id, role__in=INTEGRITY_ROLES, is_active=True, agency__is_active=True
+        )
+        readers = guardians.filter(Q(agency__in=agencies) | Q(pk__in=members.values("pk")))
+        return Readership(everyone=False, agencies=agencies.none(), members=readers, withheld=True)
+    return Readership(everyone=everyone, agencies=agencies, members=members.exclude(agency__in=agencies))
+
+
 # ---------------------------------------------------------------- Scans
 #
 # Readers of a scan: the public-sector agencies at the scan's port, and the
@@ -265,3 +310,74 @@ def scan_readable_by_agency(scan: Scan, agency) -> bool:
     return ScanGroupObjectPermission.objects.filter(
         content_object=scan, group__agency=agency, permission__codename=VIEW_SCAN
     ).exists()
+
+
+# ---------------------------------------------------------------- Feedback on alerts
+#
+# Feedback has its own audience (SPEC section 3): the author agency, the
+# reporting agency and liaisons, and of those only who can also read the
+# alert (so a RED alert's feedback reaches its author and named readers only).
+
+from .models import Feedback  # noqa: E402
+
+
+def feedback_visible_to(user, alert) -> QuerySet[Feedback]:
+    reader = reader_for(user)
+    if not reader.is_member or not alerts_visible_to(user).filter(pk=alert.pk).exists():
+        return Feedback.objects.none()
+    qs = Feedback.objects.filter(alert_id=alert.pk)
+    if alert.agency_id not in reader.agency_ids and not reader.is_liaison:
+        qs = qs.filter(agency_id__in=reader.agency_ids)
+    return qs.select_related("agency", "author")
+
+
+def feedback_membership(user, agency_slug: str | None = None) -> Membership:
+    """The public-sector membership a reader reports under (`agency_slug` when they belong to several).
+
+    Raises PermissionDenied (403) for a caller with no public-sector membership.
+    """
+    public = [m for m in active_memberships(user) if m.agency_sector == Sector.PUBLIC]
+    if not public:
+        raise PermissionDenied("Feedback comes from public-sector readers only.")
+    if agency_slug:
+        for membership in public:
+            if membership.agency.slug == agency_slug:
+                return membership
+        raise ValidationError({"agency": [f"You are not a member of the public-sector agency {agency_slug!r}."]})
+    if len({m.agency_id for m in public}) > 1:
+        raise ValidationError({"agency": ["You belong to several public-sector agencies: say which one reports."]})
+    return public[0]
+
+
+# ================================================================ agency-level reads (correlation)
+
+
+def reader_for_agency(agency) -> Reader:
+    """The agency as one reader: what any of its active members could read (the same TLP and scan rules)."""
+    members = list(Membership.objects.filter(agency=agency, is_active=True).values_list("id", "handle", "role"))
+    public = agency.sector == Sector.PUBLIC and agency.is_active
+    return Reader(
+        user_id=None,
+        membership_ids=frozenset(m[0] for m in members),
+        handles=frozenset(m[1] for m in members),
+        agency_ids=frozenset([agency.pk]) if agency.is_active else frozenset(),
+        public_agency_ids=frozenset([agency.pk]) if public else frozenset(),
+        public_port_ids=frozenset([agency.port_id]) if public and agency.port_id else frozenset(),
+        roles_by_agency={agency.pk: {m[2] for m in members}},
+    )
+
+
+def alert_readable_by_agency(alert: Alert, agency) -> bool:
+    reader = reader_for_agency(agency)
+    if not reader.is_member:
+        return False
+    condition = _tlp_condition(reader, AlertGrant, "alert_id")
+    condition &= Q(integrity_failed=False) | Q(agency_id__in=integrity_agency_ids(reader))
+    return Alert.objects.filter(condition, pk=alert.pk).exists()
+
+
+def object_readable_by_agency(obj, agency) -> bool:
+    """A correlation side (scan or alert) as the access rule sees it for a whole agency."""
+    if isinstance(obj, Scan):
+        return scan_readable_by_agency(obj, agency)
+    return alert_readable_by_agency(obj, agency)

@@ -48,6 +48,13 @@ CLASSES = {
     "api-node-me": NODE,
     "api-node-keys": NODE,
     "notification_list": LOGIN,
+    "correlation_list": LOGIN,
+    "correlation_hit_share": LOGIN,
+    "correlation_hit_dismiss": LOGIN,
+    "api-correlations": MEMBER,
+    "api-correlation-hits": MEMBER,
+    "api-correlation-hit-share": MEMBER,
+    "api-correlation-hit-dismiss": MEMBER,
     "api-notifications": MEMBER,
     "api-notification-read": MEMBER,
 }

@@ -17,6 +17,14 @@ def _index_identifiers(alert: Alert, doc: dict) -> None:
     )
 
 
+def _correlated(alert: Alert) -> Alert:
+    """Container matches are found in the publishing transaction: a notice lands with its alert or not at all."""
+    from .correlation import correlate_alert
+
+    correlate_alert(alert)
+    return alert
+
+
 ALERT = signed.Kind(
     name="alert",
     typ=documents.ALERT_TYP,
@@ -35,23 +43,23 @@ ALERT = signed.Kind(
 @transaction.atomic
 def alert_publish(*, membership: Membership, data: dict) -> Alert:
     """A new alert signed by the portal with the acting agency's held key."""
-    return signed.publish(ALERT, membership=membership, data=data)
+    return _correlated(signed.publish(ALERT, membership=membership, data=data))
 
 
 @transaction.atomic
 def alert_publish_signed(*, user, jws: str) -> Alert:
     """A new alert already signed with an external key of the caller's agency; stored unchanged."""
-    return signed.publish_signed(ALERT, user=user, jws=jws)
+    return _correlated(signed.publish_signed(ALERT, user=user, jws=jws))
 
 
 @transaction.atomic
 def alert_version_create(*, membership: Membership, alert: Alert, data: dict) -> Alert:
     """An edit or withdrawal (`{"status": "withdrawn"}`): version n+1, portal-signed."""
     alert = signed.lock_head(ALERT, alert)
-    return signed.new_version(ALERT, membership=membership, head=alert, data=data)
+    return _correlated(signed.new_version(ALERT, membership=membership, head=alert, data=data))
 
 
 @transaction.atomic
 def alert_version_create_signed(*, user, alert: Alert, jws: str) -> Alert:
     alert = signed.lock_head(ALERT, alert)
-    return signed.publish_signed(ALERT, user=user, jws=jws, head=alert)
+    return _correlated(signed.publish_signed(ALERT, user=user, jws=jws, head=alert))

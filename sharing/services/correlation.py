@@ -1,0 +1,312 @@
+"""Correlation (SPEC section 6): container and vessel matches across ports, told only to who may know.
+
+Matching runs inside the transaction that stores the new object (the relay
+batch for scans, the publish for alerts), so a notice is never lost nor made
+twice: `pair_key` is unique and inserts ignore conflicts.
+
+For each notice, per pair of side owners: an owner who can read both sides
+is notified; when the other side's owner cannot read a side, the owner of
+that hidden side gets a one-sided hit (and may share), the other learns nothing.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications.services import notify
+from ports import audit
+from ports.models import Agency, Membership, Role, Sector
+
+from .. import access
+from ..models import (
+    Alert,
+    Correlation,
+    CorrelationKind,
+    Delivery,
+    DeliveryReason,
+    DocumentStatus,
+    HitStatus,
+    IdentifierKind,
+    OneSidedHit,
+    Scan,
+    Tlp,
+    Verdict,
+)
+
+WINDOW = timedelta(days=90)
+ALERTING = (Verdict.SUSPECT, Verdict.POSITIVE)
+MAX_MATCHES = 20  # per new object and identifier: a container seen a hundred times is one story, not a hundred
+
+
+def _port_of(obj) -> str | None:
+    if isinstance(obj, Scan):
+        return obj.port_id
+    return obj.agency.port_id or obj.port_id
+
+
+def owner_of(obj) -> Agency:
+    """A scan belongs to its node's agency, an alert to its author agency."""
+    return obj.node.agency if isinstance(obj, Scan) else obj.agency
+
+
+def _ref(obj) -> str:
+    return f"{'scan' if isinstance(obj, Scan) else 'alert'}:{obj.pk}"
+
+
+def _sides(new, old) -> dict:
+    out = {}
+    for which, obj in (("a", new), ("b", old)):
+        out[f"{'scan' if isinstance(obj, Scan) else 'alert'}_{which}"] = obj
+    return out
+
+
+def _label(obj) -> str:
+    if isinstance(obj, Scan):
+        return f"a {obj.verdict} scan at {obj.port_id}"
+    return f"an alert by {obj.agency.slug}"
+
+
+def _record(kind: str, value: str, new, old, pair_key: str) -> Correlation | None:
+    correlation, created = Correlation.objects.get_or_create(
+        pair_key=pair_key, defaults={"kind": kind, "value": value, **_sides(new, old)}
+    )
+    if not created:
+        return None
+    _tell(correlation, new, old)
+    return correlation
+
+
+def _tell(correlation: Correlation, new, old) -> None:
+    owners = {"a": owner_of(new), "b": owner_of(old)}
+    sides = {"a": new, "b": old}
+    url = f"/correlations/#{correlation.pk}"
+    both_told: set[int] = set()
+    for which, other in (("a", "b"), ("b", "a")):
+        me = owners[which]
+        reads_other = access.object_readable_by_agency(sides[other], me)
+        if reads_other and access.object_readable_by_agency(sides[which], me):
+            both_told.add(me.pk)
+        elif not reads_other and me.pk != owners[other].pk:
+            # The other side is hidden from me: its owner is told, I learn nothing.
+            hit, created = OneSidedHit.objects.get_or_create(
+                correlation=correlation,
+                hidden_side=other,
+                other_agency=me,
+                defaults={"owner_agency": owners[other]},
+            )
+            if created:
+                notify(
+                    kind="one_sided_hit",
+                    subject=f"{correlation.get_kind_display()} {correlation.value}: your "
+                    f"{'scan' if isinstance(sides[other], Scan) else 'alert'} matches a record of {me.slug}, "
+                    "who cannot read yours. You may share it.",
+                    url=f"/correlations/#hit-{hit.pk}",
+                    agencies=[owners[other].pk],
+                    roles=[Role.OFFICER, Role.ADMIN],
+                )
+    if both_told:
+        notify(
+            kind="correlation",
+            subject=f"{correlation.get_kind_display()} {correlation.value}: {_label(new)} matches {_label(old)}",
+            url=url,
+            agencies=sorted(both_told),
+        )
+
+
+def correlate_scans(scans: list[Scan]) -> int:
+    """Relay hook, inside the relay transaction, once per scan."""
+    made = 0
+    scans = list(Scan.objects.filter(pk__in=[s.pk for s in scans]).select_related("node__agency"))
+    for scan in scans:
+        since, until = scan.scanned_at - WINDOW, scan.scanned_at + WINDOW
+        earlier = (
+            Scan.objects.filter(container=scan.container, verdict__in=ALERTING, scanned_at__range=(since, until))
+            .exclude(port_id=scan.port_id)
+            .exclude(pk=scan.pk)
+            .select_related("node__agency")
+            .order_by("-scanned_at")[:MAX_MATCHES]
+        )
+        for other in earlier:
+            key = f"container:{scan.container}:" + "|".join(sorted([_ref(scan), _ref(other)]))
+            made += _record(CorrelationKind.CONTAINER, scan.container, scan, other, key) is not None
+        alerts = (
+            Alert.objects.filter(
+                identifiers__kind=IdentifierKind.CONTAINER,
+                identifiers__value=scan.container,
+                created_at__range=(since, until),
+            )
+            .exclude(status=DocumentStatus.WITHDRAWN)
+            .select_related("agency")
+            .order_by("-created_at")[:MAX_MATCHES]
+        )
+        for alert in alerts:
+            if _port_of(alert) == scan.port_id:
+                continue
+            key = f"container:{scan.container}:" + "|".join(sorted([_ref(scan), _ref(alert)]))
+            made += _record(CorrelationKind.CONTAINER, scan.container, scan, alert, key) is not None
+        if scan.vessel_imo and scan.verdict in ALERTING:
+            made += _correlate_vessel(scan)
+    return made
+
+
+def _correlate_vessel(scan: Scan) -> int:
+    made = 0
+    year, week, _ = scan.scanned_at.isocalendar()
+    others = (
+        Scan.objects.filter(
+            vessel_imo=scan.vessel_imo,
+            verdict__in=ALERTING,
+            scanned_at__range=(scan.scanned_at - WINDOW, scan.scanned_at + WINDOW),
+        )
+        .exclude(port_id=scan.port_id)
+        .select_related("node__agency")
+        .order_by("-scanned_at")
+    )
+    seen_ports: set[str] = set()
+    for other in others[: MAX_MATCHES * 5]:
+        if other.port_id in seen_ports:
+            continue
+        seen_ports.add(other.port_id)
+        pair = "|".join(sorted([scan.port_id, other.port_id]))
+        key = f"vessel:{scan.vessel_imo}:{pair}:{year}-W{week:02d}"
+        made += _record(CorrelationKind.VESSEL, scan.vessel_imo, scan, other, key) is not None
+    return made
+
+
+def correlate_alert(alert: Alert) -> int:
+    """After a publish or a new version, inside its transaction: the alert's containers against
+    suspect/positive scans and alerts from other ports within 90 days."""
+    if alert.status == DocumentStatus.WITHDRAWN or not alert.containers:
+        return 0
+    alert = Alert.objects.select_related("agency").get(pk=alert.pk)
+    port = _port_of(alert)
+    since, until = alert.first_created_at - WINDOW, alert.created_at + WINDOW
+    made = 0
+    for container in alert.containers:
+        scans = (
+            Scan.objects.filter(container=container, verdict__in=ALERTING, scanned_at__range=(since, until))
+            .select_related("node__agency")
+            .order_by("-scanned_at")
+        )
+        if port:
+            scans = scans.exclude(port_id=port)
+        for scan in scans[:MAX_MATCHES]:
+            key = f"container:{container}:" + "|".join(sorted([_ref(alert), _ref(scan)]))
+            made += _record(CorrelationKind.CONTAINER, container, alert, scan, key) is not None
+        others = (
+            Alert.objects.filter(
+                identifiers__kind=IdentifierKind.CONTAINER, identifiers__value=container, created_at__gte=since
+            )
+            .exclude(pk=alert.pk)
+            .exclude(status=DocumentStatus.WITHDRAWN)
+            .select_related("agency")
+            .order_by("-created_at")[:MAX_MATCHES]
+        )
+        for other in others:
+            if port and _port_of(other) == port:
+                continue
+            key = f"container:{container}:" + "|".join(sorted([_ref(alert), _ref(other)]))
+            made += _record(CorrelationKind.CONTAINER, container, alert, other, key) is not None
+    return made
+
+
+# ---------------------------------------------------------------- reading and sharing
+
+
+def correlations_visible_to(user):
+    """Notices whose both sides the reader can read (the access rule, twice, as subqueries)."""
+    scans = access.scans_visible_to(user).values("pk")
+    alerts = access.alerts_visible_to(user).values("pk")
+    side = {w: Q(**{f"scan_{w}__in": scans}) | Q(**{f"alert_{w}__in": alerts}) for w in "ab"}
+    return Correlation.objects.filter(side["a"] & side["b"]).select_related(
+        "scan_a", "scan_b", "alert_a__agency", "alert_b__agency"
+    )
+
+
+def hits_for(user):
+    """One-sided hits about objects owned by the reader's agencies (only the hidden side's owner is told)."""
+    reader = access.reader_for(user)
+    return OneSidedHit.objects.filter(owner_agency_id__in=reader.agency_ids).select_related(
+        "correlation", "owner_agency", "other_agency", "correlation__scan_a", "correlation__scan_b"
+    )
+
+
+def _acting_membership(user, agency_id: int) -> Membership:
+    membership = Membership.objects.filter(
+        user=user, agency_id=agency_id, is_active=True, role__in=(Role.OFFICER, Role.ADMIN)
+    ).first()
+    if membership is None:
+        raise PermissionDenied("Only an officer or admin of the owning agency may share.")
+    return membership
+
+
+@transaction.atomic
+def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedHit:
+    """Share the hidden side with the other agency: a new alert version adding it to the audience, or a
+    read grant for a scan (as a relay does). Idempotent: a shared hit stays shared."""
+    from .alerts import alert_version_create
+    from .relay import grant_scan_read
+
+    hit = OneSidedHit.objects.select_for_update().filter(pk=hit_id).first()
+    if hit is None or hit.owner_agency_id not in access.reader_for(user).agency_ids:
+        raise access.Http404("No such hit.")
+    if hit.status != HitStatus.OPEN:
+        return hit
+    membership = _acting_membership(user, hit.owner_agency_id)
+    obj = hit.correlation.side(hit.hidden_side)
+    other = hit.other_agency
+    if isinstance(obj, Scan):
+        if other.sector != Sector.PUBLIC:
+            raise ValidationError({"agency": ["Scans are never shared with the private sector."]})
+        Delivery.objects.get_or_create(
+            scan=obj, agency=other, defaults={"reason": DeliveryReason.SHARED, "created_at": timezone.now()}
+        )
+        grant_scan_read(scans_agencies=[(obj, other.pk)])
+    else:
+        editor = access.editor_membership(user, obj)
+        audience = {k: list(v) for k, v in obj_audience(obj).items()}
+        if obj.tlp in (Tlp.AMBER, Tlp.AMBER_STRICT):
+            audience["agencies"] = sorted({*audience["agencies"], other.slug})
+        elif obj.tlp == Tlp.RED:
+            chosen = users or list(
+                Membership.objects.filter(
+                    agency=other, is_active=True, role__in=(Role.OFFICER, Role.ADMIN)
+                ).values_list("handle", flat=True)
+            )
+            audience["users"] = sorted({*audience["users"], *chosen})
+        alert_version_create(membership=editor, alert=obj, data={"audience": audience})
+    hit.status = HitStatus.SHARED
+    hit.decided_at = timezone.now()
+    hit.decided_by = membership
+    hit.save(update_fields=["status", "decided_at", "decided_by"])
+    audit.record(user, "correlation.hit_shared", hit.correlation, {"hit": hit.pk, "with": other.slug})
+    notify(
+        kind="correlation",
+        subject=f"{owner_of(obj).slug} shared a record matching {hit.correlation.get_kind_display().lower()} "
+        f"{hit.correlation.value} with you",
+        url=f"/correlations/#{hit.correlation_id}",
+        agencies=[other.pk],
+    )
+    return hit
+
+
+@transaction.atomic
+def hit_dismiss(*, user, hit_id: int) -> OneSidedHit:
+    hit = OneSidedHit.objects.select_for_update().filter(pk=hit_id).first()
+    if hit is None or hit.owner_agency_id not in access.reader_for(user).agency_ids:
+        raise access.Http404("No such hit.")
+    membership = _acting_membership(user, hit.owner_agency_id)
+    if hit.status == HitStatus.OPEN:
+        hit.status, hit.decided_at, hit.decided_by = HitStatus.DISMISSED, timezone.now(), membership
+        hit.save(update_fields=["status", "decided_at", "decided_by"])
+        audit.record(user, "correlation.hit_dismissed", hit.correlation, {"hit": hit.pk})
+    return hit
+
+
+def obj_audience(alert: Alert) -> dict:
+    from .. import documents
+
+    return documents.alert_document(alert)["audience"]
