@@ -27,6 +27,7 @@ api_v1 = [
     path("me/", ports_api.MeApi.as_view(), name="api-me"),
     path("members/", ports_api.MemberListApi.as_view(), name="api-members"),
     path("", include("sharing.api_urls")),
+    path("", include("trends.api_urls")),
     path("", include(notifications_urls.api_urlpatterns)),
 ]
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "csp",
     "ports",
     "sharing",
+    "trends",
     "notifications",
 ]
 
@@ -227,6 +228,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_t
 CELERY_TIMEZONE = "UTC"
 # Every periodic task of the project; `celery -A alliance beat` with no options runs them all.
 CELERY_BEAT_SCHEDULE: dict = {
+    # Displacement detection over the whole history (SPEC section 7); flags are upserted, so reruns are safe.
+    "detect-displacement": {
+        "task": "trends.detect_displacement",
+        "schedule": env.float("DETECT_DISPLACEMENT_SECONDS", default=86400),
+    },
     "audit-checkpoint": {
         "task": "ports.audit_checkpoint",
         "schedule": env.float("AUDIT_CHECKPOINT_SECONDS", default=600),

@@ -1,0 +1,20 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from trends.services.rollups import rebuild
+
+
+class Command(BaseCommand):
+    help = "Recompute the daily rollups from the scans (all, or from --since YYYY-MM-DD on)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", help="first day to rebuild (UTC date); earlier rollups are kept")
+
+    def handle(self, *args, since=None, **options):
+        try:
+            day = date.fromisoformat(since) if since else None
+        except ValueError as exc:
+            raise CommandError("--since is a date YYYY-MM-DD") from exc
+        cells = rebuild(day)
+        self.stdout.write(f"rebuilt {cells} rollup cells" + (f" from {day}" if day else ""))

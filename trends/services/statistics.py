@@ -1,0 +1,250 @@
+"""Aggregate statistics for ports without connected scanners (SPEC section 7): validated whole, then stored.
+
+Both entry points (the CSV command and the API) go through `statistics_validate` then `statistics_import`:
+one bad row refuses everything, and every bad row is named. A row with the same (period_start, period_end,
+port, origin) as a stored one replaces it; a row overlapping a stored one of the same port and origin with
+other bounds is refused (the same days would count twice).
+"""
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from ports import audit
+from ports.locode import locode_error
+from ports.models import Agency, Membership, Port, Role, Sector
+from ports.selectors import active_memberships
+from ports.services import port_for_locode
+
+from ..models import StatisticsRow
+
+COLUMNS = ("period_start", "period_end", "port", "origin", "scans", "suspect", "positive", "seized_kg")
+MIN_DAYS, MAX_DAYS = 7, 366
+MAX_ROWS = 5000
+
+
+@dataclass
+class CleanRow:
+    period_start: date
+    period_end: date
+    port: str
+    origin: str
+    scans: int
+    suspect: int
+    positive: int
+    seized_kg: float
+
+
+def _date(value, errors: list[str]) -> date | None:
+    try:
+        return date.fromisoformat(str(value).strip())
+    except (TypeError, ValueError):
+        errors.append("A date is written YYYY-MM-DD.")
+        return None
+
+
+def _count(value, errors: list[str]) -> int | None:
+    if isinstance(value, bool):
+        errors.append("A whole number is required.")
+        return None
+    try:
+        text = str(value).strip()
+        number = int(text) if not isinstance(value, int) else value
+    except (TypeError, ValueError):
+        errors.append("A whole number is required.")
+        return None
+    if number < 0:
+        errors.append("Must not be negative.")
+        return None
+    return number
+
+
+def _kg(value, errors: list[str]) -> float | None:
+    if value is None or str(value).strip() == "":
+        return 0.0
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        errors.append("A number of kilograms is required.")
+        return None
+    if number < 0:
+        errors.append("Must not be negative.")
+        return None
+    return number
+
+
+def _clean(raw: dict, member_ports: set[str]) -> tuple[CleanRow | None, dict[str, list[str]]]:
+    errors: dict[str, list[str]] = {}
+
+    def field(name, parse):
+        problems: list[str] = []
+        if name != "seized_kg" and (raw.get(name) is None or str(raw.get(name)).strip() == ""):
+            problems.append("This field is required.")
+            value = None
+        else:
+            value = parse(raw.get(name), problems)
+        if problems:
+            errors[name] = problems
+        return value
+
+    start = field("period_start", _date)
+    end = field("period_end", _date)
+    port = field("port", lambda v, e: str(v).strip())
+    origin = field("origin", lambda v, e: str(v).strip())
+    scans = field("scans", _count)
+    suspect = field("suspect", _count)
+    positive = field("positive", _count)
+    kg = field("seized_kg", _kg)
+    if port and "port" not in errors:
+        if locode_error(port):
+            errors["port"] = [locode_error(port)]
+        elif port not in member_ports:
+            errors["port"] = [f"{port} is not a member port of the alliance."]
+    if origin and "origin" not in errors and locode_error(origin):
+        errors["origin"] = [locode_error(origin)]
+    if start and end:
+        days = (end - start).days + 1
+        if days < MIN_DAYS or days > MAX_DAYS:
+            errors.setdefault("period_end", []).append(
+                f"A period runs from a week to a year (7 to 366 days, both ends included); this one has {days}."
+            )
+    if None not in (scans, suspect, positive) and suspect + positive > scans:
+        errors.setdefault("suspect", []).append(f"suspect + positive ({suspect + positive}) exceeds scans ({scans}).")
+    if errors:
+        return None, errors
+    return CleanRow(start, end, port, origin, scans, suspect, positive, kg), {}
+
+
+def statistics_validate(rows: list[dict], *, allowed_ports: set[str] | None = None) -> tuple[list[CleanRow], dict]:
+    """Clean every row; errors are {row index: {field: [messages]}} (every bad row, not just the first).
+
+    `allowed_ports`: the ports the caller may report for (None: any member port, the operator's command).
+    """
+    member_ports = set(Port.objects.filter(is_member=True).values_list("locode", flat=True))
+    clean: list[CleanRow] = []
+    errors: dict[int, dict[str, list[str]]] = {}
+    seen: dict[tuple, int] = {}
+    for index, raw in enumerate(rows):
+        if not isinstance(raw, dict):
+            errors[index] = {"non_field_errors": ["Each row is an object with the statistics columns."]}
+            continue
+        row, row_errors = _clean(raw, member_ports)
+        if row is not None and allowed_ports is not None and row.port not in allowed_ports:
+            row_errors = {"port": [f"You are not an officer of a public-sector agency at {row.port}."]}
+        if row is not None and not row_errors:
+            key = (row.period_start, row.period_end, row.port, row.origin)
+            if key in seen:
+                row_errors = {"period_start": [f"The same period, port and origin as row {seen[key]}."]}
+            else:
+                seen[key] = index
+        if row_errors:
+            errors[index] = row_errors
+        else:
+            clean.append(row)
+    if not errors:
+        errors.update(_overlaps(clean))
+    return clean, errors
+
+
+def _overlaps(clean: list[CleanRow]) -> dict[int, dict[str, list[str]]]:
+    """Rows whose period overlaps another (in the file or stored) of the same port and origin with other bounds."""
+    errors: dict[int, dict[str, list[str]]] = {}
+    by_cell: dict[tuple[str, str], list[tuple[date, date, str]]] = {}
+    pairs = {(r.port, r.origin) for r in clean}
+    if not pairs:
+        return errors
+    stored = StatisticsRow.objects.filter(
+        port_id__in={p for p, _ in pairs},
+        origin_id__in={o for _, o in pairs},
+        period_end__gte=min(r.period_start for r in clean),
+        period_start__lte=max(r.period_end for r in clean),
+    ).values_list("port_id", "origin_id", "period_start", "period_end")
+    for port, origin, start, end in stored:
+        by_cell.setdefault((port, origin), []).append((start, end, "a stored row"))
+    for index, row in enumerate(clean):
+        by_cell.setdefault((row.port, row.origin), []).append((row.period_start, row.period_end, f"row {index}"))
+    for index, row in enumerate(clean):
+        for start, end, where in by_cell[(row.port, row.origin)]:
+            if (start, end) == (row.period_start, row.period_end):
+                continue  # the same period: a replacement (stored) or itself
+            if start <= row.period_end and row.period_start <= end:
+                errors[index] = {
+                    "period_start": [
+                        f"{row.period_start}..{row.period_end} overlaps {where} for {row.port}/{row.origin} "
+                        f"({start}..{end}); the same days would count twice."
+                    ]
+                }
+                break
+    return errors
+
+
+@transaction.atomic
+def statistics_import(
+    rows: list[CleanRow], *, user=None, agency: Agency | None = None, source: str = ""
+) -> tuple[int, int]:
+    """Store validated rows; returns (created, replaced). Call `statistics_validate` first."""
+    now = timezone.now()
+    created = replaced = 0
+    for row in rows:
+        origin = port_for_locode(row.origin)  # a valid code not yet known becomes a non-member port
+        _, was_created = StatisticsRow.objects.update_or_create(
+            period_start=row.period_start,
+            period_end=row.period_end,
+            port_id=row.port,
+            origin=origin,
+            defaults={
+                "scans": row.scans,
+                "suspect": row.suspect,
+                "positive": row.positive,
+                "seized_kg": row.seized_kg,
+                "imported_by": user,
+                "agency": agency,
+                "source": source[:200],
+                "imported_at": now,
+            },
+        )
+        created += was_created
+        replaced += not was_created
+    audit.record(
+        user,
+        "statistics.imported",
+        data={
+            "rows": len(rows),
+            "created": created,
+            "replaced": replaced,
+            "agency": agency.slug if agency else None,
+            "source": source[:200],
+        },
+        object_type="trends.statisticsrow",
+    )
+    return created, replaced
+
+
+def officer_ports(user) -> dict[str, Membership]:
+    """Ports where the user is an officer of a public-sector agency -> that membership."""
+    out: dict[str, Membership] = {}
+    for m in active_memberships(user):
+        if m.role == Role.OFFICER and m.agency_sector == Sector.PUBLIC and m.agency.port_id:
+            out.setdefault(m.agency.port_id, m)
+    return out
+
+
+def read_csv(text: str) -> tuple[list[dict], dict[int, dict[str, list[str]]]]:
+    """CSV text -> rows as dicts (index 0 is file line 2); header problems are reported as line 1 (index -1)."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        return [], {-1: {"header": [f"Missing column(s): {', '.join(missing)}; expected {','.join(COLUMNS)}."]}}
+    reader.fieldnames = header
+    rows = []
+    for raw in reader:
+        rows.append({k: v for k, v in raw.items() if k in COLUMNS})
+    return rows, {}
