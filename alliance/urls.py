@@ -40,6 +40,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/2fa/setup/", ports_views.totp_setup, name="totp_setup"),
     path("account/2fa/verify/", ports_views.totp_verify, name="totp_verify"),
+    # Inbox and /agency/subscriptions/, before the agency/<slug>/ pages ("subscriptions" is not an agency).
+    path("", include("sharing.inbox_urls")),
     path("", ports_views.home, name="home"),
     path("", include("sharing.urls")),
     path("", include(notifications_urls.urlpatterns)),

@@ -1,0 +1,170 @@
+"""Deliveries inbox and subscriptions (SPEC section 6): acknowledgement, and what an agency asks to receive."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ports import audit
+from ports.locode import locode_error
+from ports.models import Membership, Port, Role, Sector
+from ports.selectors import active_memberships
+
+from ..models import Delivery, Subscription, Verdict
+
+
+class SubscriptionExists(Exception):
+    """The agency already has an active subscription with the same port, origin and minimum verdict."""
+
+
+def _acting_membership(user, agency_id: int) -> Membership:
+    for membership in active_memberships(user):
+        if membership.agency_id == agency_id and membership.agency_sector == Sector.PUBLIC:
+            return membership
+    raise PermissionDenied("Only a member of the receiving agency acknowledges its deliveries.")
+
+
+@transaction.atomic
+def delivery_acknowledge(*, user, delivery: Delivery) -> tuple[Delivery, bool]:
+    """Acknowledge one delivery for its agency. Safe twice: the first acknowledgement stands, audited once.
+
+    Returns the delivery as stored and whether this call acknowledged it.
+    """
+    membership = _acting_membership(user, delivery.agency_id)
+    now = timezone.now()
+    # Conditional update: two clicks (or two colleagues) race, one wins, the other changes nothing.
+    changed = Delivery.objects.filter(pk=delivery.pk, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, acknowledged_by=membership
+    )
+    if changed:
+        audit.record(
+            user,
+            "delivery.acknowledged",
+            delivery,
+            {"scan": str(delivery.scan_id), "agency": membership.agency.slug, "by": membership.handle},
+        )
+    delivery.refresh_from_db(fields=["acknowledged_at", "acknowledged_by"])
+    return delivery, bool(changed)
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def subscription_admin_membership(user, agency_slug: str | None) -> Membership:
+    """The admin membership the caller acts under: of `agency_slug`, or their only public-sector admin one."""
+    admin = [m for m in active_memberships(user) if m.role == Role.ADMIN]
+    public = [m for m in admin if m.agency_sector == Sector.PUBLIC]
+    if agency_slug:
+        for membership in admin:
+            if membership.agency.slug == agency_slug:
+                if membership.agency_sector != Sector.PUBLIC:
+                    raise PermissionDenied("Private-sector agencies do not receive scans and cannot subscribe.")
+                return membership
+        raise PermissionDenied(f"You are not an admin of {agency_slug}.")
+    if not public:
+        raise PermissionDenied("Only admins of public-sector agencies manage subscriptions.")
+    if len(public) > 1:
+        raise ValidationError({"agency": ["You are an admin of several agencies: say which one subscribes."]})
+    return public[0]
+
+
+def _port(errors: dict, name: str, value, *, member_only: bool) -> Port | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        errors[name] = ["A LOCODE (5 characters) is expected."]
+        return None
+    value = value.strip().upper()
+    problem = locode_error(value)
+    if problem:
+        errors[name] = [f"{value!r}: {problem}"]
+        return None
+    port = Port.objects.filter(locode=value).first()
+    if port is None:
+        errors[name] = [f"{value} is not a port known to the alliance."]
+    elif member_only and not port.is_member:
+        errors[name] = [f"{value} is not an alliance member port: no scans are made there."]
+    return port
+
+
+@transaction.atomic
+def subscription_create(
+    *, membership: Membership, port: str | None = None, origin: str | None = None, min_verdict: str | None = None
+) -> Subscription:
+    """Subscribe the membership's agency to scans at `port` (any if empty) from `origin` (any if empty).
+
+    Raises ValidationError (field by field) for bad input and SubscriptionExists for a duplicate; an
+    identical subscription deactivated earlier is reactivated instead of duplicated.
+    """
+    if membership.role != Role.ADMIN or membership.agency_sector != Sector.PUBLIC:
+        raise PermissionDenied("Only admins of public-sector agencies manage subscriptions.")
+    errors: dict[str, list[str]] = {}
+    port_obj = _port(errors, "port", port, member_only=True)
+    origin_obj = _port(errors, "origin", origin, member_only=False)
+    min_verdict = min_verdict or Verdict.SUSPECT
+    if min_verdict not in Verdict.values:
+        errors["min_verdict"] = [f"Choose one of {', '.join(Verdict.values)}."]
+    if errors:
+        raise ValidationError(errors)
+    agency = membership.agency
+    existing = (
+        Subscription.objects.select_for_update()
+        .filter(agency=agency, port=port_obj, origin=origin_obj, min_verdict=min_verdict)
+        .first()
+    )
+    if existing is not None and existing.is_active:
+        raise SubscriptionExists(
+            f"{agency.slug} already subscribes to {existing.port_id or 'any port'} "
+            f"from {existing.origin_id or 'any origin'} at {min_verdict} or above."
+        )
+    if existing is not None:
+        existing.is_active = True
+        existing.created_by = membership
+        existing.save(update_fields=["is_active", "created_by"])
+        subscription = existing
+    else:
+        subscription = Subscription(
+            agency=agency, port=port_obj, origin=origin_obj, min_verdict=min_verdict, created_by=membership
+        )
+        subscription.full_clean(validate_constraints=False)
+        try:
+            with transaction.atomic():
+                subscription.save()
+        except IntegrityError as exc:  # a concurrent identical request won
+            raise SubscriptionExists(f"{agency.slug} already has this subscription.") from exc
+    audit.record(
+        membership.user,
+        "subscription.created",
+        subscription,
+        {
+            "agency": agency.slug,
+            "port": subscription.port_id,
+            "origin": subscription.origin_id,
+            "min_verdict": min_verdict,
+        },
+    )
+    return subscription
+
+
+@transaction.atomic
+def subscription_deactivate(*, user, subscription: Subscription) -> bool:
+    """Stop a subscription (kept for the record). Safe twice; returns whether this call changed it."""
+    membership = next(
+        (
+            m
+            for m in active_memberships(user)
+            if m.agency_id == subscription.agency_id and m.role == Role.ADMIN and m.agency_sector == Sector.PUBLIC
+        ),
+        None,
+    )
+    if membership is None:
+        raise PermissionDenied("Only an admin of the subscribing agency stops its subscriptions.")
+    changed = Subscription.objects.filter(pk=subscription.pk, is_active=True).update(is_active=False)
+    if changed:
+        subscription.is_active = False
+        audit.record(
+            user,
+            "subscription.deactivated",
+            subscription,
+            {"agency": membership.agency.slug, "port": subscription.port_id, "origin": subscription.origin_id},
+        )
+    return bool(changed)
