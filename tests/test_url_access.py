@@ -47,6 +47,7 @@ CLASSES = {
     "api-scan-outcome": PUBLIC_SECTOR,
     "api-node-me": NODE,
     "api-node-keys": NODE,
+    "api-alert-feedback": PUBLIC_SECTOR,
     "delivery_inbox": LOGIN,
     "delivery_ack": LOGIN,
     "subscription_list": LOGIN,
