@@ -26,6 +26,7 @@ api_v1 = [
     path("agencies/", ports_api.AgencyListApi.as_view(), name="api-agencies"),
     path("me/", ports_api.MeApi.as_view(), name="api-me"),
     path("members/", ports_api.MemberListApi.as_view(), name="api-members"),
+    path("webhooks/", include("webhooks.api_urls")),
     path("", include("sharing.api_urls")),
     path("", include("trends.api_urls")),
     path("", include(notifications_urls.api_urlpatterns)),
@@ -42,6 +43,8 @@ urlpatterns = [
     path("account/2fa/verify/", ports_views.totp_verify, name="totp_verify"),
     # Inbox and /agency/subscriptions/, before the agency/<slug>/ pages ("subscriptions" is not an agency).
     path("", include("sharing.inbox_urls")),
+    # Before agency/<slug>/ pages: /agency/webhooks/ is not an agency.
+    path("", include("webhooks.urls")),
     path("", ports_views.home, name="home"),
     path("", include("sharing.urls")),
     path("", include(notifications_urls.urlpatterns)),

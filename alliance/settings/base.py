@@ -18,6 +18,13 @@ ALLIANCE_KEK = env.str("ALLIANCE_KEK")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# Webhooks: a CA bundle for receivers behind a private CA (default: the public CAs), the first
+# retry delay (doubling up to the cap), how long failures are retried before a dead letter, the timeout.
+WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default="")
+WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=30)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3600)
+WEBHOOK_RETRY_HOURS = env.float("WEBHOOK_RETRY_HOURS", default=24)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 VAR_DIR = Path(env.str("ALLIANCE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
@@ -41,6 +48,7 @@ INSTALLED_APPS = [
     "sharing",
     "trends",
     "notifications",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +247,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Relays whatever has been pending for more than two minutes (a lost enqueue, a dead worker).
     "relay-sweep": {"task": "sharing.relay_sweep", "schedule": env.float("RELAY_SWEEP_SECONDS", default=60)},
+    # Webhook attempts that are due (a retry whose countdown the broker lost, a delivery without an attempt).
+    "webhook-sweep": {"task": "webhooks.sweep", "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=60)},
     # The periodic verifier: counts exclude invalid objects after its next run.
     "verify-signatures": {
         "task": "sharing.verify_signatures",

@@ -1,0 +1,19 @@
+"""Webhook tasks: take ids, safe to run twice (a conditional UPDATE claims each attempt)."""
+
+from celery import shared_task
+
+
+@shared_task(name="webhooks.send_attempt", acks_late=True)
+def send_attempt(attempt_id: str) -> str:
+    """Send one attempt if it is due and unclaimed; failures are rescheduled by the service, not by Celery."""
+    from .services import attempt_send
+
+    return attempt_send(attempt_id)
+
+
+@shared_task(name="webhooks.sweep", acks_late=True)
+def sweep() -> int:
+    """Beat, every minute: queue every due attempt (nothing depends on the broker remembering a countdown)."""
+    from .services import sweep as run
+
+    return run()
