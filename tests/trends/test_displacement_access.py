@@ -1,0 +1,108 @@
+"""Displacement flags: read by the public-sector agencies at either port and by liaisons; status by liaisons."""
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from ports.models import AuditEntry
+from trends.models import DisplacementFlag
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def flag(cast):
+    now = timezone.now()
+    evidence = [
+        {
+            "week": "2025-01-06",
+            "a_scans": 50.0,
+            "a_hits": 2.0,
+            "a_seized_kg": 40.0,
+            "b_scans": 30.0,
+            "b_hits": 1.0,
+            "b_seized_kg": 12.0,
+            "c_scans": 900.0,
+            "c_hits": 20.0,
+            "c_seized_kg": 300.0,
+        }
+    ]
+    return DisplacementFlag.objects.create(
+        from_port_id="NLRTM",
+        to_port_id="BEANR",
+        origin_id="ECGYE",
+        tightening_starts_on=date(2025, 3, 3),
+        tightening_source="measure",
+        window_before_start=date(2024, 9, 2),
+        window_before_end=date(2025, 3, 3),
+        window_after_start=date(2025, 3, 17),
+        window_after_end=date(2025, 6, 9),
+        lag_weeks=2,
+        wdq=-0.8,
+        effect=0.9,
+        p_value=0.0004,
+        p_raw=0.00001,
+        confidence="high",
+        evidence=evidence,
+        detected_at=now,
+        updated_at=now,
+    )
+
+
+def test_ports_of_the_flag_and_liaisons_read_it(flag, cast, api_as):
+    for name in ["europol_liaison", "rotterdam_customs", "rotterdam_police", "colleague", "antwerp_police"]:
+        client = api_as(cast["users"][name])
+        listing = client.get("/api/v1/displacement/").json()
+        assert [f["id"] for f in listing["results"]] == [str(flag.pk)], name
+        detail = client.get(f"/api/v1/displacement/{flag.pk}/").json()
+        assert detail["from_port"] == "NLRTM" and detail["to_port"] == "BEANR" and detail["origin"] == "ECGYE"
+        assert detail["window_before"] == {"start": "2024-09-02", "end": "2025-03-03"}
+        assert detail["window_after"] == {"start": "2025-03-17", "end": "2025-06-09"}
+        assert detail["status"] == "open" and detail["confidence"] == "high"
+        assert detail["tightening"] == {
+            "port": "NLRTM",
+            "origin": "ECGYE",
+            "starts_on": "2025-03-03",
+            "source": "measure",
+        }
+
+
+def test_evidence_masks_the_other_ports_small_counts(flag, cast, api_as):
+    rotterdam = api_as(cast["users"]["rotterdam_customs"]).get(f"/api/v1/displacement/{flag.pk}/").json()
+    row = rotterdam["evidence"][0]
+    assert (row["a_hits"], row["a_seized_kg"]) == (2.0, 40.0)  # their own port
+    assert (row["b_hits"], row["b_seized_kg"], row["b_scans"]) == ("<3", None, 30)
+    liaison = api_as(cast["users"]["europol_liaison"]).get(f"/api/v1/displacement/{flag.pk}/").json()
+    assert liaison["evidence"][0]["b_hits"] == 1.0
+
+
+def test_others_neither_see_nor_list_it(flag, cast, api_as):
+    for name in ["hamburg_customs", "hamburg_police", "europol_analyst"]:
+        client = api_as(cast["users"][name])
+        assert client.get("/api/v1/displacement/").json()["count"] == 0, name
+        assert client.get(f"/api/v1/displacement/{flag.pk}/").status_code == 404, name
+        assert client.get("/api/v1/displacement/?port=NLRTM").json()["count"] == 0
+        response = client.post(f"/api/v1/displacement/{flag.pk}/status/", {"status": "dismissed", "reason": "x"})
+        assert response.status_code == 404, name
+    for name in ["rotterdam_terminal", "hamburg_terminal"]:
+        client = api_as(cast["users"][name])
+        assert client.get("/api/v1/displacement/").status_code == 403
+        assert client.get(f"/api/v1/displacement/{flag.pk}/").status_code == 403
+
+
+def test_only_a_liaison_sets_status_with_a_reason(flag, cast, api_as):
+    url = f"/api/v1/displacement/{flag.pk}/status/"
+    assert (
+        api_as(cast["users"]["rotterdam_customs"]).post(url, {"status": "confirmed", "reason": "x"}).status_code == 403
+    )
+    liaison = api_as(cast["users"]["europol_liaison"])
+    assert "reason" in liaison.post(url, {"status": "confirmed"}, format="json").json()["errors"]
+    assert "status" in liaison.post(url, {"status": "open", "reason": "x"}, format="json").json()["errors"]
+    response = liaison.post(url, {"status": "confirmed", "reason": "seizures at Antwerp match"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "confirmed"
+    assert response.json()["status_reason"] == "seizures at Antwerp match"
+    entry = AuditEntry.objects.get(action="displacement.status")
+    assert entry.data == {"from": "open", "to": "confirmed", "reason": "seizures at Antwerp match"}
+    listing = api_as(cast["users"]["colleague"]).get("/api/v1/displacement/?status=confirmed").json()
+    assert listing["count"] == 1
