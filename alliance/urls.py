@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("sharing.inbox_urls")),
     # Before agency/<slug>/ pages: /agency/webhooks/ is not an agency.
     path("", include("webhooks.urls")),
+    path("agency/", include("ports.admin_urls")),
     path("", ports_views.home, name="home"),
     path("", include("sharing.urls")),
     path("", include(notifications_urls.urlpatterns)),

@@ -15,9 +15,25 @@ MEMBER = "member"  # API for any member (personal token or session)
 PUBLIC_SECTOR = "public_sector"  # API closed to the private sector
 NODE = "node"  # scanner node token only
 ADMIN = "admin"  # agency admin with a TOTP-verified session
+ADMIN_PAGE = "admin_page"  # portal page for an agency admin with a TOTP-verified session (never a token)
 
 CLASSES = {
     "healthz": PUBLIC,
+    "agency_admin": ADMIN_PAGE,
+    "agency_overview": ADMIN_PAGE,
+    "agency_members": ADMIN_PAGE,
+    "agency_member_role": ADMIN_PAGE,
+    "agency_member_offboard": ADMIN_PAGE,
+    "agency_token_revoke": ADMIN_PAGE,
+    "agency_keys": ADMIN_PAGE,
+    "agency_key_rotate": ADMIN_PAGE,
+    "agency_key_revoke": ADMIN_PAGE,
+    "agency_nodes": ADMIN_PAGE,
+    "agency_node_key": ADMIN_PAGE,
+    "agency_node_token": ADMIN_PAGE,
+    "agency_node_deactivate": ADMIN_PAGE,
+    "agency_report_readers": ADMIN_PAGE,
+    "agency_report_reads": ADMIN_PAGE,
     "schema": PUBLIC,
     "swagger-ui": PUBLIC,
     "jwks": PUBLIC,
@@ -169,6 +185,26 @@ def test_wrong_kind_of_caller_is_refused(cast, make_agency):
         if kind == ADMIN:
             response = admin_by_token.post(url, {"agency": "beanr-customs", "reason": "x"}, format="json")
             assert response.status_code == 403, (name, "admin by token", response.status_code)
+        if kind == ADMIN_PAGE:  # pages never accept a token: the caller is anonymous there
+            for client in (node, admin_by_token):
+                response = client.post(url, {"agency": "beanr-customs"}, format="json")
+                assert response.status_code == 302 and "/login/" in response["Location"], (name, response.status_code)
     # The scans collection: members read (GET), nodes push (POST); each refused the other's verb.
     assert node.get("/api/v1/scans/").status_code == 403
     assert private.post("/api/v1/scans/", {}, format="json").status_code == 401
+
+
+@pytest.mark.django_db
+def test_admin_pages_need_an_admin_with_a_verified_session(cast):
+    """A member who is not an admin gets 403; an admin without the second factor is sent to set it up."""
+    from django.test import Client
+
+    analyst, admin = Client(), Client()
+    analyst.force_login(cast["users"]["colleague"])
+    admin.force_login(cast["users"]["antwerp_admin"])
+    for name in sorted(n for n, c in CLASSES.items() if c == ADMIN_PAGE):
+        url = _url(name)
+        for method in ("get", "post"):
+            assert getattr(analyst, method)(url).status_code == 403, (name, method)
+            response = getattr(admin, method)(url)
+            assert response.status_code == 302 and "/account/2fa/" in response["Location"], (name, method)

@@ -1,0 +1,137 @@
+"""Writes behind the agency administration pages: what an agency admin may change, each change audited.
+
+The general services (`ports.services`) do the work; these add the admin's
+limits (own agency only, no liaison grants, no hijacking of existing accounts)
+and the node operations the pages offer.
+"""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import audit, services
+from .keys import parse_public_key
+from .models import Agency, ApiToken, KeyOwner, KeyStatus, Membership, Role, ScannerNode, SigningKey
+
+User = get_user_model()
+
+# Roles an agency admin hands out; `liaison` is granted by the alliance operator (SPEC section 2).
+ADMIN_GRANTABLE_ROLES = (Role.ANALYST, Role.OFFICER, Role.ADMIN)
+
+
+def _check_role(role: str) -> None:
+    if role not in ADMIN_GRANTABLE_ROLES:
+        raise ValidationError({"role": ["Choose analyst, officer or admin; the alliance operator grants liaison."]})
+
+
+@transaction.atomic
+def admin_member_add(
+    *, agency: Agency, username: str, role: str, display_name: str = "", email: str = "", actor
+) -> tuple[Membership, str | None]:
+    """Add a member; a new account gets a one-time password, returned once.
+
+    An existing account joins as it is: an agency admin never sets the password,
+    name or e-mail of a person who may already belong to another agency.
+    """
+    _check_role(role)
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": ["Give a username."]})
+    user = User.objects.filter(username=username).first()
+    if user is not None:
+        membership = Membership.objects.filter(user=user, agency=agency).first()
+        if membership is not None and membership.is_active:
+            raise ValidationError({"username": [f"{username} is already a member of {agency.slug}."]})
+        if membership is not None and membership.role == Role.LIAISON:
+            raise ValidationError({"username": ["A liaison is reinstated by the alliance operator."]})
+        return services.member_add(username=username, agency=agency, role=role, actor=actor), None
+    User.username_validator(username)
+    password = secrets.token_urlsafe(12)
+    membership = services.member_add(
+        username=username,
+        agency=agency,
+        role=role,
+        password=password,
+        display_name=display_name.strip(),
+        email=email.strip(),
+        actor=actor,
+    )
+    return membership, password
+
+
+@transaction.atomic
+def admin_member_role_change(*, membership: Membership, role: str, actor) -> Membership:
+    _check_role(role)
+    if membership.user_id == getattr(actor, "pk", None):
+        raise ValidationError({"role": ["You cannot change your own role; ask another admin."]})
+    if not membership.is_active:
+        raise ValidationError({"role": ["This membership is offboarded; add the person again instead."]})
+    if membership.role == Role.LIAISON:
+        raise ValidationError({"role": ["A liaison's role is managed by the alliance operator."]})
+    return services.member_add(username=membership.user.username, agency=membership.agency, role=role, actor=actor)
+
+
+@transaction.atomic
+def admin_member_offboard(*, membership: Membership, actor) -> int:
+    """Offboard a member; returns how many of their API tokens were revoked."""
+    if membership.user_id == getattr(actor, "pk", None):
+        raise ValidationError({"membership": ["You cannot offboard yourself; ask another admin."]})
+    if not membership.is_active:
+        raise ValidationError({"membership": ["This member is already offboarded."]})
+    before = ApiToken.objects.filter(user=membership.user, revoked_at__isnull=True).count()
+    services.member_offboard(membership=membership, actor=actor)
+    after = ApiToken.objects.filter(user=membership.user, revoked_at__isnull=True).count()
+    return before - after
+
+
+@transaction.atomic
+def admin_token_revoke(*, token: ApiToken, actor) -> None:
+    if token.revoked_at is not None:
+        raise ValidationError({"token": ["This token is already revoked."]})
+    services.token_revoke(token=token, actor=actor)
+
+
+def _check_node_active(node: ScannerNode) -> None:
+    if not node.is_active:
+        raise ValidationError({"node": ["This node is deactivated; register a new node instead."]})
+
+
+@transaction.atomic
+def node_key_replace(*, node: ScannerNode, public_key: str, actor) -> SigningKey:
+    """An admin registers the node's new public key: the old one is retired (old scans still verify)."""
+    _check_node_active(node)
+    try:
+        x = parse_public_key(public_key)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"public_key": [f"Not an Ed25519 public key: {exc}."]}) from exc
+    if SigningKey.objects.filter(x=x).exists():
+        raise ValidationError({"public_key": ["This public key is already registered; a key is registered once."]})
+    for old in SigningKey.objects.select_for_update().filter(node=node, status=KeyStatus.ACTIVE):
+        services._key_retire(old, actor)
+    # The same two steps as `services.node_key_rotate`, with the admin (not the node) as the actor.
+    return services._key_create(owner_kind=KeyOwner.NODE, x=x, node=node, actor=actor)
+
+
+@transaction.atomic
+def node_token_reissue(*, node: ScannerNode, actor) -> str:
+    """Revoke every token of the node and issue a new one (returned once)."""
+    _check_node_active(node)
+    for token in ApiToken.objects.select_for_update().filter(node=node, revoked_at__isnull=True):
+        services.token_revoke(token=token, actor=actor)
+    _, raw = services.token_issue(node=node, name="reissued", actor=actor)
+    return raw
+
+
+@transaction.atomic
+def node_deactivate(*, node: ScannerNode, actor) -> ScannerNode:
+    """Stop a node: its tokens stop working at once (authentication checks the node) and are revoked."""
+    if not node.is_active:
+        raise ValidationError({"node": ["This node is already deactivated."]})
+    node.is_active = False
+    node.save(update_fields=["is_active"])
+    ApiToken.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    audit.record(actor, "node.deactivated", node, {"agency": node.agency.slug})
+    return node

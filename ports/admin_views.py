@@ -1,0 +1,426 @@
+"""Agency administration pages (SPEC sections 4 and 8): members and offboarding, tokens, keys, scanner nodes,
+and the two access reports.
+
+Every page is for an agency admin with a TOTP-verified session and acts on the
+agency named in the URL only when the caller administers it (404 otherwise).
+"""
+
+import csv
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import admin_selectors as selectors
+from . import admin_services as services
+from .models import ApiToken, KeyStatus, Membership, Role, ScannerNode
+from .services import agency_key_generate, key_revoke, node_register
+from .views import verified_admin_required
+
+REPORT_PAGE_SIZE = 20
+READS_PAGE_SIZE = 50
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        return [message for messages_ in exc.message_dict.values() for message in messages_]
+    return list(exc.messages)
+
+
+def _flash_errors(request, exc: ValidationError) -> None:
+    for message in _errors(exc):
+        messages.error(request, message)
+
+
+# ---------------------------------------------------------------- overview
+
+
+def _overview_context(agency) -> dict:
+    return {
+        "agency": agency,
+        "active_members": Membership.objects.filter(agency=agency, is_active=True).count(),
+        "live_tokens": selectors.agency_member_tokens(agency).count(),
+        "active_keys": selectors.agency_keys(agency).filter(status=KeyStatus.ACTIVE).count(),
+        "owns_nodes": selectors.owns_nodes(agency),
+        "node_count": agency.scanner_nodes.filter(is_active=True).count(),
+    }
+
+
+@verified_admin_required
+def agency_admin(request):
+    agencies = selectors.admin_agencies(request.user)
+    if len(agencies) == 1:
+        return render(request, "ports/admin/overview.html", {**_overview_context(agencies[0]), "tab": "overview"})
+    return render(request, "ports/admin/pick.html", {"agencies": agencies})
+
+
+@verified_admin_required
+def agency_overview(request, slug):
+    agency = selectors.admin_agency(request.user, slug)
+    return render(request, "ports/admin/overview.html", {**_overview_context(agency), "tab": "overview"})
+
+
+# ---------------------------------------------------------------- members and their tokens
+
+
+GRANTABLE = [(r.value, r.label) for r in services.ADMIN_GRANTABLE_ROLES]
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="An existing account joins as it is.")
+    display_name = forms.CharField(max_length=150, required=False, label="Full name (new accounts)")
+    email = forms.EmailField(required=False, label="E-mail (new accounts)")
+    role = forms.ChoiceField(choices=GRANTABLE, initial=Role.ANALYST)
+
+
+def _members_page(request, agency, form, *, new_account=None, status=200):
+    return render(
+        request,
+        "ports/admin/members.html",
+        {
+            "agency": agency,
+            "members": selectors.agency_members(agency),
+            "tokens": selectors.agency_member_tokens(agency),
+            "form": form,
+            "roles": GRANTABLE,
+            "new_account": new_account,
+            "tab": "members",
+        },
+        status=status,
+    )
+
+
+@verified_admin_required
+@require_http_methods(["GET", "POST"])
+def agency_members(request, slug):
+    agency = selectors.admin_agency(request.user, slug)
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership, password = services.admin_member_add(agency=agency, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            if password is None:
+                messages.success(request, f"{membership.user.username} is now {membership.get_role_display()}.")
+                return redirect("agency_members", slug=agency.slug)
+            # Shown once, in this response only: never stored in the session or a message.
+            new_account = {"membership": membership, "password": password}
+            return _members_page(request, agency, MemberAddForm(), new_account=new_account)
+    return _members_page(request, agency, form, status=400 if request.method == "POST" else 200)
+
+
+@verified_admin_required
+@require_POST
+def agency_member_role(request, slug, membership_id):
+    agency = selectors.admin_agency(request.user, slug)
+    membership = selectors.agency_member(agency, membership_id)
+    try:
+        services.admin_member_role_change(membership=membership, role=request.POST.get("role", ""), actor=request.user)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        membership.refresh_from_db()
+        messages.success(request, f"{membership.user.username} is now {membership.get_role_display()}.")
+    return redirect("agency_members", slug=agency.slug)
+
+
+@verified_admin_required
+@require_http_methods(["GET", "POST"])
+def agency_member_offboard(request, slug, membership_id):
+    agency = selectors.admin_agency(request.user, slug)
+    membership = selectors.agency_member(agency, membership_id)
+    tokens = ApiToken.objects.filter(user=membership.user, revoked_at__isnull=True)
+    other = membership.user.memberships.filter(is_active=True).exclude(pk=membership.pk).select_related("agency")
+    context = {
+        "agency": agency,
+        "membership": membership,
+        "tokens": tokens,
+        "other_memberships": other,
+        "tab": "members",
+    }
+    if request.method == "POST":
+        if request.POST.get("confirm") != membership.user.username:
+            context["error"] = "Type the username exactly to confirm."
+            return render(request, "ports/admin/offboard.html", context, status=400)
+        try:
+            revoked = services.admin_member_offboard(membership=membership, actor=request.user)
+        except ValidationError as exc:
+            context["error"] = " ".join(_errors(exc))
+            return render(request, "ports/admin/offboard.html", context, status=400)
+        membership.refresh_from_db()
+        return render(
+            request,
+            "ports/admin/offboarded.html",
+            {"agency": agency, "membership": membership, "revoked": revoked, "tab": "members"},
+        )
+    return render(request, "ports/admin/offboard.html", context)
+
+
+@verified_admin_required
+@require_POST
+def agency_token_revoke(request, slug, token_id):
+    agency = selectors.admin_agency(request.user, slug)
+    token = selectors.agency_member_token(agency, token_id)
+    services.admin_token_revoke(token=token, actor=request.user)
+    messages.success(request, f"Token {token.prefix}… of {token.user.username} revoked.")
+    return redirect("agency_members", slug=agency.slug)
+
+
+# ---------------------------------------------------------------- keys
+
+
+@verified_admin_required
+def agency_keys(request, slug):
+    agency = selectors.admin_agency(request.user, slug)
+    return render(
+        request, "ports/admin/keys.html", {"agency": agency, "keys": selectors.agency_keys(agency), "tab": "keys"}
+    )
+
+
+@verified_admin_required
+@require_POST
+def agency_key_rotate(request, slug):
+    agency = selectors.admin_agency(request.user, slug)
+    key = agency_key_generate(agency=agency, actor=request.user)
+    messages.success(
+        request, f"New signing key {key.kid[:16]}… is active; the previous key is retired and still verifies."
+    )
+    return redirect("agency_keys", slug=agency.slug)
+
+
+@verified_admin_required
+@require_POST
+def agency_key_revoke(request, slug, kid):
+    agency = selectors.admin_agency(request.user, slug)
+    key = selectors.agency_key(agency, kid)
+    if key.status == KeyStatus.REVOKED:
+        messages.error(request, "This key is already revoked.")
+        return redirect("agency_keys", slug=agency.slug)
+    try:
+        key_revoke(key=key, reason=request.POST.get("reason", ""), actor=request.user)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(request, f"Key {key.kid[:16]}… revoked: signatures made with it now show as revoked.")
+    return redirect("agency_keys", slug=agency.slug)
+
+
+# ---------------------------------------------------------------- scanner nodes
+
+
+class NodeRegisterForm(forms.Form):
+    node_id = forms.SlugField(max_length=64, label="Node id", help_text="e.g. beanr-scanner-07")
+    description = forms.CharField(max_length=200, required=False)
+    public_key = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        label="Public key (PEM or raw base64url)",
+    )
+    public_key_file = forms.FileField(required=False, label="…or upload the PEM file")
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("public_key_file")
+        if upload is not None:
+            if upload.size > 4096:
+                raise ValidationError("A public key file is a few hundred bytes; this one is too large.")
+            try:
+                data["public_key"] = upload.read().decode("ascii")
+            except UnicodeDecodeError as exc:
+                raise ValidationError("The uploaded file is not a PEM text file.") from exc
+        if not (data.get("public_key") or "").strip():
+            raise ValidationError("Paste the node's public key or upload its PEM file.")
+        return data
+
+
+def _nodes_agency(request, slug):
+    agency = selectors.admin_agency(request.user, slug)
+    if not selectors.owns_nodes(agency):
+        raise Http404("Only customs and port authorities at a port operate scanner nodes.")
+    return agency
+
+
+def _nodes_page(request, agency, form, status=200):
+    return render(
+        request,
+        "ports/admin/nodes.html",
+        {"agency": agency, "nodes": selectors.agency_nodes(agency), "form": form, "tab": "nodes"},
+        status=status,
+    )
+
+
+def _token_once(request, agency, node, token, what):
+    return render(
+        request,
+        "ports/admin/node_token.html",
+        {"agency": agency, "node": node, "token": token, "what": what, "tab": "nodes"},
+    )
+
+
+@verified_admin_required
+@require_http_methods(["GET", "POST"])
+def agency_nodes(request, slug):
+    agency = _nodes_agency(request, slug)
+    form = NodeRegisterForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        if ScannerNode.objects.filter(pk=form.cleaned_data["node_id"]).exists():
+            form.add_error("node_id", "This node id is taken; choose another.")
+        else:
+            try:
+                node, token = node_register(
+                    node_id=form.cleaned_data["node_id"],
+                    agency=agency,
+                    public_key=form.cleaned_data["public_key"],
+                    description=form.cleaned_data["description"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+            else:
+                return _token_once(request, agency, node, token, "registered")
+    return _nodes_page(request, agency, form, status=400 if request.method == "POST" else 200)
+
+
+@verified_admin_required
+@require_POST
+def agency_node_key(request, slug, node_id):
+    agency = _nodes_agency(request, slug)
+    node = selectors.agency_node(agency, node_id)
+    try:
+        key = services.node_key_replace(node=node, public_key=request.POST.get("public_key", ""), actor=request.user)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(request, f"Node {node.id} now signs with {key.kid[:16]}…; its previous key is retired.")
+    return redirect("agency_nodes", slug=agency.slug)
+
+
+@verified_admin_required
+@require_POST
+def agency_node_token(request, slug, node_id):
+    agency = _nodes_agency(request, slug)
+    node = selectors.agency_node(agency, node_id)
+    try:
+        token = services.node_token_reissue(node=node, actor=request.user)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+        return redirect("agency_nodes", slug=agency.slug)
+    return _token_once(request, agency, node, token, "reissued")
+
+
+@verified_admin_required
+@require_POST
+def agency_node_deactivate(request, slug, node_id):
+    agency = _nodes_agency(request, slug)
+    node = selectors.agency_node(agency, node_id)
+    try:
+        services.node_deactivate(node=node, actor=request.user)
+    except ValidationError as exc:
+        _flash_errors(request, exc)
+    else:
+        messages.success(request, f"Node {node.id} deactivated; its tokens no longer work.")
+    return redirect("agency_nodes", slug=agency.slug)
+
+
+# ---------------------------------------------------------------- the two access reports
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _local(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else ""
+
+
+@verified_admin_required
+def agency_report_readers(request, slug):
+    agency = selectors.admin_agency(request.user, slug)
+    items = selectors.agency_items(agency)
+    if request.GET.get("format") == "csv":
+        return _csv_response(f"{agency.slug}-readers.csv", _READERS_HEADER, _readers_csv_rows(items, request.user))
+    page = Paginator(items, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.readers_for_items(list(page.object_list), viewer=request.user)
+    return render(
+        request, "ports/admin/report_readers.html", {"agency": agency, "page": page, "rows": rows, "tab": "readers"}
+    )
+
+
+_READERS_HEADER = ["kind", "id", "created", "tlp", "status", "author", "readers", "agency", "members", "by name"]
+
+
+def _readers_csv_rows(items, viewer):
+    # A page at a time: the per-item queries stay bounded in memory, the download streams.
+    paginator = Paginator(items, 200)
+    for number in paginator.page_range:
+        for row in selectors.readers_for_items(list(paginator.page(number).object_list), viewer=viewer):
+            obj = row.item
+            base = [row.kind, str(obj.pk), _local(obj.created_at), obj.tlp, obj.status, obj.author]
+            if row.everyone:
+                yield [*base, "everyone", "", row.member_count, ""]
+                continue
+            for agency in row.agencies:
+                yield [*base, "agency", agency.slug, agency.member_count, ""]
+            for member in row.members:
+                yield [*base, "member", member.agency.slug, 1, member.handle]
+            if not row.agencies and not row.members:
+                yield [*base, "nobody", "", 0, ""]
+
+
+@verified_admin_required
+def agency_report_reads(request, slug):
+    agency = selectors.admin_agency(request.user, slug)
+    entries = selectors.agency_read_entries(agency)
+    if request.GET.get("format") == "csv":
+        return _csv_response(
+            f"{agency.slug}-reads.csv",
+            ["time", "reader", "name", "memberships", "via", "kind", "id", "tlp"],
+            _reads_csv_rows(agency, entries),
+        )
+    page = Paginator(entries, READS_PAGE_SIZE).get_page(request.GET.get("page"))
+    events = selectors.read_events(agency, page.object_list)
+    return render(
+        request, "ports/admin/report_reads.html", {"agency": agency, "page": page, "events": events, "tab": "reads"}
+    )
+
+
+def _reads_csv_rows(agency, entries):
+    paginator = Paginator(entries, 500)
+    for number in paginator.page_range:
+        for event in selectors.read_events(agency, paginator.page(number).object_list):
+            name = event.reader.get_full_name() if event.reader else ""
+            handles = " ".join(m.handle for m in event.reader_memberships)
+            for item in event.items:
+                kind = item._meta.model_name
+                yield [
+                    _local(event.entry.at),
+                    event.entry.actor,
+                    name,
+                    handles,
+                    event.entry.data.get("via", ""),
+                    kind,
+                    str(item.pk),
+                    item.tlp,
+                ]
