@@ -217,6 +217,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DocumentStatusEnum": "sharing.models.alerts.DocumentStatus",
         "KeyStatusEnum": "ports.models.KeyStatus",
+        "VerdictEnum": "sharing.models.scans.Verdict",  # scans' verdict and subscriptions' min_verdict
     },
 }
 
