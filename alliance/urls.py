@@ -48,6 +48,7 @@ urlpatterns = [
     path("agency/", include("ports.admin_urls")),
     path("", ports_views.home, name="home"),
     path("", include("sharing.urls")),
+    path("", include("trends.urls")),
     path("", include(notifications_urls.urlpatterns)),
     path("django-admin/", admin.site.urls),
 ]

@@ -1,0 +1,172 @@
+/* A displacement flag: its weekly evidence as charts and a table, and the liaison's confirm/dismiss form. */
+(function () {
+  "use strict";
+
+  var T = window.TrendCharts;
+  var root = document.getElementById("flag");
+  if (!root || !T) return;
+
+  var COLORS = {a: "#0b3c7d", b: "#c62828", c: "#8e96a6"};
+
+  /** Shades the before and after windows behind the data (a plugin object, no inline style). */
+  function windowShading(flag) {
+    return {
+      id: "windowShading",
+      beforeDatasetsDraw: function (chart) {
+        var x = chart.scales.x, area = chart.chartArea, ctx = chart.ctx;
+        var labels = chart.data.labels;
+        var step = labels.length > 1 ? x.getPixelForValue(1) - x.getPixelForValue(0) : area.right - area.left;
+        [[flag.window_before, "rgba(11,60,125,.07)", "before"], [flag.window_after, "rgba(233,162,59,.16)", "after"]]
+          .forEach(function (w) {
+            var idx = labels.map(function (l, i) { return l >= w[0].start && l < w[0].end ? i : -1; })
+              .filter(function (i) { return i >= 0; });
+            if (!idx.length) return;
+            var left = Math.max(area.left, x.getPixelForValue(idx[0]) - step / 2);
+            var right = Math.min(area.right, x.getPixelForValue(idx[idx.length - 1]) + step / 2);
+            ctx.save();
+            ctx.fillStyle = w[1];
+            ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
+            ctx.fillStyle = "#5b6478";
+            ctx.font = "600 11px system-ui, sans-serif";
+            ctx.fillText(w[2] + " window", left + 6, area.top + 14);
+            ctx.restore();
+          });
+      }
+    };
+  }
+
+  function rate(hits, scans) {
+    var h = T.num(hits), s = T.num(scans);
+    return h === null || s === null || !s ? null : h / s;
+  }
+
+  function drawCharts(flag) {
+    var ev = flag.evidence || [];
+    var labels = ev.map(function (r) { return r.week; });
+    var names = {a: flag.from_port + " (tightened)", b: flag.to_port + " (candidate)", c: "rest of the alliance"};
+    var rateSets = ["a", "b", "c"].map(function (side) {
+      var raw = ev.map(function (r) {
+        return T.isMasked(r[side + "_hits"]) || T.isMasked(r[side + "_scans"]) ? T.MASK : rate(r[side + "_hits"], r[side + "_scans"]);
+      });
+      return {
+        label: names[side], raw: raw, data: raw.map(function (v) { return T.num(v); }), spanGaps: true,
+        borderColor: COLORS[side], backgroundColor: COLORS[side], borderWidth: side === "c" ? 1.5 : 2.5,
+        borderDash: side === "c" ? [5, 4] : [], pointRadius: 2, tension: 0.2
+      };
+    });
+    var label = function (fmt) {
+      return function (ctx) {
+        var raw = ctx.dataset.raw ? ctx.dataset.raw[ctx.dataIndex] : undefined;
+        return ctx.dataset.label + ": " + (T.isMasked(raw) ? T.MASK : fmt(ctx.parsed.y));
+      };
+    };
+    var rateCanvas = document.getElementById("chart-evidence-rate");
+    new window.Chart(rateCanvas, {
+      type: "line",
+      data: {labels: labels, datasets: rateSets},
+      options: {
+        interaction: {mode: "index", intersect: false},
+        plugins: {legend: {position: "bottom"}, tooltip: {callbacks: {label: label(function (v) { return T.fmtPct(v, 2); })}}},
+        scales: {
+          x: {ticks: {maxRotation: 0, autoSkipPadding: 14}, grid: {display: false}},
+          y: {beginAtZero: true, ticks: {callback: function (v) { return T.fmtPct(v, 1); }}}
+        }
+      },
+      plugins: [windowShading(flag)]
+    });
+    rateCanvas.dataset.points = String(rateSets.reduce(function (n, d) {
+      return n + d.data.filter(function (v) { return v !== null; }).length;
+    }, 0));
+
+    var countSets = [];
+    ["a", "b"].forEach(function (side) {
+      var hits = ev.map(function (r) { return r[side + "_hits"]; });
+      countSets.push({type: "bar", label: "hits at " + (side === "a" ? flag.from_port : flag.to_port), raw: hits,
+        data: hits.map(T.num), backgroundColor: COLORS[side], yAxisID: "hits", order: 2});
+      var scans = ev.map(function (r) { return r[side + "_scans"]; });
+      countSets.push({type: "line", label: "scans at " + (side === "a" ? flag.from_port : flag.to_port), raw: scans,
+        data: scans.map(T.num), borderColor: COLORS[side], backgroundColor: COLORS[side], borderWidth: 1.5,
+        borderDash: [4, 3], pointRadius: 0, yAxisID: "scans", order: 1, spanGaps: true});
+    });
+    new window.Chart(document.getElementById("chart-evidence-counts"), {
+      data: {labels: labels, datasets: countSets},
+      options: {
+        interaction: {mode: "index", intersect: false},
+        plugins: {legend: {position: "bottom"}, tooltip: {callbacks: {label: label(T.fmtInt)}}},
+        scales: {
+          x: {ticks: {maxRotation: 0, autoSkipPadding: 14}, grid: {display: false}},
+          hits: {position: "left", beginAtZero: true, title: {display: true, text: "hits"}},
+          scans: {position: "right", beginAtZero: true, grid: {display: false}, title: {display: true, text: "scans"}}
+        }
+      },
+      plugins: [windowShading(flag)]
+    });
+  }
+
+  function drawTable(flag) {
+    var tbody = document.querySelector("#evidence tbody");
+    tbody.textContent = "";
+    (flag.evidence || []).forEach(function (r) {
+      var after = r.week >= flag.window_after.start && r.week < flag.window_after.end;
+      var tr = T.el("tr", {"class": after ? "window-after" : ""});
+      tr.appendChild(T.el("td", {"class": "mono"}, r.week));
+      ["a", "b", "c"].forEach(function (side) {
+        tr.appendChild(T.el("td", {"class": "num"}, T.fmtInt(r[side + "_scans"])));
+        tr.appendChild(T.el("td", {"class": "num"}, T.fmtInt(r[side + "_hits"])));
+        var kg = r[side + "_seized_kg"];
+        tr.appendChild(T.el("td", {"class": "num"}, kg === null || kg === undefined ? "–" : kg.toFixed(1)));
+      });
+      tbody.appendChild(tr);
+    });
+  }
+
+  function drawStatus(flag) {
+    ["flag-status", "status-pill"].forEach(function (id) {
+      var pill = document.getElementById(id);
+      pill.className = "pill flagstatus-" + flag.status;
+      pill.textContent = flag.status.charAt(0).toUpperCase() + flag.status.slice(1);
+    });
+    var reason = document.getElementById("status-reason");
+    reason.textContent = flag.status_reason || "";
+    reason.classList.toggle("hidden", !flag.status_reason);
+  }
+
+  function drawFacts(flag) {
+    var sign = flag.effect > 0 ? "+" : "";
+    document.getElementById("fact-effect").textContent = sign + T.fmtPct(flag.effect, 0);
+    document.getElementById("fact-effect").title = "Relative change of hits per scan at " + flag.to_port + " against the control";
+  }
+
+  function bindForm() {
+    var form = document.getElementById("status-form");
+    if (!form) return;
+    var message = document.getElementById("status-message");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var choice = form.querySelector("input[name=status]:checked");
+      var body = {status: choice ? choice.value : "", reason: form.elements.reason.value.trim()};
+      message.textContent = "Saving…";
+      message.classList.remove("error");
+      T.api(root.dataset.apiStatus, {body: body}).then(function (flag) {
+        drawStatus(flag);
+        form.elements.reason.value = "";
+        message.textContent = "Decision recorded.";
+      }).catch(function (err) {
+        message.textContent = T.errorText(err);
+        message.classList.add("error");
+      });
+    });
+  }
+
+  bindForm();
+  T.api(root.dataset.apiFlag).then(function (flag) {
+    drawFacts(flag);
+    drawStatus(flag);
+    drawCharts(flag);
+    drawTable(flag);
+    root.classList.add("flag-loaded");
+  }).catch(function (err) {
+    var p = T.el("p", {"class": "error"}, "The flag could not be loaded: " + T.errorText(err));
+    root.insertBefore(p, root.firstChild);
+  });
+})();
