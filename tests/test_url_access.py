@@ -92,7 +92,7 @@ CLASSES = {
     "api-webhook-replay": ADMIN,
     "delivery_inbox": LOGIN,
     "delivery_ack": LOGIN,
-    "subscription_list": LOGIN,
+    "subscription_list": ADMIN_PAGE,
     "api-deliveries": PUBLIC_SECTOR,
     "api-delivery-ack": PUBLIC_SECTOR,
     "api-subscriptions": ADMIN,
