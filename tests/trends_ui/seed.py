@@ -4,6 +4,7 @@ the trends services as an import and a detection run would store them."""
 
 from datetime import date, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from sharing.analytics import displacement as core
@@ -11,8 +12,9 @@ from trends.models import DisplacementFlag
 from trends.services.displacement import store_flags
 from trends.services.statistics import statistics_import, statistics_validate
 
-WEEKS = 30
-TIGHTENED_WEEK = 16
+WEEKS = 50
+TIGHTENED_WEEK = 34
+BEFORE_WEEKS = 20
 CONTROL = ("DEHAM", "ESALG", "FRLEH")
 
 
@@ -63,8 +65,11 @@ def seed_statistics() -> list[date]:
 
 
 def _evidence(mondays: list[date]) -> tuple[dict, ...]:
+    """Weekly A/B/C figures over both windows, as the core reports them."""
     rows = []
     for k, monday in enumerate(mondays):
+        if k < TIGHTENED_WEEK - BEFORE_WEEKS:
+            continue
         a, b = _cell("NLRTM", "ECGYE", k), _cell("BEANR", "ECGYE", k)
         c = [_cell(p, "ECGYE", k) for p in CONTROL]
         rows.append(
@@ -92,7 +97,7 @@ def seed_flag(mondays: list[date]) -> DisplacementFlag:
         to_port="BEANR",
         origin="ECGYE",
         tightening=core.Tightening(port="NLRTM", origin="ECGYE", starts_on=start, source="measure"),
-        window_before=(mondays[0], start),
+        window_before=(mondays[TIGHTENED_WEEK - BEFORE_WEEKS], start),
         window_after=(start, mondays[-1] + timedelta(days=7)),
         lag_weeks=0,
         wdq=-0.83,
@@ -100,11 +105,12 @@ def seed_flag(mondays: list[date]) -> DisplacementFlag:
         p_value=0.0004,
         p_raw=0.00005,
         confidence="high",
-        seized_kg_before=95.0 * TIGHTENED_WEEK,
+        seized_kg_before=95.0 * BEFORE_WEEKS,
         seized_kg_after=540.5 * (WEEKS - TIGHTENED_WEEK),
         evidence=_evidence(mondays),
     )
-    created, _ = store_flags([flag])
+    with transaction.atomic():  # as detection stores flags: under row locks
+        created, _ = store_flags([flag])
     return created[0]
 
 

@@ -99,3 +99,18 @@ def test_private_operator_cannot_open_the_dashboard_or_the_export(transactional_
     assert page.goto(f"/trends/flags/{flag.pk}/").status == 403
     assert page.request.get("/api/v1/trends/").status == 403
     assert page.csp_violations == []
+
+
+def test_another_ports_analyst_sees_small_counts_masked_and_no_decision_form(transactional_db, cast, page):
+    _, flag = seed()
+    login(page, "rotterdam.analyst")
+    page.goto("/trends/?origin=ECGYE")
+    page.wait_for_selector("#trends.trends-loaded.flags-loaded")
+    assert "shown as <3" in page.inner_text("#trend-status")  # Hamburg's 1s and 2s are masked for Rotterdam
+    assert page.inner_text("#kpi-scans").startswith("≥")  # totals leave masked cells out, and say so
+    assert int(page.get_attribute("#chart-scans", "data-points")) > 0
+    page.click(f"#flags tr[data-flag-id='{flag.pk}'] a")  # a flag on Rotterdam: readable by its agencies
+    page.wait_for_selector("#flag.flag-loaded")
+    assert page.locator("#status-form").count() == 0
+    assert "A Europol liaison confirms or dismisses flags." in page.inner_text("#flag-decision")
+    assert page.csp_violations == []
