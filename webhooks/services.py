@@ -25,7 +25,7 @@ import rfc8785
 import urllib3
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -396,9 +396,26 @@ def attempt_send(attempt_id) -> str:
     Returns the attempt's new state, or "skipped" when it was not due or
     another worker holds it.
     """
+    key = _portal_key()
     token = _claim(attempt_id)
     if token is None:
         return "skipped"
+    try:
+        return _send_claimed(attempt_id, token, key)
+    except Exception as exc:  # noqa: BLE001 - never leave a claimed row behind: count it as a failed attempt
+        logger.exception("webhook attempt %s failed inside the portal", attempt_id)
+        attempt = WebhookDelivery.objects.get(pk=attempt_id)
+        return _record(attempt, token, status=None, error=f"internal error: {type(exc).__name__}")
+
+
+def _portal_key():
+    try:
+        return portal_key_ensure()
+    except IntegrityError:  # another worker created the portal key at the same moment: use that one
+        return portal_key_ensure()
+
+
+def _send_claimed(attempt_id, token: uuid.UUID, key) -> str:
     attempt = _attempt_rows().get(pk=attempt_id)
     reason = undeliverable_reason(attempt)
     if reason:
@@ -408,7 +425,7 @@ def attempt_send(attempt_id) -> str:
         return State.DROPPED
     now = timezone.now()
     body = body_bytes(attempt, now)
-    signature = signing.sign_detached(body, portal_key_ensure())
+    signature = signing.sign_detached(body, key)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "AllianceExchange-Webhook/1",

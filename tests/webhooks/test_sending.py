@@ -149,3 +149,22 @@ def test_the_sweep_requeues_due_attempts_and_recreates_lost_ones(
     queued.clear()
     assert sweep() == 0 and queued == []
     assert len(receiver.received) == 1
+
+
+def test_an_error_inside_the_portal_counts_as_a_failed_attempt_and_frees_the_claim(
+    cast, admin_client, receiver, antwerp_node, queued, django_capture_on_commit_callbacks, monkeypatch
+):
+    from webhooks import services
+
+    _register(admin_client, receiver)
+    scan = push_and_relay(antwerp_node, django_capture_on_commit_callbacks)
+    [attempt] = attempts_of(scan["id"])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "body_bytes", broken)
+    assert send_attempt(str(attempt.pk)) == State.FAILED
+    attempt.refresh_from_db()
+    assert attempt.last_error == "internal error: RuntimeError" and attempt.claimed_until is None
+    assert receiver.received == []
