@@ -391,3 +391,33 @@ def test_practice_access_follows_the_rule(cast, client, api_as):
         assert "Insider vetting" not in _text(c.get("/practices/")), name
         assert "Insider vetting" not in _text(c.get("/practices/?q=vetting")), name
         assert c.get(practice["url"]).status_code == 404, name
+
+
+def test_practice_library_is_bounded_in_queries(cast, client, api_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    author = api_as(cast["users"]["author"])
+    reader = _as(client, cast["users"]["rotterdam_customs"])
+
+    def publish(n: int) -> None:
+        for i in range(n):
+            body = {
+                "title": f"Practice {i}",
+                "body": "Check **seals**.",
+                "tags": ["seals", f"t{i}"],
+                "tlp": "AMBER",
+                "audience": {"agencies": ["nlrtm-customs"], "ports": ["NLRTM"], "users": []},
+            }
+            assert author.post("/api/v1/practices/", body, format="json").status_code == 201
+
+    def count() -> int:
+        reader.get("/practices/")
+        with CaptureQueriesContext(connection) as ctx:
+            assert reader.get("/practices/").status_code == 200
+        return len(ctx.captured_queries)
+
+    publish(2)
+    few = count()
+    publish(12)
+    assert count() == few
