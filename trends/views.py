@@ -21,6 +21,7 @@ from sharing import access
 from . import export, selectors
 from .access import get_flag_for
 from .models import FlagStatus
+from .services.statistics import officer_ports
 
 BUCKETS = [("day", "Day"), ("week", "Week"), ("month", "Month")]
 DEFAULT_PERIOD = timedelta(days=364)
@@ -92,6 +93,9 @@ def dashboard(request):
             "map_ports": _map_ports(),
             "export_url": f"{reverse('trends_export')}?{query}",
             "is_liaison_reader": access.reader_for(request.user).is_liaison,
+            "officer_ports": [
+                m.agency.port for m in sorted(officer_ports(request.user).values(), key=lambda m: m.agency.port.name)
+            ],
         },
     )
 

@@ -296,7 +296,7 @@
     return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
   }
 
-  function drawPorts(view, data, flags) {
+  function drawPorts(view, data, flags, measures) {
     var g = view.groups.ports, u = view === views[0] ? 1 : 1.6; // the inset is shown smaller: larger marks
     g.textContent = "";
     var volume = {};
@@ -304,6 +304,8 @@
     var maxVolume = Math.max.apply(null, [1].concat(Object.keys(volume).map(function (k) { return volume[k]; })));
     var flagged = {};
     flags.forEach(function (f) { flagged[f.from_port] = true; flagged[f.to_port] = true; });
+    var measured = {};
+    (measures || []).forEach(function (m) { measured[m.port] = (measured[m.port] || 0) + 1; });
     // Labels: flagged ports first, then by volume; a label that would overlap one already placed moves
     // around its dot, and is left out (the dot keeps its tooltip) if no place is free.
     var order = ports.slice().sort(function (a, b) {
@@ -322,7 +324,14 @@
       var node = svg("g", {"class": "port hub-" + p.hub + (flagged[p.locode] ? " is-flagged" : "") +
         (volume[p.locode] ? " has-data" : ""), "data-port": p.locode});
       node.appendChild(svg("title", {}, p.name + " (" + p.locode + ") · " + (HUB_LABELS[p.hub] || "") +
-        (volume[p.locode] !== undefined ? " · " + T.fmtInt(volume[p.locode]) + " scans shown" : "")));
+        (volume[p.locode] !== undefined ? " · " + T.fmtInt(volume[p.locode]) + " scans shown" : "") +
+        (measured[p.locode] ? " · " + measured[p.locode] + " declared measure(s)" : "")));
+      if (measured[p.locode]) {
+        // A dashed ring: this port declared a tightening in force for the filters.
+        node.appendChild(svg("circle", {"class": "measure-ring", cx: xy[0].toFixed(1), cy: xy[1].toFixed(1),
+          r: (r + 4 * u).toFixed(1)}));
+        node.classList.add("has-measure");
+      }
       node.appendChild(svg("circle", {cx: xy[0].toFixed(1), cy: xy[1].toFixed(1), r: r.toFixed(1)}));
       var w = (p.locode.length * 10.5 + 4) * u, h = 16 * u, base = 5 * u;
       var candidates = [[r + 4 * u, base, "start"], [-r - 4 * u, base, "end"], [0, -r - base, "middle"],
@@ -434,14 +443,26 @@
     });
   }
 
+  /** Every page of a list endpoint (the standard envelope), up to `maxPages`. */
+  function allPages(url, maxPages) {
+    var out = [];
+    function next(pageUrl, left) {
+      return T.api(pageUrl).then(function (page) {
+        out = out.concat(page.results);
+        return page.next && left > 1 ? next(page.next, left - 1) : out;
+      });
+    }
+    return next(url, maxPages);
+  }
+
   /** Flags for the filters: the API filters origin and port; hub and period are applied here. */
   function loadFlags(filters) {
     var params = new URLSearchParams({page_size: "200"});
     if (filters.get("origin")) params.set("origin", filters.get("origin"));
     if (filters.get("port")) params.set("port", filters.get("port"));
-    return T.api(root.dataset.apiFlags + "?" + params.toString()).then(function (page) {
+    return allPages(root.dataset.apiFlags + "?" + params.toString(), 10).then(function (results) {
       var hub = filters.get("hub"), since = filters.get("since"), until = filters.get("until");
-      return page.results.filter(function (f) {
+      return results.filter(function (f) {
         if (hub) {
           var a = portsByCode[f.from_port], b = portsByCode[f.to_port];
           if (!((a && a.hub === hub) || (b && b.hub === hub))) return false;
@@ -450,6 +471,69 @@
         if (since && f.window_after.end <= since) return false;
         if (until && f.window_after.start > until) return false;
         return true;
+      });
+    });
+  }
+
+  /* ------------------------------------------------------------ measures */
+
+  /** Measures in force for the filters: at the port (if one), on the origin or on every origin, begun by `until`. */
+  function loadMeasures(filters) {
+    var params = new URLSearchParams({page_size: "200"});
+    if (filters.get("port")) params.set("port", filters.get("port"));
+    return allPages(root.dataset.apiMeasures + "?" + params.toString(), 5).then(function (results) {
+      var origin = filters.get("origin"), until = filters.get("until"), hub = filters.get("hub");
+      return results.filter(function (m) {
+        if (origin && m.origin && m.origin !== origin) return false;
+        if (hub && !(portsByCode[m.port] && portsByCode[m.port].hub === hub)) return false;
+        return !until || m.starts_on <= until;
+      });
+    });
+  }
+
+  function measureRow(m) {
+    var tr = T.el("tr", {"data-measure-id": String(m.id)});
+    tr.appendChild(T.el("td", {"class": "nowrap"}, m.starts_on));
+    tr.appendChild(T.el("td", {"class": "mono"}, m.port));
+    tr.appendChild(T.el("td", {"class": "mono"}, m.origin || "all"));
+    tr.appendChild(T.el("td", {}, m.description));
+    tr.appendChild(T.el("td", {"class": "mono small"}, m.agency));
+    return tr;
+  }
+
+  function drawMeasures(measures) {
+    var tbody = document.querySelector("#measures tbody");
+    tbody.textContent = "";
+    if (!measures.length) {
+      var tr = T.el("tr", {"class": "empty"});
+      tr.appendChild(T.el("td", {colspan: "5", "class": "muted"}, "No declared measure for these filters."));
+      tbody.appendChild(tr);
+    }
+    measures.forEach(function (m) { tbody.appendChild(measureRow(m)); });
+  }
+
+  function bindMeasureForm() {
+    var form = document.getElementById("measure-form");
+    if (!form) return;
+    var message = document.getElementById("measure-message");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var body = {
+        port: form.elements.port.value, origin: form.elements.origin.value || null,
+        starts_on: form.elements.starts_on.value, description: form.elements.description.value.trim()
+      };
+      message.textContent = "Saving…";
+      message.classList.remove("error");
+      T.api(root.dataset.apiMeasures, {body: body}).then(function (m) {
+        var tbody = document.querySelector("#measures tbody");
+        var empty = tbody.querySelector("tr.empty");
+        if (empty) empty.remove();
+        tbody.insertBefore(measureRow(m), tbody.firstChild);
+        form.elements.description.value = "";
+        message.textContent = "Measure declared; public-sector agencies across the alliance can see it.";
+      }).catch(function (err) {
+        message.textContent = T.errorText(err);
+        message.classList.add("error");
       });
     });
   }
@@ -483,10 +567,23 @@
     return [];
   });
 
-  Promise.all([trendsDone, flagsDone]).then(function (res) {
-    var data = res[0], flags = res[1];
+  bindMeasureForm();
+  var measuresDone = loadMeasures(filters).then(function (measures) {
+    drawMeasures(measures);
+    return measures;
+  }).catch(function (err) {
+    var tbody = document.querySelector("#measures tbody");
+    tbody.textContent = "";
+    var tr = T.el("tr");
+    tr.appendChild(T.el("td", {colspan: "5", "class": "error"}, "Measures could not be loaded: " + T.errorText(err)));
+    tbody.appendChild(tr);
+    return [];
+  });
+
+  Promise.all([trendsDone, flagsDone, measuresDone]).then(function (res) {
+    var data = res[0], flags = res[1], measures = res[2];
     views.forEach(function (view) {
-      drawPorts(view, data, flags);
+      drawPorts(view, data, flags, measures);
       drawFlags(view, flags);
     });
     drawFlagTable(flags);

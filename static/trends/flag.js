@@ -28,7 +28,7 @@
             ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
             ctx.fillStyle = "#5b6478";
             ctx.font = "600 11px system-ui, sans-serif";
-            ctx.fillText(w[2] + " window", left + 6, area.top + 14);
+            ctx.fillText(w[2] + " window", left + 6, area.bottom - 8);
             ctx.restore();
           });
       }

@@ -7,9 +7,13 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from ports.models import Agency
+from ports.services import member_add
 from sharing.analytics import displacement as core
-from trends.models import DisplacementFlag
+from tests.conftest import PASSWORD
+from trends.models import DisplacementFlag, Measure
 from trends.services.displacement import store_flags
+from trends.services.measures import measure_declare
 from trends.services.statistics import statistics_import, statistics_validate
 
 WEEKS = 50
@@ -114,6 +118,26 @@ def seed_flag(mondays: list[date]) -> DisplacementFlag:
     return created[0]
 
 
+def seed_measure(mondays: list[date]) -> Measure:
+    """Rotterdam customs declares the tightening the flag is about."""
+    officer = member_add(
+        username="rotterdam.officer",
+        agency=Agency.objects.get(slug="nlrtm-customs"),
+        role="officer",
+        password=PASSWORD,
+        display_name="Rotterdam Officer",
+    )
+    return measure_declare(
+        user=officer.user,
+        port="NLRTM",
+        origin="ECGYE",
+        starts_on=mondays[TIGHTENED_WEEK],
+        description="100 % scanning of reefers from Guayaquil",
+    )
+
+
 def seed() -> tuple[list[date], DisplacementFlag]:
+    """Statistics, the declared measure and the flag; needs the `cast` (its agencies)."""
     mondays = seed_statistics()
+    seed_measure(mondays)
     return mondays, seed_flag(mondays)

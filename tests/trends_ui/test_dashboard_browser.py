@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import login
 from tests.trends_ui.seed import seed
-from trends.models import DisplacementFlag
+from trends.models import DisplacementFlag, Measure
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -51,6 +51,9 @@ def test_liaison_filters_opens_a_flag_and_exports_what_is_shown(transactional_db
     assert arrow.count() == 1
     assert arrow.locator(".flag-line").get_attribute("marker-end") == "url(#arrow-open)"
     assert "NLRTM → BEANR" in page.inner_text("#flags")
+    # Rotterdam's declared measure: listed, and ringed on the map.
+    assert "100 % scanning of reefers from Guayaquil" in page.inner_text("#measures")
+    assert page.locator("#map-ports .port.has-measure[data-port=NLRTM]").count() == 1
     page.screenshot(path="docs/screenshots/trends.png", full_page=True)
 
     # Export what is shown; the file's rows equal the API's for the same filters.
@@ -113,4 +116,22 @@ def test_another_ports_analyst_sees_small_counts_masked_and_no_decision_form(tra
     page.wait_for_selector("#flag.flag-loaded")
     assert page.locator("#status-form").count() == 0
     assert "A Europol liaison confirms or dismisses flags." in page.inner_text("#flag-decision")
+    assert page.csp_violations == []
+
+
+def test_officer_declares_a_measure_from_the_dashboard(transactional_db, cast, page):
+    seed()
+    login(page, "antwerp.officer")
+    page.goto("/trends/")
+    page.wait_for_selector("#trends.trends-loaded.flags-loaded")
+    form = page.locator("#measure-form")
+    form.locator("select[name=port]").select_option("BEANR")
+    form.locator("select[name=origin]").select_option("COCTG")
+    form.locator("input[name=starts_on]").fill("2026-01-05")
+    form.locator("textarea[name=description]").fill("Second line scanning of all reefers from Cartagena")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#measure-message:has-text('Measure declared')")
+    assert "Second line scanning of all reefers from Cartagena" in page.inner_text("#measures")
+    measure = Measure.objects.get(port_id="BEANR", origin_id="COCTG")
+    assert measure.agency.slug == "beanr-customs" and str(measure.starts_on) == "2026-01-05"
     assert page.csp_violations == []

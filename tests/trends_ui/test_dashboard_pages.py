@@ -112,3 +112,15 @@ def test_export_refuses_bad_filters(seeded, cast, client):
     response = _as(client, cast["users"]["europol_liaison"]).get("/trends/export.csv?bucket=year&since=nope")
     assert response.status_code == 400
     assert "bucket" in response.content.decode() and "since" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_only_officers_get_the_measure_form_and_only_for_their_own_ports(seeded, cast, client):
+    html = _as(client, cast["users"]["author"]).get("/trends/").content.decode()
+    assert 'id="measure-form"' in html
+    form = html[html.index('id="measure-form"') :]
+    assert '<option value="BEANR">' in form and '<option value="NLRTM">' not in form.split("On traffic from")[0]
+    client.logout()
+    for name in ("europol_liaison", "rotterdam_customs"):  # a liaison and an analyst read measures only
+        assert 'id="measure-form"' not in _as(client, cast["users"][name]).get("/trends/").content.decode()
+        client.logout()
