@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from sharing import access
 
 from . import export, selectors
 from .access import get_flag_for
-from .models import FlagStatus
+from .models import FlagStatus, TighteningSource
 from .services.statistics import officer_ports
 
 BUCKETS = [("day", "Day"), ("week", "Week"), ("month", "Month")]
@@ -121,11 +122,21 @@ def flag_detail(request, flag_id):
     """A displacement flag with its evidence; the figures and the status form are driven by the flag API."""
     flag = get_flag_for(request.user, flag_id)
     reader = access.reader_for(request.user)
+    measure = None
+    if flag.tightening_source == TighteningSource.MEASURE:
+        # The declared measure behind the tightening (on this origin, or on every origin).
+        measure = (
+            selectors.measures_visible_to(request.user)
+            .filter(port_id=flag.from_port_id, starts_on=flag.tightening_starts_on)
+            .filter(Q(origin_id=flag.origin_id) | Q(origin__isnull=True))
+            .first()
+        )
     return render(
         request,
         "trends/flag.html",
         {
             "flag": flag,
+            "measure": measure,
             "can_decide": reader.is_liaison,
             "decisions": [(FlagStatus.CONFIRMED, "Confirm"), (FlagStatus.DISMISSED, "Dismiss")],
         },

@@ -9,7 +9,7 @@
   var COLORS = {a: "#0b3c7d", b: "#c62828", c: "#8e96a6"};
 
   /** Shades the before and after windows behind the data (a plugin object, no inline style). */
-  function windowShading(flag) {
+  function windowShading(flag, labelled) {
     return {
       id: "windowShading",
       beforeDatasetsDraw: function (chart) {
@@ -26,9 +26,11 @@
             ctx.save();
             ctx.fillStyle = w[1];
             ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
-            ctx.fillStyle = "#5b6478";
-            ctx.font = "600 11px system-ui, sans-serif";
-            ctx.fillText(w[2] + " window", left + 6, area.bottom - 8);
+            if (labelled) {
+              ctx.fillStyle = "#5b6478";
+              ctx.font = "600 11px system-ui, sans-serif";
+              ctx.fillText(w[2] + " window", left + 6, area.bottom - 8);
+            }
             ctx.restore();
           });
       }
@@ -72,7 +74,7 @@
           y: {beginAtZero: true, ticks: {callback: function (v) { return T.fmtPct(v, 1); }}}
         }
       },
-      plugins: [windowShading(flag)]
+      plugins: [windowShading(flag, true)]
     });
     rateCanvas.dataset.points = String(rateSets.reduce(function (n, d) {
       return n + d.data.filter(function (v) { return v !== null; }).length;
@@ -99,7 +101,7 @@
           scans: {position: "right", beginAtZero: true, grid: {display: false}, title: {display: true, text: "scans"}}
         }
       },
-      plugins: [windowShading(flag)]
+      plugins: [windowShading(flag, false)]
     });
   }
 

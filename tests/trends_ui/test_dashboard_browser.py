@@ -78,6 +78,7 @@ def test_liaison_filters_opens_a_flag_and_exports_what_is_shown(transactional_db
     page.wait_for_url(f"**/trends/flags/{flag.pk}/")
     page.wait_for_selector("#flag.flag-loaded")
     assert "NLRTM → BEANR" in page.inner_text("h1")
+    assert "100 % scanning of reefers from Guayaquil" in page.inner_text("#flag-measure")
     assert page.inner_text("#fact-wdq") == "-0.83"
     assert page.inner_text("#fact-effect") == "+92 %"
     assert int(page.get_attribute("#chart-evidence-rate", "data-points")) > 0
