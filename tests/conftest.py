@@ -134,9 +134,10 @@ def _database_url() -> str:
 class Worker:
     """A real `celery -A alliance worker` process on the test database."""
 
-    def __init__(self, redis_url: str | None = None, log: Path | None = None):
+    def __init__(self, redis_url: str | None = None, log: Path | None = None, extra_env: dict | None = None):
         self.redis_url = redis_url or settings.REDIS_URL
         self.log = log
+        self.extra_env = extra_env or {}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
@@ -168,6 +169,7 @@ class Worker:
                 CELERY_BROKER_URL=self.redis_url,
                 CELERY_RESULT_BACKEND=self.redis_url,
                 DJANGO_SETTINGS_MODULE="alliance.settings.test",
+                **self.extra_env,
             ),
         )
         _STARTED.append(self.proc)
@@ -385,9 +387,9 @@ class WebServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                requests.get(self.url + "/login/", timeout=1)
+                requests.get(self.url + "/login/", timeout=5)
                 return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still importing on a busy machine
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 

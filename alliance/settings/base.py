@@ -236,6 +236,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1}
 CELERY_TIMEZONE = "UTC"
 # Every periodic task of the project; `celery -A alliance beat` with no options runs them all.
+# An outbox row older than this is taken by the sweep (its own relay task was lost).
+RELAY_PENDING_AFTER_SECONDS = env.int("RELAY_PENDING_AFTER_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE: dict = {
     # Displacement detection over the whole history (SPEC section 7); flags are upserted, so reruns are safe.
     "detect-displacement": {

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
@@ -30,7 +31,6 @@ from ..models import (
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-PENDING_AFTER = timedelta(minutes=2)
 ALERTING = (Verdict.SUSPECT, Verdict.POSITIVE)
 
 # Called after a relay batch commits, with the new deliveries' ids (webhooks, correlation, ...).
@@ -146,12 +146,18 @@ def _after_commit(delivery_ids: list, scan_ids: list) -> None:
             logger.warning("after-relay hook %s failed; the sweeps will catch up", hook, exc_info=True)
 
 
+def pending_after() -> timedelta:
+    """How long an outbox row waits for its own task before the sweep takes it (SPEC: two minutes)."""
+    return timedelta(seconds=settings.RELAY_PENDING_AFTER_SECONDS)
+
+
 def relay_sweep(*, budget_seconds: float = 50.0) -> int:
     """Beat, every minute: relay whatever has been pending for more than two minutes."""
     deadline = timezone.now() + timedelta(seconds=budget_seconds)
+    wait = pending_after()  # read per run, so an operator's setting applies without a restart
     total = 0
     while timezone.now() < deadline:
-        done = relay_batch(older_than=timezone.now() - PENDING_AFTER)
+        done = relay_batch(older_than=timezone.now() - wait)
         total += done
         if done == 0:
             break
