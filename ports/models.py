@@ -382,3 +382,18 @@ class AuditCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint #{self.seq}"
+
+
+class RetentionState(models.Model):
+    """How far retention has purged one object kind: objects older than `purged_before` may be gone.
+
+    Rollups are never purged; `rebuild_rollups` reads the scans watermark and leaves the days
+    before it as they are, since their scans are no longer all there to recount.
+    """
+
+    kind = models.CharField(primary_key=True, max_length=16)
+    purged_before = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} purged before {self.purged_before:%Y-%m-%d %H:%M}"

@@ -36,3 +36,7 @@ def relay_sweep() -> int:
     from .services.relay import relay_sweep as sweep
 
     return sweep()
+
+
+# Celery autodiscovery imports `tasks` only: register the tasks kept in their own modules.
+from .tasks_retention import purge_expired  # noqa: E402,F401

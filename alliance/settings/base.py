@@ -238,6 +238,12 @@ CELERY_TIMEZONE = "UTC"
 # Every periodic task of the project; `celery -A alliance beat` with no options runs them all.
 # An outbox row older than this is taken by the sweep (its own relay task was lost).
 RELAY_PENDING_AFTER_SECONDS = env.int("RELAY_PENDING_AFTER_SECONDS", default=120)
+# Retention in days per object kind (0 = keep forever); the daily beat task `sharing.purge_expired`
+# deletes what is older and audits each run. Alerts count from their last version (and not before they expire).
+RETENTION_DAYS_ALERTS = env.int("RETENTION_DAYS_ALERTS", default=5 * 365)
+RETENTION_DAYS_FEEDBACK = env.int("RETENTION_DAYS_FEEDBACK", default=5 * 365)
+RETENTION_DAYS_SCANS = env.int("RETENTION_DAYS_SCANS", default=3 * 365)
+RETENTION_DAYS_DELIVERIES = env.int("RETENTION_DAYS_DELIVERIES", default=365)
 CELERY_BEAT_SCHEDULE: dict = {
     # Displacement detection over the whole history (SPEC section 7); flags are upserted, so reruns are safe.
     "detect-displacement": {
@@ -257,6 +263,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "sharing.verify_signatures",
         "schedule": env.float("VERIFY_EVERY_SECONDS", default=600),
     },
+    # Retention: deletes what is older than the RETENTION_DAYS_* settings, in batches; audited per kind.
+    "purge-expired": {"task": "sharing.purge_expired", "schedule": env.float("PURGE_EXPIRED_SECONDS", default=86400)},
 }
 
 LOGGING = {

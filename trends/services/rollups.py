@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time
 from django.db import connection, transaction
 from django.db.models import Q
 
+from ports.retention import first_retained_scan_day
 from sharing.models import InspectionOutcome, OutcomeResult, Scan, ScanOutbox
 
 from ..models import DailyRollup
@@ -130,12 +131,19 @@ def recount(since: date | None = None) -> dict[Key, list]:
 def rebuild(since: date | None = None) -> int:
     """Recompute every rollup (or those from `since` on) from the scans; returns the number of cells written.
 
+    Days before `ports.retention.first_retained_scan_day()` are never rebuilt (their scans were purged).
+
     Relays and outcomes committing meanwhile wait on the table lock (PostgreSQL) so nothing is counted twice
     or lost between the delete and the insert.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {DailyRollup._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    # Retention purged the scans before this day (read under the lock the purge takes to move it):
+    # those days' rollups stay as they are, they cannot be recounted.
+    floor = first_retained_scan_day()
+    if floor is not None and (since is None or since < floor):
+        since = floor
     existing = DailyRollup.objects.all()
     if since is not None:
         existing = existing.filter(day__gte=since)

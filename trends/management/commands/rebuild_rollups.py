@@ -2,6 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ports.retention import first_retained_scan_day
 from trends.services.rollups import rebuild
 
 
@@ -16,5 +17,8 @@ class Command(BaseCommand):
             day = date.fromisoformat(since) if since else None
         except ValueError as exc:
             raise CommandError("--since is a date YYYY-MM-DD") from exc
+        floor = first_retained_scan_day()
         cells = rebuild(day)
         self.stdout.write(f"rebuilt {cells} rollup cells" + (f" from {day}" if day else ""))
+        if floor is not None and (day is None or day < floor):
+            self.stdout.write(f"kept the rollups before {floor} as they are: retention purged those days' scans")
