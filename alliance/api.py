@@ -5,7 +5,7 @@ from collections import OrderedDict
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -52,6 +52,16 @@ _CODES = {
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
 }
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer: a code, and messages per field (SPEC section 2)."""
+
+    code = serializers.CharField(help_text="What went wrong, e.g. `invalid`, `not_found`, `permission_denied`.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per field (dotted path for nested input); may be empty.",
+    )
 
 
 class ApiError(exceptions.APIException):

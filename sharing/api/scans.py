@@ -9,7 +9,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
-from alliance.api import ApiError, Pagination
+from alliance.api import ApiError, ErrorSerializer, Pagination
 from alliance.throttling import _FailOpen
 from ports.keys import public_jwk
 from ports.permissions import IsMember, is_node_request
@@ -165,9 +165,7 @@ class BatchItemOutput(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
 
 
-ERROR = inline_serializer(
-    "Error", {"code": serializers.CharField(), "errors": serializers.DictField(child=serializers.ListField())}
-)
+ERROR = ErrorSerializer
 
 
 def _node_input(request, serializer_class, node):
