@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -46,6 +46,7 @@ class TrendsApi(APIView):
 class StatisticsImportApi(APIView):
     permission_classes = [IsPublicSectorMember]
 
+    @extend_schema_serializer(component_name="StatisticsImport")
     class InputSerializer(serializers.Serializer):
         rows = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=5000)
 
@@ -98,6 +99,7 @@ class MeasuresApi(GenericAPIView):
     pagination_class = Pagination
     serializer_class = MeasureOutput
 
+    @extend_schema_serializer(component_name="MeasureDeclare")
     class InputSerializer(serializers.Serializer):
         port = serializers.CharField(max_length=5)
         origin = serializers.CharField(max_length=5, allow_null=True, required=False)
@@ -125,7 +127,8 @@ class MeasuresApi(GenericAPIView):
             OpenApiParameter("port", str),
             OpenApiParameter("origin", str),
             OpenApiParameter("since", OpenApiTypes.DATE),
-        ]
+        ],
+        responses=MeasureOutput(many=True),
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -216,7 +219,8 @@ class FlagListApi(GenericAPIView):
             OpenApiParameter("confidence", str),
             OpenApiParameter("origin", str),
             OpenApiParameter("port", str),
-        ]
+        ],
+        responses=FlagOutput(many=True),
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -235,6 +239,7 @@ class FlagDetailApi(APIView):
 class FlagStatusApi(APIView):
     permission_classes = [IsPublicSectorMember]
 
+    @extend_schema_serializer(component_name="FlagStatusChange")
     class InputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=[FlagStatus.CONFIRMED, FlagStatus.DISMISSED])
         reason = serializers.CharField(max_length=2000)

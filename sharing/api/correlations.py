@@ -5,7 +5,7 @@
 own objects; `POST .../hits/{id}/share/` and `.../dismiss/` decide one.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.response import Response
@@ -38,6 +38,20 @@ def side_data(obj) -> dict:
     }
 
 
+class SideOutput(serializers.Serializer):
+    """One side of a correlation: a scan or an alert."""
+
+    type = serializers.CharField(help_text="`scan` or `alert`.")
+    id = serializers.CharField()
+    port = serializers.CharField(allow_null=True)
+    verdict = serializers.CharField(required=False, help_text="Scans only.")
+    agency = serializers.CharField(required=False, help_text="Alerts only: the author agency's slug.")
+    title = serializers.CharField(required=False, help_text="Alerts only.")
+    at = serializers.DateTimeField(help_text="When it was scanned or published.")
+    url = serializers.CharField()
+
+
+@extend_schema_field(SideOutput)
 class SideField(serializers.Field):
     def to_representation(self, value):
         return side_data(value)
