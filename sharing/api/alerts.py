@@ -15,6 +15,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from alliance.api import ApiError, Pagination
+from alliance.filters import IsoDateTimeFilter
 from ports.selectors import active_memberships
 
 from .. import access, documents, selectors, signing
@@ -175,7 +176,7 @@ class DocumentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", help_text="Full-text search in title and body.")
     tlp = TlpFilter(choices=Tlp.choices, help_text="AMBER+STRICT is URL-encoded as AMBER%2BSTRICT.")
     agency = django_filters.CharFilter(field_name="agency__slug", help_text="Author agency slug.")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="RFC 3339.")
+    since = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="RFC 3339.")
     status = django_filters.ChoiceFilter(choices=DocumentStatus.choices)
 
     def filter_q(self, qs, name, value):

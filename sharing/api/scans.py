@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from alliance.api import ApiError, ErrorSerializer, Pagination
+from alliance.filters import IsoDateTimeFilter
 from alliance.throttling import _FailOpen
 from ports.keys import public_jwk
 from ports.permissions import IsMember, is_node_request
@@ -185,7 +186,7 @@ class ScanFilter(django_filters.FilterSet):
     port = django_filters.CharFilter(field_name="port_id", help_text="LOCODE")
     verdict = django_filters.ChoiceFilter(choices=Verdict.choices)
     container = django_filters.CharFilter(method="filter_container", help_text="ISO 6346, any case or spacing")
-    since = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    since = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
 
     class Meta:
         model = Scan
