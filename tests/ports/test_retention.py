@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from ports.models import AuditCheckpoint, AuditEntry, RetentionState
@@ -307,7 +307,7 @@ def test_archive_reuses_an_existing_checkpoint(ports, tmp_path):
 
 def test_archive_before_any_entry_is_refused(ports, tmp_path):
     _events(1)
-    with pytest.raises(Exception, match="no audit entry before"):
+    with pytest.raises(CommandError, match="no audit entry before"):
         call_command("audit_archive", "--before", "2000-01-01", "--out", str(tmp_path / "x.jsonl"))
 
 
@@ -365,3 +365,17 @@ def test_tampered_archives_fail(ports, tmp_path):
 
     code, text = verdict(original)
     assert code == 0
+
+
+def test_the_beat_task_is_registered_and_safe_twice(antwerp_node, cast, settings):
+    from alliance.celery import app
+    from sharing.tasks_retention import purge_expired
+
+    assert settings.CELERY_BEAT_SCHEDULE["purge-expired"]["task"] == "sharing.purge_expired"
+    assert purge_expired.name in app.tasks and purge_expired.name == "sharing.purge_expired"
+    old = _push(antwerp_node, verdict="clear")
+    Scan.objects.filter(pk=old).update(scanned_at=timezone.now() - 4 * YEAR)
+    young = _push(antwerp_node, verdict="clear")
+    assert purge_expired.apply().get() == {"alerts": 0, "feedback": 0, "scans": 1, "deliveries": 0}
+    assert purge_expired.apply().get() == {"alerts": 0, "feedback": 0, "scans": 0, "deliveries": 0}
+    assert str(Scan.objects.get().pk) == young
