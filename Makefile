@@ -1,4 +1,4 @@
-.PHONY: run test test-fast lint format bench backup restore
+.PHONY: run test test-fast lint format bench soak backup restore
 
 run:  ## the whole system on the embedded default (SQLite, local Redis, web, worker, beat, simulator)
 	@scripts/run.sh
@@ -20,6 +20,9 @@ format:
 
 bench:  ## benchmarks, side by side; figures go to docs/benchmarks.md
 	@scripts/bench.sh
+
+soak:  ## ten minutes (SOAK_SECONDS) of mixed traffic against the whole stack; figures go to docs/benchmarks.md
+	@scripts/soak.sh
 
 backup:  ## a consistent backup of the local database into var/backups/
 	@set -a; [ -f .env.local ] && . ./.env.local; set +a; .venv/bin/python manage.py backup_db
