@@ -6,8 +6,14 @@ row per verdict present that day. The full size is 3 years (1096 days): about 0.
 (the way the data grow). Rows are generated in PostgreSQL (INSERT ... SELECT generate_series), then
 VACUUM ANALYZE, as autovacuum would.
 
+The weekly and monthly rollups (kept by the same hooks in production) are then rebuilt from the daily rows
+(`trends.services.rollups.rebuild_periods`, as the migration that introduced them does).
+
 Requests go through the whole stack (Django test client, token auth, DRF): a liaison (exact counts) and a
-port analyst (masking) alternate over four dashboard queries.
+port analyst (masking) alternate over four dashboard queries, each run two ways side by side: "daily" reads
+every day from the daily rollups (the path before the period rollups, `selectors.PERIOD_ROLLUPS = False`),
+"periods" reads whole weeks and months from the period rollups and only the range's edges from the daily
+table. Both answers are compared (identical JSON) before timing.
 
 Run by `make bench` (scripts/bench.sh: throwaway PostgreSQL, migrated), or alone with DATABASE_URL set.
 Environment: BENCH_TRENDS_DAYS (default "274,548,1096"), BENCH_TRENDS_REQUESTS (per query, default 20).
@@ -29,6 +35,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -36,8 +43,9 @@ from ports.models import Hub, Port  # noqa: E402
 from ports.services import agency_ensure, member_add, reference_ports_load, token_issue  # noqa: E402
 from sharing.analytics.synthetic import ORIGIN_CODES, PORT_CODES  # noqa: E402
 from trends import selectors  # noqa: E402
-from trends.models import DailyRollup  # noqa: E402
+from trends.models import DailyRollup, MonthlyRollup, WeeklyRollup  # noqa: E402
 from trends.services.displacement import detect_and_store  # noqa: E402
+from trends.services.rollups import rebuild_periods  # noqa: E402
 
 N_PORTS, N_ORIGINS = 40, 20
 TABLE = DailyRollup._meta.db_table
@@ -67,11 +75,12 @@ def world() -> tuple[list[str], list[str]]:
 
 
 def fill(days: int, ports: list[str], origins: list[str]) -> tuple[int, int]:
-    """Rollups for the last `days` days, generated in the database; returns (rows, scans)."""
+    """Daily rollups for the last `days` days, generated in the database, then the period rollups from them;
+    returns (daily rows, scans)."""
     end = timezone.now().date()
     start = end - timedelta(days=days - 1)
     with connection.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLE}")
+        cur.execute(f"TRUNCATE {TABLE}, {WeeklyRollup._meta.db_table}, {MonthlyRollup._meta.db_table}")
         # Per (day, port, origin): clear ~10.5 scans always; inconclusive half the days; suspect a quarter;
         # positive one day in twenty; a port's size varies its volume (x0.5 .. x1.5).
         cur.execute(
@@ -91,9 +100,12 @@ def fill(days: int, ports: list[str], origins: list[str]) -> tuple[int, int]:
             """,
             [start, end, ports, origins],
         )
-        cur.execute(f"VACUUM ANALYZE {TABLE}")
         cur.execute(f"SELECT count(*), coalesce(sum(scans), 0) FROM {TABLE}")
         rows, scans = cur.fetchone()
+    rebuild_periods()
+    with connection.cursor() as cur:
+        for model in (DailyRollup, WeeklyRollup, MonthlyRollup):
+            cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
     return rows, scans
 
 
@@ -125,19 +137,34 @@ def queries(origins: list[str]) -> dict[str, str]:
     }
 
 
-def explain(origins: list[str]) -> None:
+def _plan_lines(sql: str, params) -> str:
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN " + sql, params)
+        plan = [r[0] for r in cur.fetchall()]
+    return " | ".join(line.strip() for line in plan if "Scan" in line)
+
+
+def explain() -> None:
     q = selectors.parse_trend_query({"port": "BEANR", "bucket": "day"})
     sql, params = selectors.rollup_cells(q, ["BEANR"]).query.sql_with_params()
-    with connection.cursor() as cur:
-        cur.execute("EXPLAIN " + sql, params)
-        plan = [r[0] for r in cur.fetchall()]
-    print("  EXPLAIN one port, 1 year:", " | ".join(line.strip() for line in plan if "Scan" in line))
+    print("  EXPLAIN one port, 1 year, daily:", _plan_lines(sql, params))
     q = selectors.parse_trend_query({})
-    sql, params = selectors.rollup_cells(q, list(selectors._port_scope(q))).query.sql_with_params()
-    with connection.cursor() as cur:
-        cur.execute("EXPLAIN " + sql, params)
-        plan = [r[0] for r in cur.fetchall()]
-    print("  EXPLAIN all ports, 1 year:", " | ".join(line.strip() for line in plan if "Scan" in line))
+    ports = list(selectors._port_scope(q))
+    sql, params = selectors.rollup_cells(q, ports).query.sql_with_params()
+    print("  EXPLAIN all ports, 1 year (daily path):", _plan_lines(sql, params))
+    plan = selectors.read_plan(q.since, q.until, q.bucket)
+    print("  read plan all ports, 1 year (periods path):", ", ".join(f"{k} {lo}..{hi}" for k, lo, hi in plan))
+    qs = WeeklyRollup.objects.filter(start__gte=q.since, start__lte=q.until, port_id__in=ports)
+    sql, params = qs.values("port_id", "start").annotate(n=Sum("scans")).order_by().query.sql_with_params()
+    print("  EXPLAIN its weekly span:", _plan_lines(sql, params))
+
+
+def timed(client: Client, url: str) -> tuple[float, dict]:
+    t = time.perf_counter()
+    response = client.get(url)
+    elapsed = (time.perf_counter() - t) * 1000
+    assert response.status_code == 200, (url, response.status_code, response.content[:300])
+    return elapsed, response.json()
 
 
 def main() -> None:
@@ -149,19 +176,30 @@ def main() -> None:
     for days in sizes:
         t = time.perf_counter()
         rows, scans = fill(days, ports, origins)
-        print(f"\n== {days} days: {rows:,} rollup rows, {scans:,} scans (built in {time.perf_counter() - t:.1f} s)")
+        weekly, monthly = WeeklyRollup.objects.count(), MonthlyRollup.objects.count()
+        print(
+            f"\n== {days} days: {rows:,} daily rollup rows ({weekly:,} weekly, {monthly:,} monthly), "
+            f"{scans:,} scans (built in {time.perf_counter() - t:.1f} s)"
+        )
         for name, url in queries(origins).items():
-            samples = []
+            samples: dict[bool, list[float]] = {False: [], True: []}
             for i in range(n + 2):
                 client = by_role["liaison" if i % 2 else "analyst"]
-                t = time.perf_counter()
-                response = client.get(url)
-                elapsed = time.perf_counter() - t
-                assert response.status_code == 200, (url, response.status_code, response.content[:300])
-                if i >= 2:  # two warm-up requests
-                    samples.append(elapsed * 1000)
-            print(f"  {name:40s} median {statistics.median(samples):7.1f} ms   p95 {p95(samples):7.1f} ms")
-        explain(origins)
+                answers = {}
+                # Both paths on the same request, in alternating order, so load on the machine hits both alike.
+                for fast in (i % 2 == 0, i % 2 == 1):
+                    selectors.PERIOD_ROLLUPS = fast
+                    elapsed, answers[fast] = timed(client, url)
+                    if i >= 2:  # two warm-up requests
+                        samples[fast].append(elapsed)
+                assert answers[True] == answers[False], f"the two paths answer differently: {url}"
+            selectors.PERIOD_ROLLUPS = True
+            print(
+                f"  {name:40s} daily: median {statistics.median(samples[False]):6.1f} ms p95 "
+                f"{p95(samples[False]):6.1f} ms | periods: median {statistics.median(samples[True]):6.1f} ms "
+                f"p95 {p95(samples[True]):6.1f} ms"
+            )
+        explain()
         t = time.perf_counter()
         result = detect_and_store()
         print(f"  full detection run: {time.perf_counter() - t:.2f} s ({result['flags']} flags)")

@@ -43,6 +43,59 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.port_id}<-{self.origin_id} {self.verdict}: {self.scans}"
 
 
+class PeriodRollup(models.Model):
+    """Scans per (period, port, origin), verdicts as columns: the daily rollups summed over a whole week or month.
+
+    Kept by the same hooks and in the same transaction as `DailyRollup` (one upsert per table), rebuilt with
+    it, and equal to it summed by period (tested). The trends API reads whole periods from here and the
+    range's partial periods at its edges from the daily table (trends.selectors.read_plan).
+    """
+
+    start = models.DateField()
+    port = models.ForeignKey(Port, on_delete=models.PROTECT, related_name="+", db_index=False)
+    origin = models.ForeignKey(Port, on_delete=models.PROTECT, related_name="+", db_index=False)
+    scans = models.PositiveIntegerField(default=0)  # every verdict
+    suspect = models.PositiveIntegerField(default=0)
+    positive = models.PositiveIntegerField(default=0)
+    seized_kg = models.FloatField(default=0.0)
+    inspected_positive = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["start", "port", "origin"]
+
+    def __str__(self) -> str:
+        return f"{self.start} {self.port_id}<-{self.origin_id}: {self.scans}"
+
+
+class WeeklyRollup(PeriodRollup):
+    """`start` is the Monday of the ISO week (UTC days, as `DailyRollup.day`)."""
+
+    class Meta(PeriodRollup.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["start", "port", "origin"], name="weekly_rollup_unique_cell"),
+            models.CheckConstraint(condition=Q(suspect__lte=F("scans") - F("positive")), name="weekly_rollup_hits"),
+        ]
+        indexes = [
+            models.Index(fields=["port", "start"], name="weekly_rollup_port"),
+            models.Index(fields=["origin", "start"], name="weekly_rollup_origin"),
+        ]
+
+
+class MonthlyRollup(PeriodRollup):
+    """`start` is the first day of the month."""
+
+    class Meta(PeriodRollup.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["start", "port", "origin"], name="monthly_rollup_unique_cell"),
+            models.CheckConstraint(condition=Q(suspect__lte=F("scans") - F("positive")), name="monthly_rollup_hits"),
+        ]
+        indexes = [
+            models.Index(fields=["port", "start"], name="monthly_rollup_port"),
+            models.Index(fields=["origin", "start"], name="monthly_rollup_origin"),
+        ]
+
+
 class StatisticsRow(models.Model):
     """Aggregate statistics of a port without connected scanners, over [period_start, period_end] inclusive."""
 

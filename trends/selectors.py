@@ -1,7 +1,7 @@
 """Reads for trends (SPEC section 7): time series from rollups and statistics rows, masked per reader."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -15,7 +15,7 @@ from sharing.access import reader_for
 from sharing.models import Verdict
 
 from . import access
-from .models import DailyRollup, DisplacementFlag, Measure, StatisticsRow
+from .models import DailyRollup, DisplacementFlag, Measure, MonthlyRollup, StatisticsRow, WeeklyRollup
 
 BUCKETS = ("day", "week", "month")
 MAX_DAYS = {"day": 366, "week": 1827, "month": 1827}
@@ -150,13 +150,76 @@ def statistics_rows(q: TrendQuery, port_ids: list[str]) -> QuerySet[StatisticsRo
     return qs.only("period_start", "period_end", "port_id", "origin_id", "scans", "suspect", "positive", "seized_kg")
 
 
+# Whole weeks and months are read from the period rollups (kept with the daily ones, equal to their sums);
+# False reads every day from the daily rollups, as before them (tests compare both; bench/bench_trends.py).
+PERIOD_ROLLUPS = True
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _split_weeks(lo: date, hi: date) -> list[tuple[str, date, date]]:
+    """[lo, hi] as whole ISO weeks (("week", first Monday, last Monday)) plus the days around them."""
+    monday = lo + timedelta(days=(7 - lo.weekday()) % 7)  # the first Monday on or after lo
+    sunday = hi - timedelta(days=(hi.weekday() + 1) % 7)  # the last Sunday on or before hi
+    if monday + timedelta(days=6) > sunday:
+        return [("day", lo, hi)]
+    spans = [("day", lo, monday - timedelta(days=1)), ("week", monday, sunday - timedelta(days=6))]
+    spans.append(("day", sunday + timedelta(days=1), hi))
+    return [s for s in spans if s[1] <= s[2]]
+
+
+def read_plan(since: date, until: date, bucket: str) -> list[tuple[str, date, date]]:
+    """Where each day of [since, until] is read from: ("month" | "week", first start, last start) spans of whole
+    periods in the period rollups, and ("day", first, last) spans in the daily rollups. Every day exactly once;
+    with bucket=month no week span crosses a month's end, so sums per bucket are those of the daily table."""
+    if not PERIOD_ROLLUPS or bucket == "day":
+        return [("day", since, until)]
+    if bucket == "week":
+        return _split_weeks(since, until)
+    first = since if since.day == 1 else _next_month(since)  # the first whole month
+    end = _next_month(until) if _next_month(until) - timedelta(days=1) == until else until.replace(day=1)
+    spans, pieces = [], []  # pieces: (lo, hi) of days within one month, outside the whole months
+    if first < end:
+        spans.append(("month", first, (end - timedelta(days=1)).replace(day=1)))
+        pieces = [(since, first - timedelta(days=1)), (end, until)]
+    else:
+        boundary = _next_month(since)
+        pieces = [(since, min(until, boundary - timedelta(days=1))), (boundary, until)]
+    for lo, hi in pieces:
+        if lo <= hi:
+            spans += _split_weeks(lo, hi)
+    return spans
+
+
+def _span_cells(kind: str, lo: date, hi: date, q: TrendQuery, port_ids: list[str]):
+    """Rows {port_id, bucket, n_scans, n_suspect, n_positive, kg} of one span of the read plan."""
+    if kind == "day":
+        yield from rollup_cells(replace(q, since=lo, until=hi), port_ids)
+        return
+    model = MonthlyRollup if kind == "month" else WeeklyRollup
+    qs = model.objects.filter(start__gte=lo, start__lte=hi, port_id__in=port_ids)
+    if q.origins:
+        qs = qs.filter(origin_id__in=q.origins)
+    rows = (
+        qs.values("port_id", "start")
+        .annotate(n_scans=Sum("scans"), n_suspect=Sum("suspect"), n_positive=Sum("positive"), kg=Sum("seized_kg"))
+        .order_by()
+    )
+    for row in rows:
+        row["bucket"] = bucket_of(row.pop("start"), q.bucket)
+        yield row
+
+
 def trend_values(q: TrendQuery) -> dict[str, dict[date, list[float]]]:
     """Exact values {port: {bucket: [scans, suspect, positive, kg]}} from rollups plus statistics."""
     port_ids = _port_scope(q)
     values: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
     if not port_ids:
         return values
-    for row in rollup_cells(q, port_ids):
+    rows = (row for span in read_plan(q.since, q.until, q.bucket) for row in _span_cells(*span, q, port_ids))
+    for row in rows:
         cell = values[row["port_id"]][row["bucket"]]
         cell[0] += row["n_scans"] or 0
         cell[1] += row["n_suspect"] or 0

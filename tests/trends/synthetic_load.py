@@ -2,7 +2,8 @@
 
 from ports.models import AgencyKind, Hub, Port
 from ports.services import agency_ensure
-from trends.models import DailyRollup, Measure
+from trends.models import Measure
+from trends.services import rollups
 
 
 def load_alliance(alliance) -> None:
@@ -15,23 +16,17 @@ def load_alliance(alliance) -> None:
             Port.objects.filter(pk=locode).update(is_member=True, hub=port.hub or Hub.NORTH_WEST)
     for locode in series.origins:
         Port.objects.get_or_create(locode=locode, defaults={"name": locode, "country": locode[:2]})
-    rows = []
+    cells = {}
     for p, port in enumerate(series.ports):
         for o, origin in enumerate(series.origins):
             for t, week in enumerate(series.weeks):
                 scans, hits = int(series.scans[p, o, t]), int(series.hits[p, o, t])
                 kg = float(series.seized_kg[p, o, t])
                 if scans - hits > 0:
-                    rows.append(
-                        DailyRollup(day=week, port_id=port, origin_id=origin, verdict="clear", scans=scans - hits)
-                    )
+                    cells[(week, port, origin, "clear")] = [scans - hits, 0.0, 0]
                 if hits > 0:
-                    rows.append(
-                        DailyRollup(
-                            day=week, port_id=port, origin_id=origin, verdict="suspect", scans=hits, seized_kg=kg
-                        )
-                    )
-    DailyRollup.objects.bulk_create(rows, batch_size=2000)
+                    cells[(week, port, origin, "suspect")] = [hits, kg, 0]
+    rollups.add_cells(cells)  # the relay's write: daily cells and their weeks and months
     for measure in alliance.measures:
         port = Port.objects.get(pk=measure.port)
         agency = agency_ensure(kind=AgencyKind.CUSTOMS, port=port, name=f"{port.locode} customs")

@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from trends.models import DailyRollup, StatisticsRow
+from trends.models import StatisticsRow
+from trends.services import rollups
 
 pytestmark = pytest.mark.django_db
 
@@ -12,9 +13,8 @@ URL = "/api/v1/trends/?since=2025-03-03&until=2025-03-16&bucket=week"
 
 
 def _rollup(day, port, origin, verdict, scans, kg=0.0):
-    DailyRollup.objects.create(
-        day=date.fromisoformat(day), port_id=port, origin_id=origin, verdict=verdict, scans=scans, seized_kg=kg
-    )
+    # The relay's write: the daily cell and its week and month.
+    rollups.add_cells({(date.fromisoformat(day), port, origin, verdict): [scans, kg, 0]})
 
 
 @pytest.fixture

@@ -14,16 +14,13 @@ from datetime import date, timedelta
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DateField, Q, Sum
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from ports import audit
 from ports.models import Agency, Port, Sector
 from sharing.analytics import displacement as core
-from sharing.models import Verdict
 
-from ..models import DailyRollup, DisplacementFlag, FlagStatus, Measure, StatisticsRow, TighteningSource
+from ..models import DisplacementFlag, FlagStatus, Measure, StatisticsRow, TighteningSource, WeeklyRollup
 from ..selectors import spread_statistics
 
 logger = logging.getLogger(__name__)
@@ -34,21 +31,15 @@ CHANGEPOINT_TOLERANCE_DAYS = 21  # a change point may move by up to 3 weeks as d
 def weekly_rows() -> list[dict]:
     """Rows (week, port, origin, scans, hits, seized_kg) over the whole history: rollups plus statistics."""
     cells: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    rollups = (
-        DailyRollup.objects.annotate(week=TruncWeek("day", output_field=DateField()))
-        .values("week", "port_id", "origin_id")
-        .annotate(
-            n=Sum("scans"),
-            hits=Sum("scans", filter=Q(verdict__in=(Verdict.SUSPECT, Verdict.POSITIVE))),
-            kg=Sum("seized_kg"),
-        )
-        .order_by()
+    # The weekly rollups are the daily ones summed per ISO week (trends.services.rollups), whole history.
+    rollups = WeeklyRollup.objects.values_list(
+        "start", "port_id", "origin_id", "scans", "suspect", "positive", "seized_kg"
     )
-    for r in rollups.iterator(chunk_size=20000):
-        cell = cells[(r["week"], r["port_id"], r["origin_id"])]
-        cell[0] += r["n"] or 0
-        cell[1] += r["hits"] or 0
-        cell[2] += r["kg"] or 0.0
+    for week, port, origin, scans, suspect, positive, kg in rollups.iterator(chunk_size=20000):
+        cell = cells[(week, port, origin)]
+        cell[0] += scans
+        cell[1] += suspect + positive
+        cell[2] += kg
     stats = list(StatisticsRow.objects.all())
     if stats:
         lo = min(s.period_start for s in stats)

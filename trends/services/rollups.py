@@ -4,7 +4,9 @@ Counting rule, shared by the hooks and by `rebuild`: a scan counts once relayed 
 or no outbox row at all) and while the verifier has not marked it invalid; it counts in the cell (UTC day
 of scanned_at, port, origin, verdict). Its kilograms are its inspection outcome's when it has one, else the
 scan's own figure. The hooks add increments with one `INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x`
-per batch, so concurrent workers never lose counts.
+per batch, so concurrent workers never lose counts. The same upsert, in the same transaction, adds them to
+the cell's week and month (`WeeklyRollup`, `MonthlyRollup`, verdicts as columns), which therefore always equal
+the daily cells summed per period; `rebuild` recomputes those from the daily cells it has just written.
 
 Ordering between the relay and an outcome of the same scan: the relay holds the scan's outbox row locked
 (`select_for_update`) until it commits, and the outcome hook locks that row too. Whichever commits first,
@@ -14,15 +16,16 @@ its difference; an outcome recorded before the relay adds nothing (the relay wil
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import DateField, Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from ports.retention import first_retained_scan_day
-from sharing.models import InspectionOutcome, OutcomeResult, Scan, ScanOutbox
+from sharing.models import InspectionOutcome, OutcomeResult, Scan, ScanOutbox, Verdict
 
-from ..models import DailyRollup
+from ..models import DailyRollup, MonthlyRollup, WeeklyRollup
 
 Key = tuple[date, str, str, str]
 
@@ -31,27 +34,63 @@ def _day(scanned_at: datetime) -> date:
     return scanned_at.astimezone(UTC).date()
 
 
-def _upsert(cells: dict[Key, list]) -> None:
-    """Add [scans, seized_kg, inspected_positive] to each cell, creating it if needed (one statement a chunk)."""
-    if not cells:
-        return
-    table = DailyRollup._meta.db_table
-    items = sorted(cells.items())  # a fixed order: two workers lock the same cells in the same order
-    for start in range(0, len(items), 500):
-        chunk = items[start : start + 500]
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-        params: list = []
-        for (day, port, origin, verdict), (scans, kg, inspected) in chunk:
-            params += [day, port, origin, verdict, scans, float(kg), inspected]
+PeriodKey = tuple[date, str, str]
+PERIOD_MODELS = {"week": WeeklyRollup, "month": MonthlyRollup}
+
+
+def period_start(day: date, period: str) -> date:
+    """The Monday of the ISO week, or the first of the month, holding `day`."""
+    return day - timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+
+
+def _upsert_sql(table: str, keys: list[str], columns: list[str], rows: list[tuple]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET column = column + excluded.column, in chunks of 500."""
+    names = keys + columns
+    increments = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in columns)
+    placeholder = "(" + ", ".join(["%s"] * len(names)) + ")"
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
         sql = (
-            f"INSERT INTO {table} (day, port_id, origin_id, verdict, scans, seized_kg, inspected_positive) "
-            f"VALUES {values} ON CONFLICT (day, port_id, origin_id, verdict) DO UPDATE SET "
-            f"scans = {table}.scans + excluded.scans, "
-            f"seized_kg = {table}.seized_kg + excluded.seized_kg, "
-            f"inspected_positive = {table}.inspected_positive + excluded.inspected_positive"
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join([placeholder] * len(chunk))} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {increments}"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def period_cells(cells: dict[Key, list], period: str) -> dict[PeriodKey, list]:
+    """Daily cells {(day, port, origin, verdict): [scans, kg, inspected]} summed per period, verdicts as columns:
+    {(start, port, origin): [scans, suspect, positive, kg, inspected]}."""
+    out: dict[PeriodKey, list] = defaultdict(lambda: [0, 0, 0, 0.0, 0])
+    for (day, port, origin, verdict), (scans, kg, inspected) in cells.items():
+        cell = out[(period_start(day, period), port, origin)]
+        cell[0] += scans
+        cell[1] += scans if verdict == Verdict.SUSPECT else 0
+        cell[2] += scans if verdict == Verdict.POSITIVE else 0
+        cell[3] += float(kg)
+        cell[4] += inspected
+    return out
+
+
+def add_cells(cells: dict[Key, list]) -> None:
+    """Add [scans, seized_kg, inspected_positive] to each daily cell and to its week and month, creating rows as
+    needed: one statement per table and chunk, tables always in the same order (daily, weekly, monthly) and rows
+    sorted, so two workers lock the same rows in the same order."""
+    if not cells:
+        return
+    _upsert_sql(
+        DailyRollup._meta.db_table,
+        ["day", "port_id", "origin_id", "verdict"],
+        ["scans", "seized_kg", "inspected_positive"],
+        [(d, p, o, v, scans, float(kg), inspected) for (d, p, o, v), (scans, kg, inspected) in sorted(cells.items())],
+    )
+    for period, model in PERIOD_MODELS.items():
+        _upsert_sql(
+            model._meta.db_table,
+            ["start", "port_id", "origin_id"],
+            ["scans", "suspect", "positive", "seized_kg", "inspected_positive"],
+            [(*key, *values) for key, values in sorted(period_cells(cells, period).items())],
+        )
 
 
 def _scan_kg(scan_kg: float | None, outcome: InspectionOutcome | None) -> float:
@@ -76,7 +115,7 @@ def on_relay(scans: Iterable[Scan]) -> None:
         cell[0] += 1
         cell[1] += _scan_kg(scan.seized_kg, outcome)
         cell[2] += int(outcome is not None and outcome.result == OutcomeResult.POSITIVE)
-    _upsert(cells)
+    add_cells(cells)
 
 
 def on_outcome(outcome: InspectionOutcome) -> None:
@@ -94,7 +133,7 @@ def on_outcome(outcome: InspectionOutcome) -> None:
     if delta_kg == 0 and not positive:
         return
     key = (_day(scan.scanned_at), scan.port_id, scan.origin_id, scan.verdict)
-    _upsert({key: [0, delta_kg, positive]})
+    add_cells({key: [0, delta_kg, positive]})
 
 
 def counted_scans(since: date | None = None):
@@ -156,6 +195,7 @@ def rebuild(since: date | None = None) -> int:
         ],
         batch_size=2000,
     )
+    rebuild_periods(since)
     return len(cells)
 
 
@@ -165,3 +205,74 @@ def snapshot(since: date | None = None) -> dict[Key, tuple[int, float, int]]:
         "day", "port_id", "origin_id", "verdict", "scans", "seized_kg", "inspected_positive"
     )
     return {(d, p, o, v): (s, round(k, 3), i) for d, p, o, v, s, k, i in qs if s or k or i}
+
+
+@transaction.atomic
+def rebuild_periods(since: date | None = None) -> int:
+    """Recompute the weekly and monthly rollups (all, or the periods holding `since` and later) from the daily
+    rollups; returns the number of rows written. `rebuild` calls it after the daily cells."""
+    written = 0
+    for period, model in PERIOD_MODELS.items():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {model._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+        first = period_start(since, period) if since is not None else None
+        existing = model.objects.all()
+        daily = DailyRollup.objects.all()
+        if first is not None:
+            existing = existing.filter(start__gte=first)
+            daily = daily.filter(day__gte=first)
+        existing.delete()
+        trunc = TruncWeek if period == "week" else TruncMonth
+        rows = (
+            daily.annotate(start=trunc("day", output_field=DateField()))
+            .values("start", "port_id", "origin_id")
+            .annotate(
+                n=Sum("scans"),
+                n_suspect=Sum("scans", filter=Q(verdict=Verdict.SUSPECT), default=0),
+                n_positive=Sum("scans", filter=Q(verdict=Verdict.POSITIVE), default=0),
+                kg=Sum("seized_kg"),
+                inspected=Sum("inspected_positive"),
+            )
+            .order_by("start", "port_id", "origin_id")
+        )
+        batch = []
+        for r in rows.iterator(chunk_size=5000):
+            batch.append(
+                model(
+                    start=r["start"],
+                    port_id=r["port_id"],
+                    origin_id=r["origin_id"],
+                    scans=r["n"],
+                    suspect=r["n_suspect"],
+                    positive=r["n_positive"],
+                    seized_kg=r["kg"],
+                    inspected_positive=r["inspected"],
+                )
+            )
+            if len(batch) >= 5000:
+                model.objects.bulk_create(batch)
+                written, batch = written + len(batch), []
+        model.objects.bulk_create(batch)
+        written += len(batch)
+    return written
+
+
+def period_snapshot(period: str) -> dict[PeriodKey, tuple[int, int, int, float, int]]:
+    """A period table as {(start, port, origin): (scans, suspect, positive, kg rounded to 1 g, inspected)}."""
+    qs = PERIOD_MODELS[period].objects.values_list(
+        "start", "port_id", "origin_id", "scans", "suspect", "positive", "seized_kg", "inspected_positive"
+    )
+    return {(d, p, o): (n, s, pos, round(k, 3), i) for d, p, o, n, s, pos, k, i in qs if n or k or i}
+
+
+def period_recount(period: str) -> dict[PeriodKey, tuple[int, int, int, float, int]]:
+    """The daily rollups summed per period in Python (independent of the SQL of `rebuild_periods`; tests)."""
+    cells = {
+        (d, p, o, v): [n, k, i]
+        for d, p, o, v, n, k, i in DailyRollup.objects.values_list(
+            "day", "port_id", "origin_id", "verdict", "scans", "seized_kg", "inspected_positive"
+        )
+    }
+    out = period_cells(cells, period)
+    return {key: (n, s, pos, round(k, 3), i) for key, (n, s, pos, k, i) in out.items() if n or k or i}

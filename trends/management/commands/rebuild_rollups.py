@@ -7,7 +7,10 @@ from trends.services.rollups import rebuild
 
 
 class Command(BaseCommand):
-    help = "Recompute the daily rollups from the scans (all, or from --since YYYY-MM-DD on)."
+    help = (
+        "Recompute the daily rollups from the scans, then the weekly and monthly ones from the daily ones "
+        "(all, or from --since YYYY-MM-DD on: the week and month holding it are recomputed whole)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--since", help="first day to rebuild (UTC date); earlier rollups are kept")
