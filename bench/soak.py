@@ -103,7 +103,8 @@ def call(session: requests.Session, kind: str, method: str, url: str, **kwargs):
         response = session.request(method, url, timeout=60, **kwargs)
     except requests.RequestException as exc:
         with lock:
-            transport_errors[f"{kind}: {type(exc).__name__}"] += 1
+            # e.g. a keep-alive connection the server closed just as it was reused (no proxy here to retry)
+            transport_errors[f"{kind}: {type(exc).__name__}: {str(exc)[:120]}"] += 1
         return None
     record(kind, started, response)
     return response
