@@ -232,6 +232,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
+# Tasks record their effects in the database; nobody waits on a result. Without this, every
+# enqueue subscribes to the Redis result store, and with Redis down a push would stall for
+# twenty reconnect attempts (and leave the web process's result consumer broken).
+CELERY_TASK_IGNORE_RESULT = True
+# With the broker down, give up quickly: the outbox sweep relays whatever was not enqueued.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 1}
 CELERY_TIMEZONE = "UTC"
