@@ -342,10 +342,34 @@ def _resolve_ports(audience_ports: list[str], *codes: str | None) -> tuple[list[
     return [resolved[c] for c in audience_ports], resolved
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
+
+
+def _reject_nul(raw: dict) -> None:
+    """PostgreSQL text cannot hold NUL: a document carrying one anywhere is refused before any lookup."""
+    fields = sorted(
+        {
+            key if "\x00" not in key else "non_field_errors"
+            for key, value in raw.items()
+            if _has_nul(key) or _has_nul(value)
+        }
+    )
+    if fields:
+        raise ValidationError({field: ["NUL characters are not allowed."] for field in fields})
+
+
 def validate_alert(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)) -> Validated:
     """Every alert field but id/version/type/agency/author/created_at. Raises ValidationError({field: [...]})."""
     if not isinstance(raw, dict):
         raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+    _reject_nul(raw)
     errors = _Errors()
     _check_keys(errors, raw, ALERT_KEYS, strict=strict)
     tlp = _choice(errors, raw, "tlp", Tlp, strict=strict, nullable=False)
@@ -379,6 +403,7 @@ def validate_alert(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentSt
 def validate_practice(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)) -> Validated:
     if not isinstance(raw, dict):
         raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+    _reject_nul(raw)
     errors = _Errors()
     _check_keys(errors, raw, PRACTICE_KEYS, strict=strict)
     tlp = _choice(errors, raw, "tlp", Tlp, strict=strict, nullable=False)

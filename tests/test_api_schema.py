@@ -95,3 +95,27 @@ def test_since_in_another_offset_selects_the_same_alerts(cast, api_as):
     after = client.get("/api/v1/alerts/", {"since": _rfc3339(now + timedelta(minutes=10), -12)}).json()
     assert [a["id"] for a in before["results"]] == [created.json()["id"]]
     assert after["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/displacement/?status=x%00", "/api/v1/correlations/hits/?status=%00", "/api/v1/alerts/?q=a%00"]
+)
+def test_a_nul_in_the_query_string_is_a_400_not_a_500(cast, api_as, path):
+    response = api_as(cast["users"]["author"]).get(path)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.parametrize("kind", ["alerts", "practices"])
+def test_a_nul_anywhere_in_a_document_is_a_400_not_a_500(cast, api_as, kind):
+    document = {
+        "title": "Cloned seals",
+        "body": "Seal numbers repeat.",
+        "tlp": "AMBER",
+        "audience": {"agencies": ["beanr-customs\u0000"], "ports": [], "users": []},
+    }
+    if kind == "alerts":
+        document.update(category="rip_on_rip_off", severity="high", port="BEANR", origin="ECGYE")
+    response = api_as(cast["users"]["author"]).post(f"/api/v1/{kind}/", document, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {"audience": ["NUL characters are not allowed."]}
