@@ -1,4 +1,4 @@
-"""Per-request context: the reader's time zone, and the session idle timeout."""
+"""Per-request context: the reader's time zone, and the session idle and absolute timeouts."""
 
 import time
 import zoneinfo
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 
 class ReaderTimezoneMiddleware:
-    """Times are shown in the reader's time zone; sessions idle too long end."""
+    """Times are shown in the reader's time zone; sessions idle too long, or older than their lifetime, end."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -19,7 +19,11 @@ class ReaderTimezoneMiddleware:
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             now = int(time.time())
             last = request.session.get("last_seen")
-            if last is not None and now - last > settings.SESSION_IDLE_TIMEOUT:
+            # Writing `last_seen` re-saves the session, which slides Django's own expiry: the
+            # absolute lifetime is therefore counted from the session's first request here.
+            started = request.session.setdefault("started", now)
+            idle = last is not None and now - last > settings.SESSION_IDLE_TIMEOUT
+            if idle or now - started > settings.SESSION_COOKIE_AGE:
                 logout(request)
             else:
                 if last is None or now - last > 60:
