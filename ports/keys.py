@@ -50,28 +50,28 @@ def parse_public_key(text: str) -> str:
     return public_x(public_key_from_x(text))
 
 
-def _kek() -> bytes:
+def _kek(secret: str | None = None) -> bytes:
     # Any string works as ALLIANCE_KEK; HKDF turns it into an AES-256 key.
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"alliance-kek-v1", info=b"agency-keys").derive(
-        settings.ALLIANCE_KEK.encode("utf-8")
+        (settings.ALLIANCE_KEK if secret is None else secret).encode("utf-8")
     )
 
 
-def encrypt_private_key(private_key: Ed25519PrivateKey, kid: str) -> bytes:
+def encrypt_private_key(private_key: Ed25519PrivateKey, kid: str, *, kek: str | None = None) -> bytes:
     raw = private_key.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
     nonce = os.urandom(12)
     # The kid is the associated data: a ciphertext moved to another key row fails to open.
-    return b"v1" + nonce + AESGCM(_kek()).encrypt(nonce, raw, kid.encode("ascii"))
+    return b"v1" + nonce + AESGCM(_kek(kek)).encrypt(nonce, raw, kid.encode("ascii"))
 
 
-def decrypt_private_key(blob: bytes, kid: str) -> Ed25519PrivateKey:
+def decrypt_private_key(blob: bytes, kid: str, *, kek: str | None = None) -> Ed25519PrivateKey:
     blob = bytes(blob)
     if blob[:2] != b"v1":
         raise ValueError("unknown key encryption version")
     nonce, ciphertext = blob[2:14], blob[14:]
-    return Ed25519PrivateKey.from_private_bytes(AESGCM(_kek()).decrypt(nonce, ciphertext, kid.encode("ascii")))
+    return Ed25519PrivateKey.from_private_bytes(AESGCM(_kek(kek)).decrypt(nonce, ciphertext, kid.encode("ascii")))
 
 
 def public_jwk(x: str) -> dict:

@@ -323,3 +323,25 @@ def node_key_rotate(*, node: ScannerNode, x: str) -> SigningKey:
     for old in SigningKey.objects.select_for_update().filter(node=node, status=KeyStatus.ACTIVE):
         _key_retire(old, f"node:{node.id}")
     return _key_create(owner_kind=KeyOwner.NODE, x=x, node=node, actor=f"node:{node.id}")
+
+
+@transaction.atomic
+def keys_rewrap(*, old_kek: str) -> int:
+    """KEK rotation: every private key the portal holds, decrypted with `old_kek` and re-encrypted
+    under the current ALLIANCE_KEK, in one transaction (all or none). Keys and signatures are
+    unchanged. Returns how many were re-wrapped; a key that does not open with `old_kek` (already
+    re-wrapped, or a wrong secret) stops the whole run."""
+    from cryptography.exceptions import InvalidTag
+
+    from .keys import decrypt_private_key
+
+    held = list(SigningKey.objects.select_for_update().filter(private_key_encrypted__isnull=False).order_by("kid"))
+    for key in held:
+        try:
+            private = decrypt_private_key(key.private_key_encrypted, key.kid, kek=old_kek)
+        except InvalidTag:
+            raise ValidationError({"old_kek": [f"Key {key.kid} does not open with the old KEK; nothing was changed."]})
+        key.private_key_encrypted = encrypt_private_key(private, key.kid)
+        key.save(update_fields=["private_key_encrypted"])
+    audit.record(None, "keys.rewrapped", data={"count": len(held)})
+    return len(held)
