@@ -10,14 +10,13 @@ from rest_framework.permissions import AllowAny
 from .api import ErrorSerializer
 
 _DESCRIPTIONS = {
-    "400": "Invalid input: `errors` maps each field (dotted path) to its messages.",
+    "400": "Invalid input: `errors` maps each field (dotted path) to its messages (for any operation: a query "
+    "string holding a NUL character).",
     "401": "No credentials, or a token that is unknown, revoked or expired.",
     "403": "This caller (session, personal token, node token or role) may not use this endpoint.",
     "404": "No such object, or not one the caller may read (existence does not leak); or a page past the end.",
     "429": "Throttled: retry after `Retry-After` seconds.",
 }
-# Query parameters that select a page rather than filter: a bad value is a 404, not a 400.
-_PAGING = {"page", "page_size"}
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -39,9 +38,9 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _error_codes(self, operation) -> list[str]:
         parameters = operation.get("parameters", [])
-        codes = []
-        if operation.get("requestBody") or any(p["in"] == "query" and p["name"] not in _PAGING for p in parameters):
-            codes.append("400")
+        # Any operation can answer 400: a query string holding a NUL character is refused before the view
+        # (`alliance.middleware`), whatever parameters the operation takes.
+        codes = ["400"]
         if self.view.get_authenticators():
             codes.append("401")
         if not all(isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
