@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import transaction
 
+from .demo_content import populate as populate_demo_content
 from .keys import public_x
 from .models import Agency, AgencyKind, ApiToken, Port, ScannerNode, SigningKey, hash_token
 from .services import (
@@ -127,4 +128,5 @@ def seed(password: str | None = None) -> dict:
         users.append((username, slug, role, membership.handle))
     for node_id, slug in DEMO_NODES:
         _ensure_node(node_id, Agency.objects.get(slug=slug))
+    populate_demo_content()
     return {"password": password, "users": users, "nodes": [n for n, _ in DEMO_NODES]}
