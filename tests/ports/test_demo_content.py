@@ -36,9 +36,7 @@ def seeded(db, settings, tmp_path):
     settings.VAR_DIR = tmp_path
     started = time.monotonic()
     seed(password="demo-content-test")
-    first = counts()
-    seed(password="demo-content-test")
-    return {"first": first, "second": counts(), "seconds": time.monotonic() - started}
+    return {"first": counts(), "seconds": time.monotonic() - started}
 
 
 def user(username: str):
@@ -46,13 +44,15 @@ def user(username: str):
 
 
 def test_a_second_seed_adds_nothing_and_both_are_fast(seeded):
-    assert seeded["first"] == seeded["second"]
+    started = time.monotonic()
+    seed(password="demo-content-test")
+    assert counts() == seeded["first"]
     first = seeded["first"]
     assert first["StatisticsRow"] >= 104 * 8 * 5
     assert first["Alert"] == 5 and first["Practice"] == 1 and first["Feedback"] == 1
     assert first["Scan"] == 2 and first["Correlation"] == 2 and first["OneSidedHit"] == 1
     assert first["Delivery"] > 0 and first["Notification"] > 0
-    assert seeded["seconds"] < 60
+    assert seeded["seconds"] + (time.monotonic() - started) < 60
 
 
 def test_the_detector_finds_the_planted_displacement_and_not_the_decoy(seeded, api_as):
