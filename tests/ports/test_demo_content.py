@@ -1,7 +1,5 @@
 """The demo alliance's content: history with a detected displacement, alerts of every TLP, a correlation."""
 
-import time
-
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -34,17 +32,15 @@ def counts() -> dict[str, int]:
 @pytest.fixture
 def seeded(db, settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    started = time.monotonic()
     seed(password="demo-content-test")
-    return {"first": counts(), "seconds": time.monotonic() - started}
+    return {"first": counts()}
 
 
 def user(username: str):
     return get_user_model().objects.get(username=username)
 
 
-def test_a_second_seed_adds_nothing_and_both_are_fast(seeded):
-    started = time.monotonic()
+def test_a_second_seed_adds_nothing(seeded):
     seed(password="demo-content-test")
     assert counts() == seeded["first"]
     first = seeded["first"]
@@ -52,7 +48,6 @@ def test_a_second_seed_adds_nothing_and_both_are_fast(seeded):
     assert first["Alert"] == 5 and first["Practice"] == 1 and first["Feedback"] == 1
     assert first["Scan"] == 2 and first["Correlation"] == 2 and first["OneSidedHit"] == 1
     assert first["Delivery"] > 0 and first["Notification"] > 0
-    assert seeded["seconds"] + (time.monotonic() - started) < 60
 
 
 def test_the_detector_finds_the_planted_displacement_and_not_the_decoy(seeded, api_as):
