@@ -124,3 +124,12 @@ def test_api_who_may_not_import(cast, api_as):
     )
     assert api_as(cast["users"]["europol_liaison"]).post("/api/v1/statistics/", body, format="json").status_code == 403
     assert StatisticsRow.objects.count() == 0
+
+
+def test_a_period_named_twice_in_one_file_is_refused_with_both_lines(ports, tmp_path, capsys):
+    twice = [*GOOD, GOOD[0].replace("120,4,1", "999,4,1")]
+    with pytest.raises(CommandError):
+        call_command("import_statistics", _csv(tmp_path, twice))
+    err = capsys.readouterr().err
+    assert "line 5: period_start: The same period, port and origin as row 0." in err
+    assert StatisticsRow.objects.count() == 0

@@ -191,27 +191,39 @@ def statistics_import(
 ) -> tuple[int, int]:
     """Store validated rows; returns (created, replaced). Call `statistics_validate` first."""
     now = timezone.now()
-    created = replaced = 0
-    for row in rows:
-        origin = port_for_locode(row.origin)  # a valid code not yet known becomes a non-member port
-        _, was_created = StatisticsRow.objects.update_or_create(
-            period_start=row.period_start,
-            period_end=row.period_end,
-            port_id=row.port,
-            origin=origin,
-            defaults={
-                "scans": row.scans,
-                "suspect": row.suspect,
-                "positive": row.positive,
-                "seized_kg": row.seized_kg,
-                "imported_by": user,
-                "agency": agency,
-                "source": source[:200],
-                "imported_at": now,
-            },
-        )
-        created += was_created
-        replaced += not was_created
+    # A valid origin code not yet known becomes a non-member port, once per code.
+    origins = {code: port_for_locode(code).pk for code in {row.origin for row in rows}}
+    keys = {(r.period_start, r.period_end, r.port, origins[r.origin]) for r in rows}
+    existing = StatisticsRow.objects.filter(
+        period_start__in={k[0] for k in keys}, port_id__in={k[2] for k in keys}
+    ).values_list("period_start", "period_end", "port_id", "origin_id")
+    replaced = len(keys & set(existing))
+    created = len(keys) - replaced
+    # One upsert per thousand rows, not a round trip per row: a year of weekly figures for every
+    # port and origin is tens of thousands of rows.
+    StatisticsRow.objects.bulk_create(
+        [
+            StatisticsRow(
+                period_start=row.period_start,
+                period_end=row.period_end,
+                port_id=row.port,
+                origin_id=origins[row.origin],
+                scans=row.scans,
+                suspect=row.suspect,
+                positive=row.positive,
+                seized_kg=row.seized_kg,
+                imported_by=user,
+                agency=agency,
+                source=source[:200],
+                imported_at=now,
+            )
+            for row in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["period_start", "period_end", "port", "origin"],
+        update_fields=["scans", "suspect", "positive", "seized_kg", "imported_by", "agency", "source", "imported_at"],
+        batch_size=1000,
+    )
     audit.record(
         user,
         "statistics.imported",
