@@ -224,6 +224,20 @@ class PracticeForm(AudienceForm):
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = [(a.slug, a.name) for a in officer_agencies]
 
+    @staticmethod
+    def initial_from(practice) -> dict:
+        doc = documents.practice_document(practice)
+        return {
+            "agency": practice.agency.slug,
+            "title": doc["title"],
+            "body": doc["body"],
+            "tags": ", ".join(doc["tags"]),
+            "tlp": doc["tlp"],
+            "audience_agencies": doc["audience"]["agencies"],
+            "audience_ports": doc["audience"]["ports"],
+            "audience_users": doc["audience"]["users"],
+        }
+
     def document(self) -> dict:
         c = self.cleaned_data
         return {

@@ -16,4 +16,6 @@ urlpatterns = [
     path("practices/", alert_views.practice_list, name="practice_list"),
     path("practices/new/", alert_views.practice_create, name="practice_create"),
     path("practices/<uuid:practice_id>/", alert_views.practice_detail, name="practice_detail"),
+    path("practices/<uuid:practice_id>/edit/", alert_views.practice_edit, name="practice_edit"),
+    path("practices/<uuid:practice_id>/withdraw/", alert_views.practice_withdraw, name="practice_withdraw"),
 ]

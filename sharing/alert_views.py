@@ -334,6 +334,7 @@ def practice_list(request):
 @require_GET
 def practice_detail(request, practice_id):
     practice = access.get_practice_for(request.user, practice_id)
+    can_edit = _can_edit(request.user, practice)
     selectors.audit_reads(request.user, [practice], object_type="practice", via="detail")
     versions = list(
         PracticeVersion.objects.filter(practice=practice)
@@ -348,8 +349,60 @@ def practice_detail(request, practice_id):
             "body_html": render_markdown(practice.body),
             "audience": documents.practice_document(practice)["audience"],
             "versions": access.verified_for(request.user, versions, typ=documents.PRACTICE_TYP),
+            "can_edit": can_edit,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def practice_edit(request, practice_id):
+    """An edit is version n+1, signed by an officer of the author agency (as for alerts)."""
+    practice = access.get_practice_for(request.user, practice_id)  # 404 before anything else
+    membership = access.editor_membership(request.user, practice)  # PermissionDenied: 403
+    if practice.status == DocumentStatus.WITHDRAWN:
+        messages.error(request, "This best practice is withdrawn; it takes no new versions.")
+        return redirect("practice_detail", practice_id=practice.pk)
+    agencies = [membership.agency]
+    directory = access.reader_for(request.user).is_public_sector
+    if request.method == "GET":
+        form = PracticeForm(initial=PracticeForm.initial_from(practice), officer_agencies=agencies, directory=directory)
+        status = 200
+    else:
+        form = PracticeForm(request.POST, officer_agencies=agencies, directory=directory)
+        status = 400
+        if form.is_valid():
+            try:
+                practice = practice_services.practice_version_create(
+                    membership=membership, practice=practice, data=form.document()
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc.message_dict)
+            else:
+                messages.success(request, f"Version {practice.version} signed by {membership.agency.slug}.")
+                return redirect("practice_detail", practice_id=practice.pk)
+    return render(
+        request,
+        "sharing/practices/form.html",
+        {"form": form, "picker": form.picker(), "practice": practice},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def practice_withdraw(request, practice_id):
+    practice = access.get_practice_for(request.user, practice_id)
+    membership = access.editor_membership(request.user, practice)
+    try:
+        practice = practice_services.practice_version_create(
+            membership=membership, practice=practice, data={"status": DocumentStatus.WITHDRAWN}
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(request, f"Best practice withdrawn (version {practice.version}, signed).")
+    return redirect("practice_detail", practice_id=practice.pk)
 
 
 @_officer_required

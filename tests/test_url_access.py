@@ -82,6 +82,8 @@ CLASSES = {
     "practice_list": LOGIN,
     "practice_create": LOGIN,
     "practice_detail": LOGIN,
+    "practice_edit": LOGIN,
+    "practice_withdraw": LOGIN,
     "api-alert-feedback": PUBLIC_SECTOR,
     "webhook_list": LOGIN,
     "webhook_delete": LOGIN,

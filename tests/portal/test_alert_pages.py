@@ -421,3 +421,51 @@ def test_practice_library_is_bounded_in_queries(cast, client, api_as):
     few = count()
     publish(12)
     assert count() == few
+
+
+def test_practice_edit_and_withdrawal_are_signed_versions(cast, client, api_as):
+    response = api_as(cast["users"]["author"]).post(
+        "/api/v1/practices/",
+        {
+            "title": "Seal checks at the gate",
+            "body": "Compare the seal number with the **manifest**.",
+            "tags": ["seals"],
+            "tlp": "AMBER",
+            "audience": {"agencies": [], "ports": ["NLRTM"], "users": []},
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    pk = response.json()["id"]
+    edit, withdraw = reverse("practice_edit", args=[pk]), reverse("practice_withdraw", args=[pk])
+    # Who may not: a reader outside the audience (404, nothing revealed), a reader who is not an
+    # officer of the author agency (403).
+    outsider = _as(client, cast["users"]["hamburg_customs"])
+    assert outsider.get(edit).status_code == 404 and outsider.post(withdraw).status_code == 404
+    reader = _as(client, cast["users"]["rotterdam_customs"])
+    assert reader.get(edit).status_code == 403 and reader.post(withdraw).status_code == 403
+    assert "Edit (new version)" not in _text(reader.get(reverse("practice_detail", args=[pk])))
+
+    officer = _as(client, cast["users"]["author"])
+    form = officer.get(edit)
+    assert form.status_code == 200 and "Seal checks at the gate" in _text(form) and "Sign version 2" in _text(form)
+    response = officer.post(
+        edit,
+        {
+            "title": "Seal checks at the gate and quay",
+            "body": "Compare seal and manifest.",
+            "tags": "seals",
+            "tlp": "AMBER",
+            "audience_ports": ["NLRTM"],
+        },
+    )
+    assert response.status_code == 302, _text(response)
+    practice = Practice.objects.get(pk=pk)
+    assert (practice.version, practice.title) == (2, "Seal checks at the gate and quay")
+    assert officer.post(withdraw).status_code == 302
+    practice.refresh_from_db()
+    assert (practice.version, practice.status) == (3, "withdrawn")
+    page = _text(officer.get(reverse("practice_detail", args=[pk])))
+    assert "Withdrawn by beanr-customs" in page and "Edit (new version)" not in page
+    # Rotterdam still reads every version, the withdrawal included.
+    assert "Withdrawn by beanr-customs" in _text(reader.get(reverse("practice_detail", args=[pk])))
