@@ -16,8 +16,9 @@ from django.utils import timezone
 from .models import RetentionState
 
 # Purge order: alerts take their own feedback with them, scans their own deliveries; the
-# feedback and delivery rules then take what is left of those kinds.
-KINDS = ("alerts", "feedback", "scans", "deliveries")
+# feedback and delivery rules then take what is left of those kinds. Notifications go last: a
+# notice names what it is about (a container, an alert's agency) after the object itself is gone.
+KINDS = ("alerts", "feedback", "scans", "deliveries", "notifications")
 SETTING = {kind: f"RETENTION_DAYS_{kind.upper()}" for kind in KINDS}
 
 

@@ -251,6 +251,7 @@ RETENTION_DAYS_ALERTS = env.int("RETENTION_DAYS_ALERTS", default=5 * 365)
 RETENTION_DAYS_FEEDBACK = env.int("RETENTION_DAYS_FEEDBACK", default=5 * 365)
 RETENTION_DAYS_SCANS = env.int("RETENTION_DAYS_SCANS", default=3 * 365)
 RETENTION_DAYS_DELIVERIES = env.int("RETENTION_DAYS_DELIVERIES", default=365)
+RETENTION_DAYS_NOTIFICATIONS = env.int("RETENTION_DAYS_NOTIFICATIONS", default=365)
 CELERY_BEAT_SCHEDULE: dict = {
     # Displacement detection over the whole history (SPEC section 7); flags are upserted, so reruns are safe.
     "detect-displacement": {

@@ -62,11 +62,18 @@ def expired_deliveries(cutoff: datetime) -> QuerySet:
     return Delivery.objects.filter(created_at__lt=cutoff)
 
 
+def expired_notifications(cutoff: datetime) -> QuerySet:
+    from notifications.models import Notification
+
+    return Notification.objects.filter(created_at__lt=cutoff)
+
+
 EXPIRED = {
     "alerts": expired_alerts,
     "feedback": expired_feedback,
     "scans": expired_scans,
     "deliveries": expired_deliveries,
+    "notifications": expired_notifications,
 }
 
 # Rows that refer to a kind with on_delete=PROTECT: deleted first, in the same batch transaction.

@@ -45,6 +45,7 @@ def policy(settings):
     settings.RETENTION_DAYS_FEEDBACK = 5 * 365
     settings.RETENTION_DAYS_SCANS = 3 * 365
     settings.RETENTION_DAYS_DELIVERIES = 365
+    settings.RETENTION_DAYS_NOTIFICATIONS = 365
     return settings
 
 
@@ -164,7 +165,7 @@ def test_purge_removes_old_objects_with_everything_attached_and_keeps_young_ones
 
     # One audit entry per kind, with the cut-off and the counts; the chain still verifies.
     purges = _purges()
-    assert set(purges) == {"alerts", "feedback", "scans", "deliveries"}
+    assert set(purges) == {"alerts", "feedback", "scans", "deliveries", "notifications"}
     assert purges["alerts"]["purged"] == 1 and purges["alerts"]["retention_days"] == 5 * 365
     assert purges["alerts"]["along"]["sharing.Feedback"] == 1 and purges["alerts"]["along"]["sharing.AlertVersion"] == 1
     assert purges["scans"]["purged"] == 1
@@ -182,7 +183,7 @@ def test_purge_removes_old_objects_with_everything_attached_and_keeps_young_ones
     code, out = _run("purge_expired")
     assert code == 0 and "alerts: purged 0 " in out and "scans: purged 0 " in out and "deliveries: purged 0 " in out
     entries = AuditEntry.objects.filter(action="retention.purged").order_by("seq")[before:]
-    assert [e.data["purged"] for e in entries] == [0, 0, 0, 0]
+    assert [e.data["purged"] for e in entries] == [0, 0, 0, 0, 0]
     assert _run("audit_verify")[0] == 0
 
 
@@ -198,11 +199,11 @@ def test_feedback_has_its_own_period(world, policy):
 
 
 def test_zero_keeps_a_kind_forever(world, policy):
-    for kind in ("ALERTS", "FEEDBACK", "SCANS", "DELIVERIES"):
+    for kind in ("ALERTS", "FEEDBACK", "SCANS", "DELIVERIES", "NOTIFICATIONS"):
         setattr(policy, f"RETENTION_DAYS_{kind}", 0)
     counts = (Alert.objects.count(), Feedback.objects.count(), Scan.objects.count(), Delivery.objects.count())
     code, out = _run("purge_expired")
-    assert code == 0 and out.count("kept forever") == 4
+    assert code == 0 and out.count("kept forever") == 5
     assert (Alert.objects.count(), Feedback.objects.count(), Scan.objects.count(), Delivery.objects.count()) == counts
     purges = _purges()
     assert all(p["cutoff"] is None and p["purged"] == 0 and p["retention_days"] == 0 for p in purges.values())
@@ -376,6 +377,24 @@ def test_the_beat_task_is_registered_and_safe_twice(antwerp_node, cast, settings
     old = _push(antwerp_node, verdict="clear")
     Scan.objects.filter(pk=old).update(scanned_at=timezone.now() - 4 * YEAR)
     young = _push(antwerp_node, verdict="clear")
-    assert purge_expired.apply().get() == {"alerts": 0, "feedback": 0, "scans": 1, "deliveries": 0}
-    assert purge_expired.apply().get() == {"alerts": 0, "feedback": 0, "scans": 0, "deliveries": 0}
+    nothing = {"alerts": 0, "feedback": 0, "scans": 0, "deliveries": 0, "notifications": 0}
+    assert purge_expired.apply().get() == {**nothing, "scans": 1}
+    assert purge_expired.apply().get() == nothing
     assert str(Scan.objects.get().pk) == young
+
+
+def test_old_notices_go_and_young_ones_stay(cast, policy):
+    from notifications.models import Notification
+    from notifications.services import notify
+
+    author = cast["memberships"]["author"]
+    notify(kind="correlation", subject="Container MSCU1234566: old match", memberships=[author.id])
+    Notification.objects.update(created_at=timezone.now() - 2 * YEAR)
+    notify(kind="correlation", subject="Container CSQU3054383: new match", memberships=[author.id])
+    code, out = _run("purge_expired")
+    assert code == 0 and "notifications: purged 1 " in out
+    assert list(Notification.objects.values_list("subject", flat=True)) == ["Container CSQU3054383: new match"]
+    policy.RETENTION_DAYS_NOTIFICATIONS = 0
+    Notification.objects.update(created_at=timezone.now() - 10 * YEAR)
+    assert "notifications: kept forever" in _run("purge_expired")[1]
+    assert Notification.objects.count() == 1
