@@ -8,6 +8,8 @@ invalid after its next run (SPEC section 3).
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from . import access, documents
 from .models import Alert, AlertVersion, Practice, PracticeVersion
 from .signing import SignatureStatus
@@ -24,6 +26,10 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} version {self.version}: {self.status}"
+
+
+# Called inside the marking transaction with (newly failed scan ids, cleared scan ids).
+scan_integrity_hooks: list = []
 
 
 def _heads(model, rows, typ: str, kind: str) -> Iterator[tuple[Finding, object]]:
@@ -88,8 +94,23 @@ def _verify_scans(*, mark: bool) -> tuple[list[Finding], int]:
         if status == SignatureStatus.INVALID:
             bad_ids.append(scan.pk)
     if mark:
-        Scan.objects.filter(pk__in=bad_ids, integrity_failed=False).update(integrity_failed=True)
-        Scan.objects.filter(integrity_failed=True).exclude(pk__in=bad_ids).update(integrity_failed=False)
+        with transaction.atomic():
+            newly_failed = list(
+                Scan.objects.select_for_update()
+                .filter(pk__in=bad_ids, integrity_failed=False)
+                .values_list("pk", flat=True)
+            )
+            cleared = list(
+                Scan.objects.select_for_update()
+                .filter(integrity_failed=True)
+                .exclude(pk__in=bad_ids)
+                .values_list("pk", flat=True)
+            )
+            Scan.objects.filter(pk__in=newly_failed).update(integrity_failed=True)
+            Scan.objects.filter(pk__in=cleared).update(integrity_failed=False)
+            # Counts that follow the flag (rollups) change in the same transaction.
+            for hook in scan_integrity_hooks:
+                hook(newly_failed, cleared)
     outcomes = InspectionOutcome.objects.select_related("key", "agency").order_by("pk")
     for outcome in outcomes.iterator(chunk_size=CHUNK):
         checked += 1

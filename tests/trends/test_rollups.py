@@ -77,3 +77,26 @@ def test_pending_scans_are_not_counted_until_relayed(antwerp_node, cast):
     assert rollups.recount() == {}
     relay_batch(scan_ids=[scan["id"]])
     assert sum(s for s, _, _ in rollups.snapshot().values()) == 1
+
+
+def test_a_scan_found_invalid_leaves_the_rollups_and_comes_back_when_valid(antwerp_node, cast, api_as):
+    from sharing.integrity import verify_all
+
+    good = antwerp_node.push(verdict="suspect", scanned_at="2025-03-03T08:00:00Z").json()
+    bad = antwerp_node.push(verdict="suspect", scanned_at="2025-03-03T09:00:00Z", seized_kg=12.5).json()
+    relay_batch(scan_ids=[good["id"], bad["id"]])
+    cell = (date(2025, 3, 3), "BEANR", "ECGYE", "suspect")
+    assert rollups.snapshot()[cell] == (2, 12.5, 0)
+
+    original = Scan.objects.get(pk=bad["id"]).container
+    Scan.objects.filter(pk=bad["id"]).update(container="MSCU1234566")  # the stored row no longer matches its JWS
+    verify_all(mark=True)
+    assert rollups.snapshot()[cell] == (1, 0.0, 0)
+    assert rollups.snapshot() == {k: (v[0], round(v[1], 3), v[2]) for k, v in rollups.recount().items() if v[0]}
+    assert rollups.period_snapshot("week") == rollups.period_recount("week")
+    verify_all(mark=True)  # marking again changes nothing
+    assert rollups.snapshot()[cell] == (1, 0.0, 0)
+
+    Scan.objects.filter(pk=bad["id"]).update(container=original)  # repaired (restored from backup)
+    verify_all(mark=True)
+    assert rollups.snapshot()[cell] == (2, 12.5, 0)

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import DateField, Q, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
+from django.db.models import DateField, F, Q, Sum
+from django.db.models.functions import Greatest, TruncMonth, TruncWeek
 
 from ports.retention import first_retained_scan_day
 from sharing.models import InspectionOutcome, OutcomeResult, Scan, ScanOutbox, Verdict
@@ -108,14 +108,7 @@ def on_relay(scans: Iterable[Scan]) -> None:
     failed = set(Scan.objects.filter(pk__in=[s.pk for s in scans], integrity_failed=True).values_list("pk", flat=True))
     scans = [s for s in scans if s.pk not in failed]
     outcomes = {o.scan_id: o for o in InspectionOutcome.objects.filter(scan_id__in=[s.pk for s in scans])}
-    cells: dict[Key, list] = defaultdict(lambda: [0, 0.0, 0])
-    for scan in scans:
-        outcome = outcomes.get(scan.pk)
-        cell = cells[(_day(scan.scanned_at), scan.port_id, scan.origin_id, scan.verdict)]
-        cell[0] += 1
-        cell[1] += _scan_kg(scan.seized_kg, outcome)
-        cell[2] += int(outcome is not None and outcome.result == OutcomeResult.POSITIVE)
-    add_cells(cells)
+    add_cells(_scan_cells(scans, outcomes))
 
 
 def on_outcome(outcome: InspectionOutcome) -> None:
@@ -134,6 +127,61 @@ def on_outcome(outcome: InspectionOutcome) -> None:
         return
     key = (_day(scan.scanned_at), scan.port_id, scan.origin_id, scan.verdict)
     add_cells({key: [0, delta_kg, positive]})
+
+
+def subtract_cells(cells: dict[Key, list]) -> None:
+    """Take [scans, seized_kg, inspected_positive] away from cells that count them (an upsert cannot: the
+    row it would insert breaks the non-negative checks before the conflict is seen). Same table and row
+    order as `add_cells`; kilograms never go below zero through float rounding."""
+    for (day, port, origin, verdict), (scans, kg, inspected) in sorted(cells.items()):
+        DailyRollup.objects.filter(day=day, port_id=port, origin_id=origin, verdict=verdict).update(
+            scans=F("scans") - scans,
+            seized_kg=Greatest(F("seized_kg") - float(kg), 0.0),
+            inspected_positive=F("inspected_positive") - inspected,
+        )
+    for model in PERIOD_MODELS.values():
+        period = "week" if model is WeeklyRollup else "month"
+        for (start, port, origin), (scans, suspect, positive, kg, inspected) in sorted(
+            period_cells(cells, period).items()
+        ):
+            model.objects.filter(start=start, port_id=port, origin_id=origin).update(
+                scans=F("scans") - scans,
+                suspect=F("suspect") - suspect,
+                positive=F("positive") - positive,
+                seized_kg=Greatest(F("seized_kg") - float(kg), 0.0),
+                inspected_positive=F("inspected_positive") - inspected,
+            )
+
+
+def _scan_cells(scans, outcomes) -> dict[Key, list]:
+    cells: dict[Key, list] = defaultdict(lambda: [0, 0.0, 0])
+    for scan in scans:
+        outcome = outcomes.get(scan.pk)
+        cell = cells[(_day(scan.scanned_at), scan.port_id, scan.origin_id, scan.verdict)]
+        cell[0] += 1
+        cell[1] += _scan_kg(scan.seized_kg, outcome)
+        cell[2] += int(outcome is not None and outcome.result == OutcomeResult.POSITIVE)
+    return cells
+
+
+def on_integrity_change(newly_failed: list, cleared: list) -> None:
+    """Verifier hook, inside its marking transaction: a relayed scan found invalid leaves the rollups, one
+    found valid again comes back (the cells `on_relay` adds)."""
+    ids = [*newly_failed, *cleared]
+    if not ids:
+        return
+    # Wait for a relay holding these outbox rows: once it commits, its scans count and are taken out here;
+    # a relay claiming them after this commit sees the flag and skips the invalid ones.
+    relayed = set(
+        ScanOutbox.objects.select_for_update()
+        .filter(scan_id__in=ids, processed_at__isnull=False)
+        .values_list("scan_id", flat=True)
+    )
+    scans = list(Scan.objects.filter(pk__in=relayed).only("scanned_at", "port_id", "origin_id", "verdict", "seized_kg"))
+    outcomes = {o.scan_id: o for o in InspectionOutcome.objects.filter(scan_id__in=relayed)}
+    failed = set(newly_failed)
+    subtract_cells(_scan_cells([s for s in scans if s.pk in failed], outcomes))
+    add_cells(_scan_cells([s for s in scans if s.pk not in failed], outcomes))
 
 
 def counted_scans(since: date | None = None):
