@@ -190,19 +190,27 @@ def alert_edit(request, alert_id):
     return _alert_form_page(request, form, alert=alert, status=400)
 
 
+def _withdraw(request, obj, sign_version, *, noun: str) -> None:
+    """A withdrawal is a signed new version by whoever may edit (403 otherwise); refusals become a message."""
+    membership = access.editor_membership(request.user, obj)
+    try:
+        obj = sign_version(membership, obj, {"status": DocumentStatus.WITHDRAWN})
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(request, f"{noun} withdrawn (version {obj.version}, signed).")
+
+
 @login_required
 @require_POST
 def alert_withdraw(request, alert_id):
     alert = access.get_alert_for(request.user, alert_id)
-    membership = access.editor_membership(request.user, alert)
-    try:
-        alert = alert_services.alert_version_create(
-            membership=membership, alert=alert, data={"status": DocumentStatus.WITHDRAWN}
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
-    else:
-        messages.success(request, f"Alert withdrawn (version {alert.version}, signed).")
+    _withdraw(
+        request,
+        alert,
+        lambda m, a, data: alert_services.alert_version_create(membership=m, alert=a, data=data),
+        noun="Alert",
+    )
     return redirect("alert_detail", alert_id=alert.pk)
 
 
@@ -393,15 +401,12 @@ def practice_edit(request, practice_id):
 @require_POST
 def practice_withdraw(request, practice_id):
     practice = access.get_practice_for(request.user, practice_id)
-    membership = access.editor_membership(request.user, practice)
-    try:
-        practice = practice_services.practice_version_create(
-            membership=membership, practice=practice, data={"status": DocumentStatus.WITHDRAWN}
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
-    else:
-        messages.success(request, f"Best practice withdrawn (version {practice.version}, signed).")
+    _withdraw(
+        request,
+        practice,
+        lambda m, p, data: practice_services.practice_version_create(membership=m, practice=p, data=data),
+        noun="Best practice",
+    )
     return redirect("practice_detail", practice_id=practice.pk)
 
 

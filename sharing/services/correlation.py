@@ -14,13 +14,14 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
 from notifications.services import notify
 from ports import audit
 from ports.models import Agency, Membership, Role, Sector
 
-from .. import access
+from .. import access, documents
 from ..models import (
     Alert,
     AlertIdentifier,
@@ -286,7 +287,7 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
 
     hit = OneSidedHit.objects.select_for_update().filter(pk=hit_id).first()
     if hit is None or hit.owner_agency_id not in access.reader_for(user).agency_ids:
-        raise access.Http404("No such hit.")
+        raise Http404("No such hit.")
     if hit.status != HitStatus.OPEN:
         return hit
     membership = _acting_membership(user, hit.owner_agency_id)
@@ -301,7 +302,7 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
         grant_scan_read(scans_agencies=[(obj, other.pk)])
     else:
         editor = access.editor_membership(user, obj)
-        audience = {k: list(v) for k, v in obj_audience(obj).items()}
+        audience = {k: list(v) for k, v in documents.alert_document(obj)["audience"].items()}
         if obj.tlp in (Tlp.AMBER, Tlp.AMBER_STRICT):
             audience["agencies"] = sorted({*audience["agencies"], other.slug})
         elif obj.tlp == Tlp.RED:
@@ -331,16 +332,10 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
 def hit_dismiss(*, user, hit_id: int) -> OneSidedHit:
     hit = OneSidedHit.objects.select_for_update().filter(pk=hit_id).first()
     if hit is None or hit.owner_agency_id not in access.reader_for(user).agency_ids:
-        raise access.Http404("No such hit.")
+        raise Http404("No such hit.")
     membership = _acting_membership(user, hit.owner_agency_id)
     if hit.status == HitStatus.OPEN:
         hit.status, hit.decided_at, hit.decided_by = HitStatus.DISMISSED, timezone.now(), membership
         hit.save(update_fields=["status", "decided_at", "decided_by"])
         audit.record(user, "correlation.hit_dismissed", hit.correlation, {"hit": hit.pk})
     return hit
-
-
-def obj_audience(alert: Alert) -> dict:
-    from .. import documents
-
-    return documents.alert_document(alert)["audience"]
