@@ -73,6 +73,10 @@ def parse_trend_query(params) -> TrendQuery:
             errors["since"] = [f"At most {MAX_DAYS[bucket]} days with bucket={bucket}."]
     if errors:
         raise ValidationError(errors)
+    # Whole buckets only: a range that cut a week or a month would let a reader difference two answers
+    # (Monday–Sunday minus Tuesday–Sunday) and recover a count the `<3` rule hides.
+    since = bucket_of(since, bucket)
+    until = bucket_end(until, bucket)
     return TrendQuery(since, until, bucket, ports, origins, hub)
 
 
@@ -81,6 +85,15 @@ def bucket_of(d: date, bucket: str) -> date:
         return d - timedelta(days=d.weekday())
     if bucket == "month":
         return d.replace(day=1)
+    return d
+
+
+def bucket_end(d: date, bucket: str) -> date:
+    """The last day of the bucket holding `d`."""
+    if bucket == "week":
+        return bucket_of(d, bucket) + timedelta(days=6)
+    if bucket == "month":
+        return (d.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     return d
 
 
