@@ -347,37 +347,3 @@ def feedback_membership(user, agency_slug: str | None = None) -> Membership:
     if len({m.agency_id for m in public}) > 1:
         raise ValidationError({"agency": ["You belong to several public-sector agencies: say which one reports."]})
     return public[0]
-
-
-# ================================================================ agency-level reads (correlation)
-
-
-def reader_for_agency(agency) -> Reader:
-    """The agency as one reader: what any of its active members could read (the same TLP and scan rules)."""
-    members = list(Membership.objects.filter(agency=agency, is_active=True).values_list("id", "handle", "role"))
-    public = agency.sector == Sector.PUBLIC and agency.is_active
-    return Reader(
-        user_id=None,
-        membership_ids=frozenset(m[0] for m in members),
-        handles=frozenset(m[1] for m in members),
-        agency_ids=frozenset([agency.pk]) if agency.is_active else frozenset(),
-        public_agency_ids=frozenset([agency.pk]) if public else frozenset(),
-        public_port_ids=frozenset([agency.port_id]) if public and agency.port_id else frozenset(),
-        roles_by_agency={agency.pk: {m[2] for m in members}},
-    )
-
-
-def alert_readable_by_agency(alert: Alert, agency) -> bool:
-    reader = reader_for_agency(agency)
-    if not reader.is_member:
-        return False
-    condition = _tlp_condition(reader, AlertGrant, "alert_id")
-    condition &= Q(integrity_failed=False) | Q(agency_id__in=integrity_agency_ids(reader))
-    return Alert.objects.filter(condition, pk=alert.pk).exists()
-
-
-def object_readable_by_agency(obj, agency) -> bool:
-    """A correlation side (scan or alert) as the access rule sees it for a whole agency."""
-    if isinstance(obj, Scan):
-        return scan_readable_by_agency(obj, agency)
-    return alert_readable_by_agency(obj, agency)

@@ -81,41 +81,66 @@ def _record(kind: str, value: str, new, old, pair_key: str) -> Correlation | Non
     return correlation
 
 
+def _readers_among(obj, candidates) -> set[int]:
+    """The candidate memberships that may read `obj`, by the one access rule read per member: a scan by
+    agency (its port or a grant), an alert by `readers_of` (RED names members, not agencies)."""
+    if isinstance(obj, Scan):
+        agencies = {m.agency for m in candidates.select_related("agency")}
+        qs = candidates.filter(agency__in=[a for a in agencies if access.scan_readable_by_agency(obj, a)])
+        if obj.integrity_failed:
+            qs = qs.filter(agency_id=obj.node.agency_id, role__in=access.INTEGRITY_ROLES)
+    else:
+        readers = access.readers_of(obj)
+        qs = (
+            candidates
+            if readers.everyone
+            else candidates.filter(Q(agency__in=readers.agencies) | Q(pk__in=readers.members.values("pk")))
+        )
+    return set(qs.values_list("pk", flat=True))
+
+
 def _tell(correlation: Correlation, new, old) -> None:
+    """Members of the two owner agencies who read both sides get the notice. When one owner's agency
+    cannot read the other's side, the other owner gets a one-sided hit, but only if it reads this side
+    (otherwise it would learn of a record it cannot see); its readers of the hidden side are told."""
     owners = {"a": owner_of(new), "b": owner_of(old)}
     sides = {"a": new, "b": old}
-    url = f"/correlations/#{correlation.pk}"
-    both_told: set[int] = set()
-    for which, other in (("a", "b"), ("b", "a")):
-        me = owners[which]
-        reads_other = access.object_readable_by_agency(sides[other], me)
-        if reads_other and access.object_readable_by_agency(sides[which], me):
-            both_told.add(me.pk)
-        elif not reads_other and me.pk != owners[other].pk:
-            # The other side is hidden from me: its owner is told, I learn nothing.
-            hit, created = OneSidedHit.objects.get_or_create(
-                correlation=correlation,
-                hidden_side=other,
-                other_agency=me,
-                defaults={"owner_agency": owners[other]},
-            )
-            if created:
-                notify(
-                    kind="one_sided_hit",
-                    subject=f"{correlation.get_kind_display()} {correlation.value}: your "
-                    f"{'scan' if isinstance(sides[other], Scan) else 'alert'} matches a record of {me.slug}, "
-                    "who cannot read yours. You may share it.",
-                    url=f"/correlations/#hit-{hit.pk}",
-                    agencies=[owners[other].pk],
-                    roles=[Role.OFFICER, Role.ADMIN],
-                )
-    if both_told:
+    candidates = Membership.objects.filter(
+        agency__in=set(owners.values()), is_active=True, user__is_active=True, agency__is_active=True
+    )
+    reads = {which: _readers_among(sides[which], candidates) for which in sides}
+    members_of = {which: set(candidates.filter(agency=owners[which]).values_list("pk", flat=True)) for which in sides}
+    both = reads["a"] & reads["b"]
+    if both:
         notify(
             kind="correlation",
             subject=f"{correlation.get_kind_display()} {correlation.value}: {_label(new)} matches {_label(old)}",
-            url=url,
-            agencies=sorted(both_told),
+            url=f"/correlations/#{correlation.pk}",
+            memberships=sorted(both),
         )
+    for hidden, other in (("a", "b"), ("b", "a")):
+        seeker, owner = owners[other], owners[hidden]
+        if seeker.pk == owner.pk or reads[hidden] & members_of[other]:
+            continue  # the same agency, or the seeker's agency already reads the hidden side
+        if not reads[other] & members_of[hidden]:
+            continue  # the owner cannot read the seeker's record either: nobody learns anything
+        if isinstance(sides[hidden], Scan) and seeker.sector != Sector.PUBLIC:
+            continue  # scans are never shared with the private sector: nothing to offer
+        hit, created = OneSidedHit.objects.get_or_create(
+            correlation=correlation, hidden_side=hidden, other_agency=seeker, defaults={"owner_agency": owner}
+        )
+        deciders = set(
+            candidates.filter(agency=owner, role__in=(Role.OFFICER, Role.ADMIN)).values_list("pk", flat=True)
+        )
+        if created and reads[hidden] & deciders:
+            notify(
+                kind="one_sided_hit",
+                subject=f"{correlation.get_kind_display()} {correlation.value}: your "
+                f"{'scan' if isinstance(sides[hidden], Scan) else 'alert'} matches a record of {seeker.slug}, "
+                "who cannot read yours. You may share it.",
+                url=f"/correlations/#hit-{hit.pk}",
+                memberships=sorted(reads[hidden] & deciders),
+            )
 
 
 def _candidates(scans: list[Scan]) -> tuple[dict[str, set[str]], set[str]]:
@@ -264,7 +289,15 @@ def correlations_visible_to(user):
 def hits_for(user):
     """One-sided hits about objects owned by the reader's agencies (only the hidden side's owner is told)."""
     reader = access.reader_for(user)
-    return OneSidedHit.objects.filter(owner_agency_id__in=reader.agency_ids).select_related(
+    # Only colleagues who may read the hidden side itself see the hit (a RED alert's hit stays with its readers).
+    scans = access.scans_visible_to(user).values("pk")
+    alerts = access.alerts_visible_to(user).values("pk")
+    readable = Q()
+    for w in "ab":
+        readable |= Q(hidden_side=w) & (
+            Q(**{f"correlation__scan_{w}__in": scans}) | Q(**{f"correlation__alert_{w}__in": alerts})
+        )
+    return OneSidedHit.objects.filter(readable, owner_agency_id__in=reader.agency_ids).select_related(
         "correlation", "owner_agency", "other_agency", "correlation__scan_a", "correlation__scan_b"
     )
 
@@ -278,16 +311,21 @@ def _acting_membership(user, agency_id: int) -> Membership:
     return membership
 
 
+def _locked_hit(user, hit_id: int) -> OneSidedHit:
+    """The hit, locked, if the user may see it (`hits_for`); 404 for missing and forbidden alike."""
+    if not hits_for(user).filter(pk=hit_id).exists():
+        raise Http404("No such hit.")
+    return OneSidedHit.objects.select_for_update().get(pk=hit_id)
+
+
 @transaction.atomic
 def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedHit:
     """Share the hidden side with the other agency: a new alert version adding it to the audience, or a
     read grant for a scan (as a relay does). Idempotent: a shared hit stays shared."""
     from .alerts import alert_version_create
-    from .relay import grant_scan_read
+    from .relay import grant_scan_read, run_after_relay_hooks
 
-    hit = OneSidedHit.objects.select_for_update().filter(pk=hit_id).first()
-    if hit is None or hit.owner_agency_id not in access.reader_for(user).agency_ids:
-        raise Http404("No such hit.")
+    hit = _locked_hit(user, hit_id)
     if hit.status != HitStatus.OPEN:
         return hit
     membership = _acting_membership(user, hit.owner_agency_id)
@@ -296,10 +334,12 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
     if isinstance(obj, Scan):
         if other.sector != Sector.PUBLIC:
             raise ValidationError({"agency": ["Scans are never shared with the private sector."]})
-        Delivery.objects.get_or_create(
+        delivery, _ = Delivery.objects.get_or_create(
             scan=obj, agency=other, defaults={"reason": DeliveryReason.SHARED, "created_at": timezone.now()}
         )
         grant_scan_read(scans_agencies=[(obj, other.pk)])
+        # As after a relay: webhooks (and any other after-relay hook) see the new delivery once committed.
+        transaction.on_commit(lambda: run_after_relay_hooks([delivery.pk], [obj.pk]), robust=True)
     else:
         editor = access.editor_membership(user, obj)
         audience = {k: list(v) for k, v in documents.alert_document(obj)["audience"].items()}
@@ -318,21 +358,21 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
     hit.decided_by = membership
     hit.save(update_fields=["status", "decided_at", "decided_by"])
     audit.record(user, "correlation.hit_shared", hit.correlation, {"hit": hit.pk, "with": other.slug})
+    obj.refresh_from_db()
+    receivers = Membership.objects.filter(agency=other, is_active=True, user__is_active=True)
     notify(
         kind="correlation",
         subject=f"{owner_of(obj).slug} shared a record matching {hit.correlation.get_kind_display().lower()} "
         f"{hit.correlation.value} with you",
         url=f"/correlations/#{hit.correlation_id}",
-        agencies=[other.pk],
+        memberships=sorted(_readers_among(obj, receivers)),
     )
     return hit
 
 
 @transaction.atomic
 def hit_dismiss(*, user, hit_id: int) -> OneSidedHit:
-    hit = OneSidedHit.objects.select_for_update().filter(pk=hit_id).first()
-    if hit is None or hit.owner_agency_id not in access.reader_for(user).agency_ids:
-        raise Http404("No such hit.")
+    hit = _locked_hit(user, hit_id)
     membership = _acting_membership(user, hit.owner_agency_id)
     if hit.status == HitStatus.OPEN:
         hit.status, hit.decided_at, hit.decided_by = HitStatus.DISMISSED, timezone.now(), membership

@@ -130,7 +130,7 @@ def relay_batch(*, scan_ids: list | None = None, older_than=None, limit: int = B
             hook(scans)
         ScanOutbox.objects.filter(pk__in=claimed).update(processed_at=now)
         delivery_ids = list(Delivery.objects.filter(scan_id__in=claimed).values_list("pk", flat=True))
-        transaction.on_commit(lambda: _after_commit(delivery_ids, claimed), robust=True)
+        transaction.on_commit(lambda: run_after_relay_hooks(delivery_ids, claimed), robust=True)
     return len(claimed)
 
 
@@ -138,7 +138,7 @@ def relay_batch(*, scan_ids: list | None = None, older_than=None, limit: int = B
 _in_transaction_hooks: list[Callable[[list[Scan]], None]] = []
 
 
-def _after_commit(delivery_ids: list, scan_ids: list) -> None:
+def run_after_relay_hooks(delivery_ids: list, scan_ids: list) -> None:
     for hook in after_relay_hooks:
         try:
             hook(delivery_ids, scan_ids)

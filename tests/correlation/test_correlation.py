@@ -100,28 +100,62 @@ def test_hidden_alert_gives_only_a_one_sided_hit_to_its_owner(cast, api_as, antw
 
 
 def test_scan_side_hidden_is_shared_as_a_read_grant(cast, api_as, antwerp_node, rotterdam_node):
-    """A Rotterdam suspect scan, then an Antwerp clear scan of the same box: Antwerp cannot read Rotterdam's
-    scan, so Rotterdam gets the hit; sharing gives Antwerp customs a delivery and read access."""
+    """An Antwerp suspect scan bound for Rotterdam (Rotterdam reads it), then a Rotterdam scan of the same
+    box: Antwerp cannot read Rotterdam's scan, so Rotterdam gets the hit; sharing gives Antwerp customs a
+    delivery and read access."""
     u = cast["users"]
     box = container()
-    rotterdam_scan = _push_and_relay(rotterdam_node, container=box, verdict="suspect")
-    _push_and_relay(antwerp_node, container=box, verdict="clear")
+    _push_and_relay(antwerp_node, container=box, verdict="suspect", next_port="NLRTM")
+    rotterdam_scan = _push_and_relay(rotterdam_node, container=box, verdict="clear")
     assert api_as(u["author"]).get(f"/api/v1/scans/{rotterdam_scan}/").status_code == 404
     [hit] = api_as(u["rotterdam_customs"]).get(reverse("api-correlation-hits")).json()["results"]
-    assert hit["yours"]["id"] == rotterdam_scan
-    # The Antwerp scan is hidden from Rotterdam too, so Antwerp holds the mirror hit about its own scan.
-    [mirror] = api_as(u["author"]).get(reverse("api-correlation-hits")).json()["results"]
-    assert mirror["other_agency"] == "nlrtm-customs"
+    assert hit["yours"]["id"] == rotterdam_scan and hit["other_agency"] == "beanr-customs"
+    assert api_as(u["author"]).get(reverse("api-correlation-hits")).json()["results"] == []
     # An analyst may not share; an officer or admin of the owning agency may.
-    rotterdam_officer = cast["users"]["rotterdam_customs"]
     share = reverse("api-correlation-hit-share", args=[hit["id"]])
-    assert api_as(rotterdam_officer).post(share, {}, format="json").status_code == 403
+    assert api_as(u["rotterdam_customs"]).post(share, {}, format="json").status_code == 403
     from ports.services import member_add
 
     officer = member_add(username="rotterdam.officer", agency=Agency.objects.get(slug="nlrtm-customs"), role="officer")
     assert api_as(officer.user).post(share, {}, format="json").status_code == 200
     assert api_as(u["author"]).get(f"/api/v1/scans/{rotterdam_scan}/").status_code == 200
     assert api_as(u["antwerp_police"]).get(f"/api/v1/scans/{rotterdam_scan}/").status_code == 404
+
+
+def test_when_neither_side_reads_the_other_nobody_learns_anything(cast, api_as, antwerp_node, rotterdam_node):
+    box = container()
+    _push_and_relay(rotterdam_node, container=box, verdict="suspect")
+    _push_and_relay(antwerp_node, container=box, verdict="clear")
+    assert Correlation.objects.filter(value=box).count() == 1
+    assert not OneSidedHit.objects.exists() and not Notification.objects.exists()
+
+
+def test_a_red_alert_hit_and_notices_reach_only_its_readers(cast, api_as, antwerp_node, make_member):
+    """Hamburg customs' RED alert names one Hamburg police member: a colleague at Hamburg customs who is
+    not on it learns nothing, neither as a notice, nor as a hit, nor as a notification."""
+    u, m = cast["users"], cast["memberships"]
+    colleague = make_member("hamburg.colleague", "deham-customs", "officer")
+    box = container()
+    response = api_as(u["hamburg_customs"]).post(
+        "/api/v1/alerts/",
+        alert_fields(
+            tlp="RED",
+            port="DEHAM",
+            containers=[box],
+            audience={"agencies": [], "ports": [], "users": [m["hamburg_police"].handle]},
+        ),
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    _push_and_relay(antwerp_node, container=box, verdict="suspect", next_port="DEHAM")
+    assert api_as(colleague.user).get(reverse("api-correlation-hits")).json()["results"] == []
+    assert _listed(api_as, colleague.user) == []
+    assert not Notification.objects.filter(membership=colleague).exists()
+    # The author reads both sides (the scan was relayed to Hamburg) and holds the hit.
+    assert len(api_as(u["hamburg_customs"]).get(reverse("api-correlation-hits")).json()["results"]) == 1
+    assert Notification.objects.filter(membership=m["hamburg_customs"], kind="one_sided_hit").exists()
+    # Antwerp: nothing.
+    assert not Notification.objects.filter(membership__agency__slug="beanr-customs").exists()
 
 
 def test_relaying_twice_and_old_matches(cast, api_as, antwerp_node, rotterdam_node):
