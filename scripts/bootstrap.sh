@@ -5,8 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PY=${PYTHON:-python3}
+pkgs=("$@")
+# Debian's python3 makes virtualenvs only with python3-venv (ensurepip) installed.
+if [ ! -x .venv/bin/python ] && ! "$PY" -c "import ensurepip" >/dev/null 2>&1; then pkgs+=(python3-venv); fi
+
 missing=()
-for pkg in "$@"; do
+for pkg in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
@@ -23,7 +28,6 @@ for svc in redis-server postgresql; do
   fi
 done
 
-PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv"
   "$PY" -m venv .venv

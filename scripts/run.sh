@@ -59,7 +59,11 @@ PIDS+=($!)
 PIDS+=($!)
 .venv/bin/celery -A alliance beat --loglevel INFO --logfile var/log/beat.log --schedule var/celerybeat-schedule >>var/log/beat.log 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+for _ in $(seq 100); do
+  $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+    "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
 if $PY manage.py help simulate_scanners >/dev/null 2>&1; then
   $PY manage.py simulate_scanners --url "http://127.0.0.1:$PORT" --rate "${SIM_RATE:-2}" >var/log/simulator.log 2>&1 &
   PIDS+=($!)
