@@ -1,11 +1,13 @@
 from django.db.models import QuerySet
 
+from ports.selectors import active_memberships
+
 from .models import Notification
 
 
 def notifications_for(user) -> QuerySet[Notification]:
     """The user's own notices, across their active memberships, newest first."""
-    return Notification.objects.filter(membership__user=user, membership__is_active=True).select_related(
+    return Notification.objects.filter(membership__in=active_memberships(user).values("pk")).select_related(
         "membership__agency"
     )
 

@@ -21,12 +21,18 @@ def recipients(
     by_agency = Q(agency_id__in=agencies)
     if roles:
         by_agency &= Q(role__in=roles)
-    qs = Membership.objects.filter(is_active=True, user__is_active=True).filter(by_agency | Q(id__in=memberships))
+    qs = Membership.objects.filter(is_active=True, user__is_active=True, agency__is_active=True).filter(
+        by_agency | Q(id__in=memberships)
+    )
     return sorted(set(qs.values_list("id", flat=True)))
 
 
 def liaison_memberships() -> list[int]:
-    return list(Membership.objects.filter(is_active=True, role=Role.LIAISON).values_list("id", flat=True))
+    return list(
+        Membership.objects.filter(
+            is_active=True, user__is_active=True, agency__is_active=True, role=Role.LIAISON
+        ).values_list("id", flat=True)
+    )
 
 
 def notify(
@@ -48,7 +54,9 @@ def notify(
 
 def mark_read(*, user, notification_id: int | None = None) -> int:
     """Marks one (or, with no id, all) of the user's unread notices as read; returns how many changed."""
-    qs = Notification.objects.filter(membership__user=user, read_at__isnull=True)
+    from .selectors import notifications_for
+
+    qs = notifications_for(user).filter(read_at__isnull=True)
     if notification_id is not None:
         qs = qs.filter(id=notification_id)
     return qs.update(read_at=timezone.now())

@@ -46,3 +46,16 @@ def test_page_shows_own_notices_with_unread_count(cast, client):
     assert '<span class="count">' not in client.get(reverse("notification_list")).content.decode()
     client.force_login(u["rotterdam_terminal"])
     assert "Correlation: container" not in client.get(reverse("notification_list")).content.decode()
+
+
+def test_a_deactivated_agency_neither_receives_nor_reads_notices(cast, api_as):
+    m, u = cast["memberships"], cast["users"]
+    notify(kind="feedback", subject="Feedback on alert X", memberships=[m["author"].id])
+    agency = m["author"].agency
+    agency.is_active = False
+    agency.save(update_fields=["is_active"])
+    assert notify(kind="feedback", subject="Another", agencies=[agency.id]) == 0
+    assert api_as(u["author"]).get(reverse("api-notifications")).status_code == 403  # no active membership left
+    from notifications.selectors import notifications_for
+
+    assert not notifications_for(u["author"]).exists()
