@@ -72,12 +72,12 @@ def agency_member(agency: Agency, membership_id) -> Membership:
 
 
 def agency_member_tokens(agency: Agency) -> QuerySet[ApiToken]:
-    """Live personal tokens of the people who are (or were) members of the agency."""
+    """Live personal tokens of the agency's active members (a former member's tokens are no longer ours to see)."""
     return (
         ApiToken.objects.filter(
             kind=TokenKind.PERSONAL,
             revoked_at__isnull=True,
-            user__in=Membership.objects.filter(agency=agency).values("user"),
+            user__in=Membership.objects.filter(agency=agency, is_active=True).values("user"),
         )
         .select_related("user")
         .order_by("user__username", "-created_at")

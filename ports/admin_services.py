@@ -42,6 +42,9 @@ def admin_member_add(
         raise ValidationError({"username": ["Give a username."]})
     user = User.objects.filter(username=username).first()
     if user is not None:
+        if not user.is_active:
+            # `member_add` would switch the account back on: that is the alliance operator's call, not an agency's.
+            raise ValidationError({"username": ["This account is disabled; the alliance operator re-enables it."]})
         membership = Membership.objects.filter(user=user, agency=agency).first()
         if membership is not None and membership.is_active:
             raise ValidationError({"username": [f"{username} is already a member of {agency.slug}."]})

@@ -487,3 +487,29 @@ def test_reads_report_lists_a_red_read_by_a_named_member(cast, publish, admin, a
     # Hamburg's admin sees Hamburg's reads only.
     response = outsider_admin.get("/agency/deham-customs/reports/reads/")
     assert [e.entry.actor for e in response.context["events"]] == ["hamburg.police"]
+
+
+def test_former_members_tokens_and_disabled_accounts_are_not_an_agency_admins(cast, make_member):
+    from django.core.exceptions import ValidationError
+
+    from ports.admin_selectors import agency_member_tokens
+    from ports.admin_services import admin_member_add
+    from ports.services import member_offboard, token_issue
+
+    m, u = cast["memberships"], cast["users"]
+    # The analyst moves to Antwerp police: still active there, so the token lives on, out of customs' sight.
+    mover = make_member("antwerp.analyst", "beanr-police", "analyst")
+    token, _ = token_issue(user=u["colleague"], name="notebook")
+    member_offboard(membership=m["colleague"], actor=u["antwerp_admin"])
+    assert mover.is_active
+    assert token.pk not in set(agency_member_tokens(m["author"].agency).values_list("pk", flat=True))
+    assert token.pk in set(agency_member_tokens(mover.agency).values_list("pk", flat=True))
+    # A disabled account is not switched back on by an agency admin adding it.
+    u["hamburg_terminal"].is_active = False
+    u["hamburg_terminal"].save(update_fields=["is_active"])
+    with pytest.raises(ValidationError, match="disabled"):
+        admin_member_add(
+            agency=m["author"].agency, username="hamburg.terminal", role="analyst", actor=u["antwerp_admin"]
+        )
+    u["hamburg_terminal"].refresh_from_db()
+    assert not u["hamburg_terminal"].is_active
