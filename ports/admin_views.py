@@ -364,8 +364,17 @@ def agency_report_readers(request, slug):
     page = Paginator(items, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = selectors.readers_for_items(list(page.object_list), viewer=request.user)
     return render(
-        request, "ports/admin/report_readers.html", {"agency": agency, "page": page, "rows": rows, "tab": "readers"}
+        request,
+        "ports/admin/report_readers.html",
+        {"agency": agency, "page": page, "rows": rows, "tab": "readers", "show_identities": _show_identities(request)},
     )
+
+
+def _show_identities(request) -> bool:
+    """Who is behind a handle is for the public sector only (SPEC section 2): private-sector admins see handles."""
+    from sharing import access
+
+    return access.reader_for(request.user).is_public_sector
 
 
 _READERS_HEADER = ["kind", "id", "created", "tlp", "status", "author", "readers", "agency", "members", "by name"]
@@ -397,26 +406,34 @@ def agency_report_reads(request, slug):
         return _csv_response(
             f"{agency.slug}-reads.csv",
             ["time", "reader", "name", "memberships", "via", "kind", "id", "tlp"],
-            _reads_csv_rows(agency, entries),
+            _reads_csv_rows(agency, entries, show_identities=_show_identities(request)),
         )
     page = Paginator(entries, READS_PAGE_SIZE).get_page(request.GET.get("page"))
     events = selectors.read_events(agency, page.object_list)
     return render(
-        request, "ports/admin/report_reads.html", {"agency": agency, "page": page, "events": events, "tab": "reads"}
+        request,
+        "ports/admin/report_reads.html",
+        {
+            "agency": agency,
+            "page": page,
+            "events": events,
+            "tab": "reads",
+            "show_identities": _show_identities(request),
+        },
     )
 
 
-def _reads_csv_rows(agency, entries):
+def _reads_csv_rows(agency, entries, *, show_identities: bool):
     paginator = Paginator(entries, 500)
     for number in paginator.page_range:
         for event in selectors.read_events(agency, paginator.page(number).object_list):
-            name = event.reader.get_full_name() if event.reader else ""
+            name = event.reader.get_full_name() if event.reader and show_identities else ""
             handles = " ".join(m.handle for m in event.reader_memberships)
             for item in event.items:
                 kind = item._meta.model_name
                 yield [
                     _local(event.entry.at),
-                    event.entry.actor,
+                    event.entry.actor if show_identities else "",
                     name,
                     handles,
                     event.entry.data.get("via", ""),

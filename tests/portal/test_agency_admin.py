@@ -513,3 +513,23 @@ def test_former_members_tokens_and_disabled_accounts_are_not_an_agency_admins(ca
         )
     u["hamburg_terminal"].refresh_from_db()
     assert not u["hamburg_terminal"].is_active
+
+
+def test_a_private_sector_admin_sees_handles_never_the_people_behind_them(cast, publish, verified, make_member, api_as):
+    """SPEC section 2: private-sector members never see who is behind a handle, in the reports included."""
+    terminal_officer = make_member("rotterdam.terminal.officer", "nlrtm-terminal-operator", "officer")
+    terminal_admin = verified(make_member("rotterdam.terminal.admin", "nlrtm-terminal-operator", "admin").user)
+    reader = cast["memberships"]["rotterdam_customs"]
+    red = publish(
+        terminal_officer.user,
+        **alert_fields(tlp="RED", port="NLRTM", audience={"agencies": [], "ports": [], "users": [reader.handle]}),
+    )
+    assert api_as(reader.user).get(f"/api/v1/alerts/{red['id']}/").status_code == 200
+    base = "/agency/nlrtm-terminal-operator/reports"
+    for path in (f"{base}/reads/", f"{base}/reads/?format=csv", f"{base}/readers/", f"{base}/readers/?format=csv"):
+        response = terminal_admin.get(path)
+        assert response.status_code == 200, path
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        text = body.decode()
+        assert reader.handle in text, path
+        assert "rotterdam.analyst" not in text and "Rotterdam Analyst" not in text, path
