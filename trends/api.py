@@ -166,8 +166,8 @@ class FlagOutput(serializers.Serializer):
     effect = serializers.FloatField()
     p_value = serializers.FloatField()
     confidence = serializers.CharField()
-    seized_kg_before = serializers.FloatField()
-    seized_kg_after = serializers.FloatField()
+    seized_kg_before = serializers.SerializerMethodField(help_text="Null when it would show a single seizure.")
+    seized_kg_after = serializers.SerializerMethodField(help_text="Null when it would show a single seizure.")
     status = serializers.CharField()
     status_reason = serializers.CharField(allow_null=True)
     status_changed_at = serializers.DateTimeField(allow_null=True)
@@ -189,6 +189,12 @@ class FlagOutput(serializers.Serializer):
 
     def get_window_after(self, obj) -> dict:
         return {"start": obj.window_after_start.isoformat(), "end": obj.window_after_end.isoformat()}
+
+    def get_seized_kg_before(self, obj) -> float | None:
+        return selectors.flag_seized_for(self.context["user"], obj)["before"]
+
+    def get_seized_kg_after(self, obj) -> float | None:
+        return selectors.flag_seized_for(self.context["user"], obj)["after"]
 
     def get_evidence(self, obj) -> list:
         return selectors.flag_evidence_for(self.context["user"], obj)

@@ -343,3 +343,23 @@ def flag_evidence_for(user, flag: DisplacementFlag) -> list[dict]:
                 row[f"{side}_seized_kg"] = None
         out.append(row)
     return out
+
+
+def flag_seized_for(user, flag: DisplacementFlag) -> dict[str, float | None]:
+    """B's seized kg per window; hidden (None) from readers outside B (not liaisons) when B's hits in that
+    window are 1 or 2, as in the evidence rows: one seizure's weight identifies it."""
+    exact_ports = access.unmasked_ports(reader_for(user))
+    figures = {"before": flag.seized_kg_before, "after": flag.seized_kg_after}
+    if exact_ports is None or flag.to_port_id in exact_ports:
+        return figures
+    windows = {
+        "before": (flag.window_before_start, flag.window_before_end),
+        "after": (flag.window_after_start, flag.window_after_end),
+    }
+    for name, (start, end) in windows.items():
+        hits = sum(
+            int(row["b_hits"]) for row in flag.evidence if start.isoformat() <= str(row["week"]) < end.isoformat()
+        )
+        if 0 < hits < 3:
+            figures[name] = None
+    return figures

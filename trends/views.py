@@ -136,6 +136,7 @@ def flag_detail(request, flag_id):
         "trends/flag.html",
         {
             "flag": flag,
+            "seized": selectors.flag_seized_for(request.user, flag),
             "measure": measure,
             "can_decide": reader.is_liaison,
             "decisions": [(FlagStatus.CONFIRMED, "Confirm"), (FlagStatus.DISMISSED, "Dismiss")],

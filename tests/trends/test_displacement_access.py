@@ -106,3 +106,17 @@ def test_only_a_liaison_sets_status_with_a_reason(flag, cast, api_as):
     assert entry.data == {"from": "open", "to": "confirmed", "reason": "seizures at Antwerp match"}
     listing = api_as(cast["users"]["colleague"]).get("/api/v1/displacement/?status=confirmed").json()
     assert listing["count"] == 1
+
+
+def test_window_kilograms_are_hidden_where_they_would_show_one_seizure(flag, cast, api_as, client):
+    """B (BEANR) had a single hit in the before window: its seized total there is that load's weight."""
+    flag.seized_kg_before, flag.seized_kg_after = 12.0, 0.0
+    flag.save(update_fields=["seized_kg_before", "seized_kg_after"])
+    url = f"/api/v1/displacement/{flag.pk}/"
+    rotterdam = api_as(cast["users"]["rotterdam_customs"]).get(url).json()  # reads the flag, outside BEANR
+    assert rotterdam["seized_kg_before"] is None and rotterdam["seized_kg_after"] == 0.0
+    for name in ("colleague", "europol_liaison"):  # BEANR's own agency, and a liaison, see it
+        assert api_as(cast["users"][name]).get(url).json()["seized_kg_before"] == 12.0, name
+    client.force_login(cast["users"]["rotterdam_customs"])
+    page = client.get(f"/trends/flags/{flag.pk}/").content.decode()
+    assert "hidden (fewer than 3 hits)" in page and "12 kg" not in page
