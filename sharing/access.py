@@ -331,19 +331,30 @@ def feedback_visible_to(user, alert) -> QuerySet[Feedback]:
     return qs.select_related("agency", "author")
 
 
-def feedback_membership(user, agency_slug: str | None = None) -> Membership:
-    """The public-sector membership a reader reports under (`agency_slug` when they belong to several).
+def feedback_membership(user, alert, agency_slug: str | None = None) -> Membership:
+    """The public-sector membership a reader reports under (`agency_slug` when they belong to several): one
+    that itself reads the alert, so feedback is never attributed to an agency outside its audience.
 
-    Raises PermissionDenied (403) for a caller with no public-sector membership.
+    Raises PermissionDenied (403) for a caller with no such membership.
     """
     public = [m for m in active_memberships(user) if m.agency_sector == Sector.PUBLIC]
+    readers = readers_of(alert)
+    if public and not readers.everyone:
+        reading = set(
+            Membership.objects.filter(pk__in=[m.pk for m in public])
+            .filter(Q(agency__in=readers.agencies) | Q(pk__in=readers.members.values("pk")))
+            .values_list("pk", flat=True)
+        )
+        public = [m for m in public if m.pk in reading]
     if not public:
-        raise PermissionDenied("Feedback comes from public-sector readers only.")
+        raise PermissionDenied("Feedback comes from public-sector readers of the alert only.")
     if agency_slug:
         for membership in public:
             if membership.agency.slug == agency_slug:
                 return membership
-        raise ValidationError({"agency": [f"You are not a member of the public-sector agency {agency_slug!r}."]})
+        raise ValidationError(
+            {"agency": [f"You do not read this alert as a member of the public-sector agency {agency_slug!r}."]}
+        )
     if len({m.agency_id for m in public}) > 1:
         raise ValidationError({"agency": ["You belong to several public-sector agencies: say which one reports."]})
     return public[0]

@@ -301,7 +301,7 @@ def alert_feedback(request, alert_id):
     form = FeedbackForm(request.POST, agencies=reporters if len(reporters) > 1 else ())
     if form.is_valid():
         try:
-            membership = access.feedback_membership(request.user, form.cleaned_data.get("agency") or None)
+            membership = access.feedback_membership(request.user, alert, form.cleaned_data.get("agency") or None)
             feedback_services.feedback_submit(membership=membership, alert=alert, data=form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc.message_dict)

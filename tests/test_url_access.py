@@ -84,7 +84,7 @@ CLASSES = {
     "practice_detail": LOGIN,
     "practice_edit": LOGIN,
     "practice_withdraw": LOGIN,
-    "api-alert-feedback": PUBLIC_SECTOR,
+    "api-alert-feedback": MEMBER,
     "webhook_list": LOGIN,
     "webhook_delete": LOGIN,
     "webhook_replay": LOGIN,

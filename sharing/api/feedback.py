@@ -7,7 +7,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from alliance.api import ApiError
-from ports.permissions import IsPublicSectorMember
+from ports.permissions import IsMember
 
 from .. import access, signing
 from ..models import Feedback, FeedbackOutcome
@@ -55,9 +55,10 @@ _ID = OpenApiParameter("object_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
 
 class AlertFeedbackApi(GenericAPIView):
-    """Feedback the caller may read (GET) or report (POST); public-sector members only."""
+    """Feedback the caller may read (GET: any member, e.g. a private author agency, through the feedback
+    audience) or report (POST: public-sector readers only)."""
 
-    permission_classes = [IsPublicSectorMember]
+    permission_classes = [IsMember]
     serializer_class = FeedbackOutput
     queryset = Feedback.objects.none()  # for the schema; reads go through the access layer
 
@@ -76,6 +77,6 @@ class AlertFeedbackApi(GenericAPIView):
         if not isinstance(data, dict):
             raise ApiError("invalid", {"non_field_errors": ["A JSON object is expected."]})
         agency = data.get("agency")
-        membership = access.feedback_membership(request.user, agency if isinstance(agency, str) else None)
+        membership = access.feedback_membership(request.user, alert, agency if isinstance(agency, str) else None)
         feedback = feedback_services.feedback_submit(membership=membership, alert=alert, data=data)
         return Response(FeedbackOutput(feedback).data, status=status.HTTP_201_CREATED)

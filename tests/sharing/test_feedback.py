@@ -5,7 +5,7 @@ import pytest
 from notifications.models import Notification
 from ports.models import AuditEntry
 from sharing.models import Feedback
-from tests.sharing.conftest import container
+from tests.sharing.conftest import alert_fields, container
 
 AMBER_FOR_ROTTERDAM = {"tlp": "AMBER", "audience": {"agencies": ["europol"], "ports": ["NLRTM"], "users": []}}
 
@@ -59,10 +59,10 @@ def test_feedback_audience_is_author_agency_reporter_and_liaisons_who_read_the_a
     assert seen("europol_analyst") == 0  # reads the alert, not a liaison
     # Cannot read the alert: 404, existence does not leak.
     assert api_as(u["hamburg_police"]).get(_url(amber["id"])).status_code == 404
-    # The private sector may not use the endpoint at all.
-    assert api_as(u["rotterdam_terminal"]).get(_url(amber["id"])).status_code == 403
+    # The Rotterdam terminal (private sector) does not read this AMBER alert: 404 both ways.
+    assert api_as(u["rotterdam_terminal"]).get(_url(amber["id"])).status_code == 404
     assert (
-        api_as(u["rotterdam_terminal"]).post(_url(amber["id"]), {"outcome": "seized"}, format="json").status_code == 403
+        api_as(u["rotterdam_terminal"]).post(_url(amber["id"]), {"outcome": "seized"}, format="json").status_code == 404
     )
 
 
@@ -132,3 +132,40 @@ def test_a_member_of_several_public_agencies_says_which_one_reports(cast, amber,
     assert response.status_code == 400 and "agency" in response.json()["errors"]
     response = client.post(_url(amber["id"]), {"outcome": "seized", "agency": "nlrtm-police"}, format="json")
     assert response.status_code == 201 and response.json()["agency"] == "nlrtm-police"
+
+
+def test_a_private_author_agency_reads_feedback_but_the_private_sector_never_reports(cast, api_as, make_member):
+    u = cast["users"]
+    officer = make_member("rotterdam.terminal.officer", "nlrtm-terminal-operator", "officer")
+    response = api_as(officer.user).post(
+        "/api/v1/alerts/", alert_fields(tlp="GREEN", port="NLRTM", title="Fence cut at gate 4"), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    url = _url(response.json()["id"])
+    assert api_as(u["rotterdam_customs"]).post(url, {"outcome": "checked_negative"}, format="json").status_code == 201
+    # The author agency (private sector) reads the feedback on its own alert.
+    assert api_as(u["rotterdam_terminal"]).get(url).json()["count"] == 1
+    # It reads the alert, but feedback comes from public-sector readers only.
+    assert api_as(u["hamburg_terminal"]).post(url, {"outcome": "seized"}, format="json").status_code == 403
+    assert api_as(u["hamburg_terminal"]).get(url).json()["count"] == 0
+
+
+def test_feedback_is_reported_under_a_membership_that_reads_the_alert(cast, api_as, make_member):
+    """Someone in Rotterdam customs and Hamburg police reads an alert for NLRTM only through Rotterdam:
+    naming Hamburg police as the reporter is refused, never attributed to an agency outside the audience."""
+    u = cast["users"]
+    make_member("rotterdam.analyst", "deham-police", "analyst")
+    amber = (
+        api_as(u["author"])
+        .post(
+            "/api/v1/alerts/",
+            alert_fields(tlp="AMBER", audience={"agencies": [], "ports": ["NLRTM"], "users": []}),
+            format="json",
+        )
+        .json()
+    )
+    reporter = api_as(u["rotterdam_customs"])
+    refused = reporter.post(_url(amber["id"]), {"outcome": "seized", "agency": "deham-police"}, format="json")
+    assert refused.status_code == 400 and "agency" in refused.json()["errors"]
+    ok = reporter.post(_url(amber["id"]), {"outcome": "checked_negative"}, format="json")  # only one reads it
+    assert ok.status_code == 201 and ok.json()["agency"] == "nlrtm-customs"
