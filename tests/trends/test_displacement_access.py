@@ -106,6 +106,10 @@ def test_only_a_liaison_sets_status_with_a_reason(flag, cast, api_as):
     assert entry.data == {"from": "open", "to": "confirmed", "reason": "seizures at Antwerp match"}
     listing = api_as(cast["users"]["colleague"]).get("/api/v1/displacement/?status=confirmed").json()
     assert listing["count"] == 1
+    # Dismissed stays dismissed, for a liaison's decision as for a detection rerun.
+    assert liaison.post(url, {"status": "dismissed", "reason": "a new route"}, format="json").status_code == 200
+    refused = liaison.post(url, {"status": "confirmed", "reason": "second thoughts"}, format="json")
+    assert refused.status_code == 400 and "status" in refused.json()["errors"]
 
 
 def test_window_kilograms_are_hidden_where_they_would_show_one_seizure(flag, cast, api_as, client):

@@ -172,6 +172,8 @@ def flag_set_status(*, user, flag: DisplacementFlag, status: str, reason: str) -
     if not reason:
         raise ValidationError({"reason": ["Say why."]})
     flag = DisplacementFlag.objects.select_for_update().get(pk=flag.pk)
+    if flag.status == FlagStatus.DISMISSED and status != FlagStatus.DISMISSED:
+        raise ValidationError({"status": ["This flag was dismissed; a dismissed flag stays dismissed."]})
     previous = flag.status
     flag.status, flag.status_reason = status, reason
     flag.status_changed_at, flag.status_changed_by = timezone.now(), user
