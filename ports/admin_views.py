@@ -200,9 +200,6 @@ def agency_key_rotate(request, slug):
 def agency_key_revoke(request, slug, kid):
     agency = selectors.admin_agency(request.user, slug)
     key = selectors.agency_key(agency, kid)
-    if key.status == KeyStatus.REVOKED:
-        messages.error(request, "This key is already revoked.")
-        return redirect("agency_keys", slug=agency.slug)
     try:
         key_revoke(key=key, reason=request.POST.get("reason", ""), actor=request.user)
     except ValidationError as exc:

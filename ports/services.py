@@ -278,6 +278,9 @@ def _key_retire(key: SigningKey, actor) -> None:
 def key_revoke(*, key: SigningKey, reason: str, actor=None) -> SigningKey:
     if not reason or not reason.strip():
         raise ValidationError({"reason": ["Say why the key is revoked."]})
+    if key.status == KeyStatus.REVOKED:
+        # The first revocation's time and reason are the record; a second one must not overwrite them.
+        raise ValidationError({"kid": ["This key is already revoked."]})
     key.status = KeyStatus.REVOKED
     key.revoked_at = timezone.now()
     key.revocation_reason = reason.strip()[:500]

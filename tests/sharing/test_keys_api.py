@@ -70,6 +70,9 @@ def test_revoke(cast, admin, publish, api_as):
     assert detail.json()["signature_status"] == "key_revoked"
     no_reason = admin.post(f"/api/v1/keys/{first['kid']}/revoke/", {}, format="json")
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
+    again = admin.post(f"/api/v1/keys/{first['kid']}/revoke/", {"reason": "second"}, format="json")
+    assert again.status_code == 400 and "kid" in again.json()["errors"]
+    assert SigningKey.objects.get(kid=first["kid"]).revocation_reason == "HSM lost"
 
 
 def test_personal_token_and_unverified_session_are_refused(cast, api_as):
