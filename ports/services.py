@@ -264,7 +264,12 @@ def portal_key_ensure() -> SigningKey:
     if key is not None:
         return key
     private = Ed25519PrivateKey.generate()
-    return _key_create(owner_kind=KeyOwner.PORTAL, x=public_x(private.public_key()), private_key=private)
+    try:
+        with transaction.atomic():  # a savepoint: losing the race below leaves the caller's transaction usable
+            return _key_create(owner_kind=KeyOwner.PORTAL, x=public_x(private.public_key()), private_key=private)
+    except IntegrityError:
+        # Two workers created the first portal key at the same moment (one active key per owner): use theirs.
+        return SigningKey.objects.get(owner_kind=KeyOwner.PORTAL, status=KeyStatus.ACTIVE)
 
 
 def _key_retire(key: SigningKey, actor) -> None:

@@ -25,7 +25,7 @@ import rfc8785
 import urllib3
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -396,7 +396,7 @@ def attempt_send(attempt_id) -> str:
     Returns the attempt's new state, or "skipped" when it was not due or
     another worker holds it.
     """
-    key = _portal_key()
+    key = portal_key_ensure()
     token = _claim(attempt_id)
     if token is None:
         return "skipped"
@@ -406,13 +406,6 @@ def attempt_send(attempt_id) -> str:
         logger.exception("webhook attempt %s failed inside the portal", attempt_id)
         attempt = WebhookDelivery.objects.get(pk=attempt_id)
         return _record(attempt, token, status=None, error=f"internal error: {type(exc).__name__}")
-
-
-def _portal_key():
-    try:
-        return portal_key_ensure()
-    except IntegrityError:  # another worker created the portal key at the same moment: use that one
-        return portal_key_ensure()
 
 
 def _send_claimed(attempt_id, token: uuid.UUID, key) -> str:
