@@ -39,7 +39,7 @@ def _worker() -> str | None:
 
 def _relay_pending() -> int | None:
     """Scans accepted but not yet relayed (the outbox backlog): a number to watch, not a failure."""
-    from sharing.services.relay import pending_count
+    from scans.services.relay import pending_count
 
     try:
         return pending_count()

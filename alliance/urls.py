@@ -6,8 +6,8 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from notifications import urls as notifications_urls
-from ports import api as ports_api
 from ports import views as ports_views
+from ports.api_keys import JwksView
 
 from .health import healthz
 
@@ -22,12 +22,11 @@ class SwaggerUiView(SpectacularSwaggerSplitView):
 
 
 api_v1 = [
-    path("ports/", ports_api.PortListApi.as_view(), name="api-ports"),
-    path("agencies/", ports_api.AgencyListApi.as_view(), name="api-agencies"),
-    path("me/", ports_api.MeApi.as_view(), name="api-me"),
-    path("members/", ports_api.MemberListApi.as_view(), name="api-members"),
+    path("", include("ports.api_urls")),
     path("webhooks/", include("webhooks.api_urls")),
     path("", include("sharing.api_urls")),
+    path("", include("scans.api_urls")),
+    path("", include("correlation.api_urls")),
     path("", include("trends.api_urls")),
     path("", include(notifications_urls.api_urlpatterns)),
 ]
@@ -41,13 +40,15 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/2fa/setup/", ports_views.totp_setup, name="totp_setup"),
     path("account/2fa/verify/", ports_views.totp_verify, name="totp_verify"),
-    # Inbox and /agency/subscriptions/, before the agency/<slug>/ pages ("subscriptions" is not an agency).
-    path("", include("sharing.inbox_urls")),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    # Scans, inbox and /agency/subscriptions/, before the agency/<slug>/ pages ("subscriptions" is not an agency).
+    path("", include("scans.urls")),
     # Before agency/<slug>/ pages: /agency/webhooks/ is not an agency.
     path("", include("webhooks.urls")),
     path("agency/", include("ports.admin_urls")),
     path("", ports_views.home, name="home"),
     path("", include("sharing.urls")),
+    path("", include("correlation.urls")),
     path("", include("trends.urls")),
     path("", include(notifications_urls.urlpatterns)),
     path("django-admin/", admin.site.urls),

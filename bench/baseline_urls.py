@@ -9,7 +9,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 
 from ports.models import ScannerNode, SigningKey
-from sharing.models import Scan
+from scans.models import Scan
 
 
 class BaselineScanSerializer(serializers.ModelSerializer):

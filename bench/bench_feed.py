@@ -29,9 +29,10 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from stdnum import iso6346  # noqa: E402
 
+import access  # noqa: E402
+from ports import signing  # noqa: E402
 from ports.models import Agency, AgencyKind, Membership, Port, Role, Sector  # noqa: E402
 from ports.services import agency_key_ensure, reference_ports_load, token_issue  # noqa: E402
-from sharing import access, signing  # noqa: E402
 from sharing.models import Alert, AlertGrant, AlertIdentifier, AlertVersion, Category, GrantKind, Tlp  # noqa: E402
 from sharing.services.alerts import alert_publish  # noqa: E402
 

@@ -29,11 +29,11 @@ django.setup()
 import requests  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
+from ports import signing  # noqa: E402
 from ports.keys import public_x, thumbprint  # noqa: E402
 from ports.models import Agency, AgencyKind, Port, ScannerNode, SigningKey  # noqa: E402
 from ports.services import agency_ensure, node_register, reference_ports_load  # noqa: E402
-from sharing import signing  # noqa: E402
-from sharing.models import Scan  # noqa: E402
+from scans.models import Scan  # noqa: E402
 from tests.scans.helpers import iso6346, now_z  # noqa: E402
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", 12))
@@ -191,7 +191,7 @@ def main() -> None:
     print(f"verify ceiling (1 core)       = {verify_rate:.0f}/s; with parsing {parse_rate:.0f}/s")
 
     # Where a batch's CPU goes (in process, one batch of 500).
-    from sharing.services.scans import scan_ingest_batch
+    from scans.services.scans import scan_ingest_batch
 
     node = ScannerNode.objects.get(id=batch_node.id)
     items = batch_node.signed(500)

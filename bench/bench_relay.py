@@ -38,9 +38,9 @@ from django.db import connection  # noqa: E402
 from bench.bench_ingest import BenchNode, free_port, start_gunicorn  # noqa: E402
 from ports.models import AgencyKind, Port  # noqa: E402
 from ports.services import agency_ensure, reference_ports_load  # noqa: E402
-from sharing.models import Scan, ScanOutbox  # noqa: E402
-from sharing.services.relay import relay_batch  # noqa: E402
-from sharing.services.scans import scan_ingest_batch  # noqa: E402
+from scans.models import Scan, ScanOutbox  # noqa: E402
+from scans.services.relay import relay_batch  # noqa: E402
+from scans.services.scans import scan_ingest_batch  # noqa: E402
 
 STEADY_SECONDS = int(os.environ.get("BENCH_RELAY_SECONDS", 30))
 BACKLOG = int(os.environ.get("BENCH_RELAY_BACKLOG", 100_000))
@@ -171,7 +171,7 @@ def steady(url: str, nodes: list[BenchNode], rate: int, seconds: int = STEADY_SE
 
 def store_backlog(nodes: list[BenchNode], count: int) -> None:
     """Scans stored with their outbox rows, their relay never enqueued (the broker 'was down')."""
-    from sharing.services import scans as scan_services
+    from scans.services import scans as scan_services
 
     original = scan_services._enqueue_relay
     scan_services._enqueue_relay = lambda ids: None

@@ -41,8 +41,8 @@ from django.utils import timezone  # noqa: E402
 
 from ports.models import Hub, Port  # noqa: E402
 from ports.services import agency_ensure, member_add, reference_ports_load, token_issue  # noqa: E402
-from sharing.analytics.synthetic import ORIGIN_CODES, PORT_CODES  # noqa: E402
 from trends import selectors  # noqa: E402
+from trends.analytics.synthetic import ORIGIN_CODES, PORT_CODES  # noqa: E402
 from trends.models import DailyRollup, MonthlyRollup, WeeklyRollup  # noqa: E402
 from trends.services.displacement import detect_and_store  # noqa: E402
 from trends.services.rollups import rebuild_periods  # noqa: E402

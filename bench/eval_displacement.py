@@ -27,8 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sharing.analytics.displacement import detect_displacement  # noqa: E402
-from sharing.analytics.synthetic import generate_alliance, match_flag  # noqa: E402
+from trends.analytics.displacement import detect_displacement  # noqa: E402
+from trends.analytics.synthetic import generate_alliance, match_flag  # noqa: E402
 
 STRATUM_HITS = 3.0
 DELAY_STEPS = (2, 4, 6, 8, 10, 12, 16, 20, 26)

@@ -49,6 +49,7 @@ from django.db import connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from stdnum import iso6346  # noqa: E402
 
+from ports import signing  # noqa: E402
 from ports.keys import public_x, thumbprint  # noqa: E402
 from ports.models import Agency, AgencyKind, Membership, Port, Sector  # noqa: E402
 from ports.services import (  # noqa: E402
@@ -58,8 +59,8 @@ from ports.services import (  # noqa: E402
     reference_ports_load,
     token_issue,
 )
-from sharing import signing  # noqa: E402
-from sharing.models import Alert, Delivery, Scan, ScanGroupObjectPermission, ScanOutbox, Subscription  # noqa: E402
+from scans.models import Delivery, Scan, ScanGroupObjectPermission, ScanOutbox, Subscription  # noqa: E402
+from sharing.models import Alert  # noqa: E402
 from sharing.services.alerts import alert_publish  # noqa: E402
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", 600))

@@ -6,10 +6,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import access
 from alliance.api import ApiError
 from ports.permissions import IsMember
 
-from . import selectors, services
+from . import services
 from .models import Notification
 
 
@@ -30,7 +31,7 @@ class NotificationListApi(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Notification.objects.none()
-        qs = selectors.notifications_for(self.request.user)
+        qs = access.notifications_for(self.request.user)
         unread = self.request.query_params.get("unread")
         if unread in ("true", "1"):
             qs = qs.filter(read_at__isnull=True)
@@ -42,6 +43,6 @@ class NotificationReadApi(APIView):
 
     @extend_schema(request=None, responses=inline_serializer("NotificationRead", {"read": serializers.IntegerField()}))
     def post(self, request, pk: int):
-        if not selectors.notifications_for(request.user).filter(id=pk).exists():
+        if not access.notifications_for(request.user).filter(id=pk).exists():
             raise ApiError("not_found", {"detail": ["No such notification."]}, 404)
         return Response({"read": services.mark_read(user=request.user, notification_id=pk)})

@@ -54,7 +54,7 @@ def notify(
 
 def mark_read(*, user, notification_id: int | None = None) -> int:
     """Marks one (or, with no id, all) of the user's unread notices as read; returns how many changed."""
-    from .selectors import notifications_for
+    from access import notifications_for
 
     qs = notifications_for(user).filter(read_at__isnull=True)
     if notification_id is not None:

@@ -5,7 +5,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from . import selectors, services
+import access
+
+from . import services
 
 
 @login_required
@@ -14,9 +16,9 @@ def notification_list(request):
     if request.method == "POST":
         services.mark_read(user=request.user)
         return redirect("notification_list")
-    page = Paginator(selectors.notifications_for(request.user), 50).get_page(request.GET.get("page"))
+    page = Paginator(access.notifications_for(request.user), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "notifications/list.html",
-        {"page": page, "unread": selectors.unread_count(request.user)},
+        {"page": page, "unread": access.unread_count(request.user)},
     )

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import CharField, Count, Max, Q, QuerySet, Value
 from django.http import Http404
 
-from sharing import access
+import access
 from sharing.models import Alert, Practice, Tlp
 
 from .models import Agency, ApiToken, AuditEntry, KeyOwner, Membership, Role, ScannerNode, SigningKey, TokenKind

@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import admin_selectors as selectors
 from . import admin_services as services
+from .decorators import verified_admin_required
 from .models import ApiToken, KeyStatus, Membership, Role, ScannerNode
 from .services import agency_key_generate, key_revoke, node_register
-from .views import verified_admin_required
 
 REPORT_PAGE_SIZE = 20
 READS_PAGE_SIZE = 50
@@ -369,7 +369,7 @@ def agency_report_readers(request, slug):
 
 def _show_identities(request) -> bool:
     """Who is behind a handle is for the public sector only (SPEC section 2): private-sector admins see handles."""
-    from sharing import access
+    import access
 
     return access.reader_for(request.user).is_public_sector
 

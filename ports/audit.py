@@ -116,10 +116,9 @@ def verify_chain() -> tuple[bool, int, str]:
 
 def checkpoint_create():
     """Sign the current chain head with the portal key (beat runs this periodically)."""
-    from sharing.signing import rfc3339, sign
-
     from .models import AuditCheckpoint
     from .services import portal_key_ensure
+    from .signing import rfc3339, sign
 
     key = portal_key_ensure()  # first: creating it appends to the chain
     with transaction.atomic():
@@ -138,9 +137,8 @@ def checkpoint_create():
 
 def verify_checkpoints() -> tuple[bool, int, str]:
     """Every checkpoint is signed by a portal key and names an entry whose hash it matches."""
-    from sharing.signing import JwsError, parse, signature_ok
-
     from .models import AuditCheckpoint, KeyOwner, SigningKey
+    from .signing import JwsError, parse, signature_ok
 
     portal_keys = {k.kid: k for k in SigningKey.objects.filter(owner_kind=KeyOwner.PORTAL)}
     hashes = dict(AuditEntry.objects.filter(seq__in=AuditCheckpoint.objects.values("seq")).values_list("seq", "hash"))

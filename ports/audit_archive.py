@@ -36,9 +36,8 @@ class Archive:
 
 def checkpoint_at(entry: AuditEntry) -> AuditCheckpoint:
     """The signed checkpoint of this entry: the existing one, or a new one signed with the portal key."""
-    from sharing.signing import rfc3339, sign
-
     from .services import portal_key_ensure
+    from .signing import rfc3339, sign
 
     existing = AuditCheckpoint.objects.filter(seq=entry.seq).first()
     if existing is not None:
@@ -109,14 +108,14 @@ def archive_write(*, before: date, out: Path) -> Archive:
 
 
 def _kid(jws: str) -> str:
-    from sharing.signing import parse
+    from .signing import parse
 
     return parse(jws, "checkpoint+json").kid
 
 
 def _checkpoint_problem(seq: int, digest: str, jws: str) -> str:
     """'' when `jws` is a portal-signed checkpoint of entry `seq` with hash `digest`."""
-    from sharing.signing import JwsError, parse, signature_ok
+    from .signing import JwsError, parse, signature_ok
 
     try:
         parsed = parse(jws, "checkpoint+json")

@@ -44,18 +44,17 @@ def watermark(kind: str) -> datetime | None:
     return RetentionState.objects.filter(kind=kind).values_list("purged_before", flat=True).first()
 
 
-def advance_watermark(kind: str, cutoff: datetime) -> None:
+def advance_watermark(kind: str, cutoff: datetime, *, lock_table: str | None = None) -> None:
     """Record that objects of `kind` older than `cutoff` may be purged; never moves backwards.
 
-    Committed before the purge deletes anything. For scans it takes the rollup table's lock, as
-    `rebuild` does: a rebuild running now finishes first, and any later one sees the new watermark.
+    Committed before the purge deletes anything. For scans the caller names the rollup table to
+    lock, as `rebuild` does: a rebuild running now finishes first, and any later one sees the new
+    watermark.
     """
-    from trends.models import DailyRollup
-
     with transaction.atomic():
-        if kind == "scans" and connection.vendor == "postgresql":
+        if lock_table and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {DailyRollup._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+                cursor.execute(f"LOCK TABLE {connection.ops.quote_name(lock_table)} IN SHARE ROW EXCLUSIVE MODE")
         state, created = RetentionState.objects.select_for_update().get_or_create(
             kind=kind, defaults={"purged_before": cutoff}
         )

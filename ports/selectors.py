@@ -21,6 +21,17 @@ def is_liaison(user) -> bool:
     return active_memberships(user).filter(role=Role.LIAISON).exists()
 
 
+def memberships_with_role(user, *roles: str, public_only: bool = False) -> list[Membership]:
+    """The user's active memberships holding one of `roles` (only in public-sector agencies with `public_only`).
+
+    Ports' own pages ask this; every other app asks the reader (`access.reader_for(user).agencies_with_role`).
+    """
+    qs = active_memberships(user).filter(role__in=roles)
+    if public_only:
+        qs = qs.filter(agency_sector=Sector.PUBLIC)
+    return list(qs)
+
+
 def port_list(*, member: bool | None = None, hub: str | None = None) -> QuerySet[Port]:
     qs = Port.objects.all()
     if member is not None:

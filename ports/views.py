@@ -7,7 +7,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -92,20 +91,3 @@ def totp_verify(request):
         audit.record(request.user, "auth.totp_failed", request.user)
         form.add_error("token", "That code is not valid.")
     return render(request, "ports/totp_verify.html", {"form": form, "next": next_url})
-
-
-def verified_admin_required(view):
-    """Agency administration: an admin membership and a session verified with TOTP."""
-
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not active_memberships(request.user).filter(role="admin").exists():
-            return HttpResponseForbidden("Agency administration is for agency admins.")
-        if not request.user.is_verified():
-            messages.warning(request, "Agency administration needs your second factor.")
-            if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
-                return redirect(f"/account/2fa/verify/?next={request.path}")
-            return redirect("totp_setup")
-        return view(request, *args, **kwargs)
-
-    return wrapper

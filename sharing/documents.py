@@ -13,11 +13,11 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from stdnum import imo, iso6346
 
+from ports import signing
 from ports.locode import locode_error
 from ports.models import Agency, KeyOwner, Membership, Port
 from ports.services import port_for_locode
 
-from . import signing
 from .models import (
     Category,
     DocumentStatus,

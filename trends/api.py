@@ -8,11 +8,12 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import access
+from access import reader_for
 from alliance.api import ApiError, Pagination
 from ports.permissions import IsPublicSectorMember
-from sharing.access import reader_for
 
-from . import access, selectors
+from . import selectors
 from .models import FlagStatus, Measure
 from .services import statistics as statistics_services
 from .services.displacement import flag_set_status

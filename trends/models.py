@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from ports.models import Agency, Port
-from sharing.models import Verdict
+from scans.models import Verdict
 
 
 class DailyRollup(models.Model):

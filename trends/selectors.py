@@ -9,12 +9,12 @@ from django.db.models import DateField, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+import access
+from access import reader_for
 from ports.locode import locode_error
 from ports.models import Hub, Port
-from sharing.access import reader_for
-from sharing.models import Verdict
+from scans.models import Verdict
 
-from . import access
 from .models import DailyRollup, DisplacementFlag, Measure, MonthlyRollup, StatisticsRow, WeeklyRollup
 
 BUCKETS = ("day", "week", "month")

@@ -8,19 +8,18 @@ rules as those APIs, so a page never shows more than the API would.
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+import access
+from access import get_flag_for
 from ports.models import Hub, Port
-from sharing import access
 
 from . import export, selectors
-from .access import get_flag_for
 from .models import FlagStatus, TighteningSource
 from .services.statistics import officer_ports
 
@@ -28,16 +27,7 @@ BUCKETS = [("day", "Day"), ("week", "Week"), ("month", "Month")]
 DEFAULT_PERIOD = timedelta(days=364)
 
 
-def _public_sector_required(view):
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not access.reader_for(request.user).is_public_sector:
-            return HttpResponseForbidden("Trends are shared with public-sector agencies only.")
-        return view(request, *args, **kwargs)
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
+TRENDS_PUBLIC_ONLY = access.public_sector_required("Trends are shared with public-sector agencies only.")
 
 
 def _parse_date(value: str) -> date | None:
@@ -73,7 +63,7 @@ def _map_ports() -> list[dict]:
     ]
 
 
-@_public_sector_required
+@TRENDS_PUBLIC_ONLY
 def dashboard(request):
     filters = dashboard_filters(request.GET)
     members = list(Port.objects.filter(is_member=True).order_by("name"))
@@ -101,7 +91,7 @@ def dashboard(request):
     )
 
 
-@_public_sector_required
+@TRENDS_PUBLIC_ONLY
 def export_csv(request):
     """The trends shown for these filters as CSV, from the same selector as the API (same masking)."""
     try:
@@ -117,7 +107,7 @@ def export_csv(request):
     return response
 
 
-@_public_sector_required
+@TRENDS_PUBLIC_ONLY
 def flag_detail(request, flag_id):
     """A displacement flag with its evidence; the figures and the status form are driven by the flag API."""
     flag = get_flag_for(request.user, flag_id)

@@ -6,14 +6,15 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+import access
 from alliance.api import Pagination
 from ports.permissions import IsVerifiedSession
 
-from . import selectors, services
+from . import services
 
 
 def _require_admin(user) -> None:
-    if not services.admin_agency_ids(user):
+    if not access.webhook_admin_agency_ids(user):
         raise PermissionDenied("Webhooks are managed by public-sector agency admins.")
 
 
@@ -55,7 +56,7 @@ class WebhookListCreateApi(GenericAPIView):
     serializer_class = EndpointOutput
 
     def get_queryset(self):
-        return selectors.endpoints_for(self.request.user)
+        return access.endpoints_for(self.request.user)
 
     @extend_schema(responses=EndpointOutput(many=True))
     def get(self, request):
@@ -84,7 +85,7 @@ class WebhookDeleteApi(GenericAPIView):
     @extend_schema(responses={204: None})
     def delete(self, request, endpoint_id):
         _require_admin(request.user)
-        endpoint = selectors.get_endpoint_for(request.user, endpoint_id)
+        endpoint = access.get_endpoint_for(request.user, endpoint_id)
         services.endpoint_remove(endpoint=endpoint, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -95,7 +96,7 @@ class DeadLetterListApi(GenericAPIView):
     serializer_class = AttemptOutput
 
     def get_queryset(self):
-        return selectors.dead_letters_for(self.request.user)
+        return access.dead_letters_for(self.request.user)
 
     @extend_schema(responses=AttemptOutput(many=True))
     def get(self, request):
@@ -111,6 +112,6 @@ class DeadLetterReplayApi(GenericAPIView):
     @extend_schema(request=None, responses={202: AttemptOutput})
     def post(self, request, attempt_id):
         _require_admin(request.user)
-        attempt = selectors.get_dead_letter_for(request.user, attempt_id)
+        attempt = access.get_dead_letter_for(request.user, attempt_id)
         attempt = services.dead_letter_replay(attempt=attempt, actor=request.user)
         return Response(AttemptOutput(attempt).data, status=status.HTTP_202_ACCEPTED)

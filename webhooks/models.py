@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from ports.models import Agency, Membership
-from sharing.models import Delivery
+from scans.models import Delivery
 
 
 class Endpoint(models.Model):

@@ -29,12 +29,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ports import audit
+import access
+from ports import audit, signing
 from ports.models import Membership, Role, Sector
 from ports.selectors import active_memberships
 from ports.services import portal_key_ensure
-from sharing import access, scan_documents, signing
-from sharing.models import Delivery, Scan
+from scans import documents as scan_documents
+from scans.models import Delivery, Scan
 
 from .models import Endpoint, State, WebhookDelivery
 
@@ -69,11 +70,6 @@ def acting_admin(user, agency_slug: str | None = None) -> Membership:
     if len(public) > 1:
         raise ValidationError({"agency": ["You administer several agencies: say which one registers the webhook."]})
     return public[0]
-
-
-def admin_agency_ids(user) -> set[int]:
-    """Public-sector agencies the user administers (the only ones with webhooks)."""
-    return {m.agency_id for m in active_memberships(user) if m.role == Role.ADMIN and m.agency_sector == Sector.PUBLIC}
 
 
 # ---------------------------------------------------------------- target checks
@@ -333,7 +329,7 @@ def _attempt_rows():
 
 def body_bytes(attempt: WebhookDelivery, sent_at) -> bytes:
     """The exact bytes POSTed and signed: `delivery_id`, `sent_at` and the scan as the API shows it."""
-    from sharing.api.scans import ScanOutput
+    from scans.serializers import ScanOutput
 
     scan = access.scan_rows(Scan.objects.filter(pk=attempt.delivery.scan_id)).get()
     scan.signature_status = scan_documents.signature_status(scan)

@@ -1,4 +1,4 @@
-"""Agency administration: webhooks and dead letters (portal). Thin views over services and selectors."""
+"""Agency administration: webhooks and dead letters (portal). Thin views over services and access."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -6,11 +6,11 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ports.models import Role, Sector
-from ports.selectors import active_memberships
-from ports.views import verified_admin_required
+import access
+from ports.decorators import verified_admin_required
+from ports.models import Role
 
-from . import selectors, services
+from . import services
 
 RECENT = 50
 
@@ -18,7 +18,7 @@ RECENT = 50
 def _public_admin_required(view):
     @verified_admin_required
     def wrapper(request, *args, **kwargs):
-        if not services.admin_agency_ids(request.user):
+        if not access.webhook_admin_agency_ids(request.user):
             return HttpResponseForbidden("Private-sector agencies never receive scans, so they have no webhooks.")
         return view(request, *args, **kwargs)
 
@@ -44,16 +44,14 @@ def webhook_list(request):
         else:
             messages.success(request, f"Webhook {endpoint.url} registered.")
             return redirect("webhook_list")
-    agencies = [
-        m.agency for m in active_memberships(request.user) if m.role == Role.ADMIN and m.agency_sector == Sector.PUBLIC
-    ]
+    agencies = [m.agency for m in access.memberships_with_role(request.user, Role.ADMIN, public_only=True)]
     return render(
         request,
         "webhooks/list.html",
         {
-            "endpoints": selectors.endpoints_for(request.user),
-            "attempts": selectors.attempts_for(request.user)[:RECENT],
-            "dead_letters": selectors.dead_letters_for(request.user)[:RECENT],
+            "endpoints": access.endpoints_for(request.user),
+            "attempts": access.attempts_for(request.user)[:RECENT],
+            "dead_letters": access.dead_letters_for(request.user)[:RECENT],
             "agencies": agencies,
             "form": form,
             "errors": errors,
@@ -65,7 +63,7 @@ def webhook_list(request):
 @_public_admin_required
 @require_POST
 def webhook_delete(request, endpoint_id):
-    endpoint = selectors.get_endpoint_for(request.user, endpoint_id)
+    endpoint = access.get_endpoint_for(request.user, endpoint_id)
     services.endpoint_remove(endpoint=endpoint, actor=request.user)
     messages.success(request, f"Webhook {endpoint.url} removed; nothing more is sent there.")
     return redirect("webhook_list")
@@ -74,7 +72,7 @@ def webhook_delete(request, endpoint_id):
 @_public_admin_required
 @require_POST
 def webhook_replay(request, attempt_id):
-    attempt = selectors.get_dead_letter_for(request.user, attempt_id)
+    attempt = access.get_dead_letter_for(request.user, attempt_id)
     try:
         services.dead_letter_replay(attempt=attempt, actor=request.user)
     except ValidationError as exc:

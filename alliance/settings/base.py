@@ -44,11 +44,17 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    # Lowest first: ports (reference data, members, keys, audit), then what people write and what
+    # scanners push, then what is built on both (correlation, trends), then delivery to the outside.
     "ports",
-    "sharing",
-    "trends",
     "notifications",
+    "sharing",
+    "scans",
+    "correlation",
+    "trends",
     "webhooks",
+    "retention",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -81,7 +87,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "ports.context_processors.memberships",
+                "access.context_processors.reader",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -218,7 +225,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DocumentStatusEnum": "sharing.models.alerts.DocumentStatus",
         "KeyStatusEnum": "ports.models.KeyStatus",
-        "VerdictEnum": "sharing.models.scans.Verdict",  # scans' verdict and subscriptions' min_verdict
+        "VerdictEnum": "scans.models.scans.Verdict",  # scans' verdict and subscriptions' min_verdict
     },
 }
 

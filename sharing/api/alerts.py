@@ -14,11 +14,13 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+import access
 from alliance.api import ApiError, Pagination
 from alliance.filters import IsoDateTimeFilter
-from ports.selectors import active_memberships
+from ports import signing
+from ports.models import Role
 
-from .. import access, documents, selectors, signing
+from .. import documents, selectors
 from ..models import (
     CATEGORY_DEFINITIONS,
     Alert,
@@ -280,7 +282,7 @@ def _body(request) -> dict:
 
 
 def _require_officer(user) -> None:
-    if not any(m.role == "officer" for m in active_memberships(user)):
+    if not access.reader_for(user).agencies_with_role(Role.OFFICER):
         raise ApiError("permission_denied", {"non_field_errors": ["Only officers publish."]}, 403)
 
 

@@ -6,10 +6,11 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+import access
 from alliance.api import ApiError
+from ports import signing
 from ports.permissions import IsMember
 
-from .. import access, signing
 from ..models import Feedback, FeedbackOutcome
 from ..services import feedback as feedback_services
 

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from alliance import hooks
 from ports.models import Membership
 
 from .. import documents
@@ -19,9 +20,7 @@ def _index_identifiers(alert: Alert, doc: dict) -> None:
 
 def _correlated(alert: Alert) -> Alert:
     """Container matches are found in the publishing transaction: a notice lands with its alert or not at all."""
-    from .correlation import correlate_alert
-
-    correlate_alert(alert)
+    hooks.run("alert_published", alert)
     return alert
 
 

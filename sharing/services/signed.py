@@ -10,13 +10,14 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+import access
 from alliance.api import ApiError
-from ports import audit
+from ports import audit, signing
 from ports.models import KeyOwner, KeyStatus, Membership, SigningKey
 from ports.selectors import active_memberships
 from ports.services import agency_key_ensure
 
-from .. import access, documents, signing
+from .. import documents
 from ..documents import Validated
 from ..models import DocumentStatus, GrantKind
 

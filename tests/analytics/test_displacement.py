@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from sharing.analytics.displacement import (
+from trends.analytics.displacement import (
     Measure,
     Tightening,
     WeeklySeries,
@@ -15,7 +15,7 @@ from sharing.analytics.displacement import (
     same_tightening,
     week_start,
 )
-from sharing.analytics.synthetic import generate_alliance, match_flag
+from trends.analytics.synthetic import generate_alliance, match_flag
 
 PORTS = ["NLRTM", "BEANR", "DEHAM", "ESALG", "FRLEH", "ITGOA", "GRPIR", "PLGDN", "SIKOP", "PTSIN"]
 ORIGINS = ["ECGYE", "COCTG", "BRSSZ"]

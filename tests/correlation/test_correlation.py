@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from django.urls import reverse
 
+from correlation.models import Correlation, OneSidedHit
 from notifications.models import Notification
 from ports.models import Agency
-from sharing.models import Correlation, OneSidedHit
-from sharing.services.relay import relay_batch
+from scans.services.relay import relay_batch
 from tests.scans.helpers import now_z
 from tests.sharing.conftest import alert_fields, container
 

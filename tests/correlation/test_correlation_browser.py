@@ -3,7 +3,7 @@ Antwerp customs sees the notice. The Hamburg terminal operator sees nothing; no 
 
 import pytest
 
-from sharing.services.relay import relay_batch
+from scans.services.relay import relay_batch
 from tests.conftest import login
 from tests.scans.helpers import Node
 from tests.sharing.conftest import alert_fields, container

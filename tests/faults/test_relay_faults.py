@@ -12,7 +12,7 @@ import requests
 from django.db.models import Count
 
 from ports.models import Agency, Sector
-from sharing.models import Delivery, Scan, ScanGroupObjectPermission, ScanOutbox
+from scans.models import Delivery, Scan, ScanGroupObjectPermission, ScanOutbox
 from tests.conftest import WebServer, Worker
 from tests.scans.helpers import Node as SigningNode
 from tests.scans.helpers import iso6346, now_z

@@ -56,6 +56,6 @@ def test_a_deactivated_agency_neither_receives_nor_reads_notices(cast, api_as):
     agency.save(update_fields=["is_active"])
     assert notify(kind="feedback", subject="Another", agencies=[agency.id]) == 0
     assert api_as(u["author"]).get(reverse("api-notifications")).status_code == 403  # no active membership left
-    from notifications.selectors import notifications_for
+    from access import notifications_for
 
     assert not notifications_for(u["author"]).exists()

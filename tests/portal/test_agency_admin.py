@@ -16,10 +16,10 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+import access
 from ports.keys import public_x
 from ports.models import ApiToken, AuditEntry, KeyStatus, Membership, ScannerNode, SigningKey, UserProfile
 from ports.services import agency_key_ensure, node_register, token_issue
-from sharing import access
 from sharing.models import Alert
 from tests.sharing.conftest import alert_fields
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from sharing.models import InspectionOutcome
-from sharing.services.relay import relay_batch
+from scans.models import InspectionOutcome
+from scans.services.relay import relay_batch
 from tests.conftest import login
 from tests.scans.helpers import Node
 

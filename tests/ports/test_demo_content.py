@@ -3,10 +3,12 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from correlation.models import Correlation, OneSidedHit
+from demo.content import CORRELATED_CONTAINER, DECOY, DISPLACEMENT, HIDDEN_CONTAINER
+from demo.seed import seed
 from notifications.models import Notification
-from ports.demo import seed
-from ports.demo_content import CORRELATED_CONTAINER, DECOY, DISPLACEMENT, HIDDEN_CONTAINER
-from sharing.models import Alert, AlertVersion, Correlation, Delivery, Feedback, OneSidedHit, Practice, Scan
+from scans.models import Delivery, Scan
+from sharing.models import Alert, AlertVersion, Feedback, Practice
 from trends.models import DisplacementFlag, Measure, StatisticsRow
 
 COUNTED = (

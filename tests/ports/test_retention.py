@@ -9,21 +9,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from correlation.models import Correlation
 from ports.models import AuditCheckpoint, AuditEntry, RetentionState
-from sharing.models import (
-    Alert,
-    AlertGrant,
-    AlertIdentifier,
-    AlertVersion,
-    Correlation,
-    Delivery,
-    Feedback,
-    InspectionOutcome,
-    Scan,
-    ScanGroupObjectPermission,
-    ScanOutbox,
-)
-from sharing.services.relay import relay_batch
+from scans.models import Delivery, InspectionOutcome, Scan, ScanGroupObjectPermission, ScanOutbox
+from scans.services.relay import relay_batch
+from sharing.models import Alert, AlertGrant, AlertIdentifier, AlertVersion, Feedback
 from tests.scans.helpers import Node
 from tests.sharing.conftest import alert_fields, container
 from trends.services import rollups
@@ -370,7 +360,7 @@ def test_tampered_archives_fail(ports, tmp_path):
 
 def test_the_beat_task_is_registered_and_safe_twice(antwerp_node, cast, settings):
     from alliance.celery import app
-    from sharing.tasks_retention import purge_expired
+    from retention.tasks import purge_expired
 
     assert settings.CELERY_BEAT_SCHEDULE["purge-expired"]["task"] == "sharing.purge_expired"
     assert purge_expired.name in app.tasks and purge_expired.name == "sharing.purge_expired"

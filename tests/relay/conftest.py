@@ -5,7 +5,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from sharing.services.relay import relay_batch
+from scans.services.relay import relay_batch
 from tests.scans.helpers import Node
 
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ports.models import AuditEntry
-from sharing.models import Delivery
+from scans.models import Delivery
 
 pytestmark = pytest.mark.django_db
 

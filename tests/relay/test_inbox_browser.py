@@ -2,7 +2,7 @@
 
 import pytest
 
-from sharing.tasks import relay_scans
+from scans.tasks import relay_scans
 from tests.conftest import login
 from tests.scans.helpers import Node
 

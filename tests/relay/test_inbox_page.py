@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from ports.models import UserProfile
-from sharing.models import Delivery
+from scans.models import Delivery
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sharing.models import Delivery, ScanGroupObjectPermission, ScanOutbox
-from sharing.tasks import relay_scans, relay_sweep
+from scans.models import Delivery, ScanGroupObjectPermission, ScanOutbox
+from scans.tasks import relay_scans, relay_sweep
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sharing.models import Correlation, Delivery
-from sharing.services.relay import relay_batch
+from correlation.models import Correlation
+from scans.models import Delivery
+from scans.services.relay import relay_batch
 from tests.scans.helpers import Node
 from tests.sharing.conftest import alert_fields, container
 

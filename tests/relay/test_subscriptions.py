@@ -3,7 +3,7 @@
 import pytest
 
 from ports.models import AuditEntry
-from sharing.models import Delivery, Subscription
+from scans.models import Delivery, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_admin_creates_lists_and_stops_a_subscription(cast, verified_session):
     again = admin.post(URL, {"port": "NLRTM", "origin": "ECGYE", "min_verdict": "inconclusive"}, format="json")
     assert again.status_code == 201 and again.json()["id"] == created["id"]
 
-    actions = list(AuditEntry.objects.filter(object_type="sharing.subscription").values_list("action", flat=True))
+    actions = list(AuditEntry.objects.filter(object_type="scans.subscription").values_list("action", flat=True))
     assert sorted(actions) == sorted(
         ["subscription.created", "subscription.created", "subscription.deactivated", "subscription.created"]
     )

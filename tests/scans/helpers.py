@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from ports.keys import public_x, thumbprint
 from ports.services import node_register
-from sharing.signing import sign_with_private_key
+from ports.signing import sign_with_private_key
 
 CONTAINERS = ["MSCU1234566", "CSQU3054383", "TGHU1234562", "MAEU1234563", "HLXU1234565"]
 

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from ports.keys import public_x, thumbprint
 from ports.services import token_issue
-from sharing.models import NodeCounter, Scan, ScanOutbox
+from scans.models import NodeCounter, Scan, ScanOutbox
 
 from .helpers import now_z
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from ports import signing
 from ports.models import AuditEntry
-from sharing import signing
-from sharing.services.relay import relay_batch
+from scans.services.relay import relay_batch
 
 pytestmark = pytest.mark.django_db
 

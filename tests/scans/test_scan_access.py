@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from sharing.services.relay import relay_batch
+from scans.services.relay import relay_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_verify_signatures_names_a_tampered_scan_and_marks_it(antwerp_node):
 
     from django.core.management import CommandError, call_command
 
-    from sharing.models import Scan
+    from scans.models import Scan
     from sharing.tasks import verify_signatures
 
     good = antwerp_node.push().json()

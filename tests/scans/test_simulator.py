@@ -2,8 +2,8 @@
 
 import pytest
 
-from ports.demo import seed
-from sharing.models import Scan
+from demo.seed import seed
+from scans.models import Scan
 from tests.conftest import WebServer
 
 pytestmark = [pytest.mark.integration]
@@ -16,7 +16,7 @@ def test_simulator_pushes_signed_scans_over_http(transactional_db, settings, tmp
     web = WebServer(redis_server.url, tmp_path / "web.log", extra_env={"ALLIANCE_VAR_DIR": str(tmp_path)})
     try:
         web.start()
-        from sharing.simulator import run
+        from demo.simulator import run
 
         stats = run(url=web.url, rate=40, duration=3, displacement=True, start_after=0, seed=7, only=None)
     finally:
@@ -24,7 +24,7 @@ def test_simulator_pushes_signed_scans_over_http(transactional_db, settings, tmp
     assert stats["errors"] == 0 and stats["rejected"] == 0
     assert stats["created"] > 20 and stats["created"] == Scan.objects.count() - before
     scan = Scan.objects.order_by("?").first()
-    from sharing.scan_documents import signature_status
+    from scans.documents import signature_status
 
     assert signature_status(scan) == "verified"
     assert set(Scan.objects.values_list("verdict", flat=True)) <= {"clear", "inconclusive", "suspect", "positive"}

@@ -7,7 +7,7 @@ filter that returned an unrelated object would show up as an unexpected id.
 
 import pytest
 
-from sharing import access
+import access
 from sharing.models import Alert
 
 from .conftest import container

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from notifications.models import Notification
-from sharing.analytics.synthetic import generate_alliance
+from trends.analytics.synthetic import generate_alliance
 from trends.models import DisplacementFlag
 from trends.services.displacement import detect_and_store
 

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ports.models import Hub, Port
-from sharing.services.relay import relay_batch
+from scans.services.relay import relay_batch
 from trends import selectors
 from trends.models import MonthlyRollup, StatisticsRow, WeeklyRollup
 from trends.services import rollups

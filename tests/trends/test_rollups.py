@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 
-from sharing.models import Scan
-from sharing.services.relay import relay_batch
+from scans.models import Scan
+from scans.services.relay import relay_batch
 from trends.models import DailyRollup
 from trends.services import rollups
 

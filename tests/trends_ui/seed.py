@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from ports.models import Agency
 from ports.services import member_add
-from sharing.analytics import displacement as core
 from tests.conftest import PASSWORD
+from trends.analytics import displacement as core
 from trends.models import DisplacementFlag, Measure
 from trends.services.displacement import store_flags
 from trends.services.measures import measure_declare

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from sharing.services.relay import relay_batch
+from scans.services.relay import relay_batch
 from tests.scans.helpers import Node
 from tests.sharing.conftest import verified_session  # noqa: F401 - a fixture shared with the key tests
 from webhooks import services

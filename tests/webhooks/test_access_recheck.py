@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from ports.models import AuditEntry
-from sharing.models import Scan, ScanGroupObjectPermission
+from scans.models import Scan, ScanGroupObjectPermission
 from webhooks.models import State, WebhookDelivery
 from webhooks.tasks import send_attempt
 

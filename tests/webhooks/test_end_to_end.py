@@ -12,8 +12,8 @@ import time
 import pytest
 from celery import Celery
 
-from sharing.models import Delivery
-from sharing.services import scans as scan_services
+from scans.models import Delivery
+from scans.services import scans as scan_services
 from tests.conftest import Worker
 from webhooks.models import State, WebhookDelivery
 

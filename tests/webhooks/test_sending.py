@@ -4,7 +4,7 @@ import json
 
 from django.utils import timezone
 
-from sharing.models import Delivery, Scan
+from scans.models import Delivery, Scan
 from webhooks.models import State, WebhookDelivery
 from webhooks.tasks import send_attempt
 

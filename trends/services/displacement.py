@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from ports import audit
 from ports.models import Agency, Port, Sector
-from sharing.analytics import displacement as core
 
+from ..analytics import displacement as core
 from ..models import DisplacementFlag, FlagStatus, Measure, StatisticsRow, TighteningSource, WeeklyRollup
 from ..selectors import spread_statistics
 

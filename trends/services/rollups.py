@@ -23,7 +23,7 @@ from django.db.models import DateField, F, Q, Sum
 from django.db.models.functions import Greatest, TruncMonth, TruncWeek
 
 from ports.retention import first_retained_scan_day
-from sharing.models import InspectionOutcome, OutcomeResult, Scan, ScanOutbox, Verdict
+from scans.models import InspectionOutcome, OutcomeResult, Scan, ScanOutbox, Verdict
 
 from ..models import DailyRollup, MonthlyRollup, WeeklyRollup
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ports.signing import SignatureStatus
 from sharing.integrity import verify_all
-from sharing.signing import SignatureStatus
 
 
 class Command(BaseCommand):

@@ -1,0 +1,54 @@
+"""Every cross-app hook, in one place and in the order it runs.
+
+The apps below the hooks (scans, sharing) must not import the apps above them
+(correlation, trends, webhooks), yet a relay, an outcome or a publish must
+reach them. Each hook is named here by dotted path and resolved on first
+use, so the order is written down once and no app appends to another app's
+list from `ready()` in INSTALLED_APPS order.
+
+| point | when it runs | arguments |
+|---|---|---|
+| `relay_in_transaction` | inside the relay transaction, once per claimed batch | the relayed `Scan` rows |
+| `after_relay` | after the relay transaction commits | new delivery ids, relayed scan ids |
+| `outcome_recorded` | inside the outcome transaction | the `InspectionOutcome` |
+| `scan_integrity_changed` | inside the verifier's marking transaction | newly failed ids, cleared ids |
+| `alert_published` | inside the publishing transaction of an alert version | the `Alert` |
+| `verifiers` | `verify_signatures` (command and beat task), in order | `mark=` keyword |
+"""
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+HOOKS: dict[str, tuple[str, ...]] = {
+    # Correlation first: its notices and one-sided hits land in the same transaction as the deliveries;
+    # then the rollups count the scan (once, as relayed).
+    "relay_in_transaction": (
+        "correlation.services.correlate_scans",
+        "trends.services.rollups.on_relay",
+    ),
+    # After commit: an attempt per new delivery and active endpoint of its agency.
+    "after_relay": ("webhooks.services.on_relayed",),
+    "outcome_recorded": ("trends.services.rollups.on_outcome",),
+    # A scan the verifier finds invalid stops counting (and counts again once found valid).
+    "scan_integrity_changed": ("trends.services.rollups.on_integrity_change",),
+    # Container matches are found in the publishing transaction: a notice lands with its alert or not at all.
+    "alert_published": ("correlation.services.correlate_alert",),
+    "verifiers": (
+        "sharing.integrity.verify_documents",
+        "scans.integrity.verify_scans",
+    ),
+}
+
+
+@cache
+def hooks(point: str) -> tuple[Callable[..., Any], ...]:
+    """The callables registered for `point`, in order."""
+    return tuple(import_string(path) for path in HOOKS[point])
+
+
+def run(point: str, *args: Any, **kwargs: Any) -> list[Any]:
+    """Call every hook of `point` in order; a hook's exception propagates (it shares the caller's transaction)."""
+    return [hook(*args, **kwargs) for hook in hooks(point)]

@@ -1,0 +1,26 @@
+"""Page decorators shared by every app's administration pages."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseForbidden
+from django.shortcuts import redirect
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .selectors import active_memberships
+
+
+def verified_admin_required(view):
+    """Agency administration: an admin membership and a session verified with TOTP."""
+
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not active_memberships(request.user).filter(role="admin").exists():
+            return HttpResponseForbidden("Agency administration is for agency admins.")
+        if not request.user.is_verified():
+            messages.warning(request, "Agency administration needs your second factor.")
+            if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+                return redirect(f"/account/2fa/verify/?next={request.path}")
+            return redirect("totp_setup")
+        return view(request, *args, **kwargs)
+
+    return wrapper

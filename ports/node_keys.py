@@ -1,0 +1,47 @@
+"""A node rotates its own key (SPEC section 3): a key+json JWS signed by its active key."""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from . import signing
+from .keys import public_key_from_x
+from .models import KeyStatus, ScannerNode, SigningKey
+from .services import node_key_rotate
+
+KEY_TYP = "key+json"
+SKEW = timedelta(minutes=5)
+
+
+def node_key_rotate_signed(*, node: ScannerNode, jws: str) -> SigningKey:
+    try:
+        parsed = signing.parse(jws, KEY_TYP)
+    except signing.JwsError as exc:
+        raise ValidationError(exc.as_errors()) from exc
+    key = SigningKey.objects.filter(kid=parsed.kid, node=node, status=KeyStatus.ACTIVE).first()
+    if key is None:
+        raise PermissionDenied(f"kid {parsed.kid!r} is not the active key of node {node.id}.")
+    if not signing.signature_ok(parsed, key.x):
+        raise ValidationError({"jws": ["The signature does not verify with the node's active key."]})
+    payload = parsed.payload
+    errors: dict[str, list[str]] = {}
+    if set(payload) != {"node", "x", "created_at"}:
+        errors["jws"] = ["The payload holds exactly node, x and created_at."]
+    if payload.get("node") != node.id:
+        errors["node"] = [f"This must be the authenticated node ({node.id})."]
+    created = parse_datetime(payload["created_at"]) if isinstance(payload.get("created_at"), str) else None
+    if created is None or created.tzinfo is None or abs(timezone.now() - created) > SKEW:
+        errors["created_at"] = ["An RFC 3339 UTC time within 5 minutes of now."]
+    x = payload.get("x")
+    try:
+        public_key_from_x(x)
+    except (ValueError, TypeError):
+        errors["x"] = ["An Ed25519 public key: 32 bytes, base64url without padding."]
+    else:
+        if SigningKey.objects.filter(x=x).exists():
+            errors["x"] = ["This public key is already registered; a key can be registered only once."]
+    if errors:
+        raise ValidationError(errors)
+    return node_key_rotate(node=node, x=x)
