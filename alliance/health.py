@@ -1,10 +1,26 @@
-"""GET /healthz: database, broker and worker liveness; 503 naming what is down."""
+"""GET /healthz: readiness of database, broker and worker, 503 naming what is down; GET /livez: the process serves.
 
+The answer is public, so a failure is named by a fixed phrase; the exception (hosts, ports, driver text)
+goes only to the log.
+"""
+
+import logging
+
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from kombu import Connection
 
 from .celery import app
+
+logger = logging.getLogger(__name__)
+
+UNREACHABLE = "unreachable"
+
+
+def _down(check: str, exc: Exception) -> str:
+    logger.warning("healthz: %s is down (%s)", check, exc.__class__.__name__)
+    return UNREACHABLE
 
 
 def _database() -> str | None:
@@ -13,17 +29,19 @@ def _database() -> str | None:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # noqa: BLE001 - report any failure
-        return str(exc)[:200]
+        return _down("database", exc)
     return None
 
 
 def _broker() -> str | None:
+    # Read from settings at each request, not the Celery app's cached copy, so the probe follows the configuration.
+    url = settings.CELERY_BROKER_URL
     try:
-        with Connection(app.conf.broker_url, connect_timeout=1, transport_options={"socket_timeout": 1}) as conn:
+        with Connection(url, connect_timeout=1, transport_options={"socket_timeout": 1}) as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
             conn.default_channel.client.ping()
     except Exception as exc:  # noqa: BLE001
-        return str(exc)[:200] or exc.__class__.__name__
+        return _down("broker", exc)
     return None
 
 
@@ -31,7 +49,7 @@ def _worker() -> str | None:
     try:
         replies = app.control.ping(timeout=1.5)
     except Exception as exc:  # noqa: BLE001
-        return str(exc)[:200] or exc.__class__.__name__
+        return _down("worker", exc)
     if not replies:
         return "no worker answered a ping"
     return None
@@ -45,6 +63,11 @@ def _relay_pending() -> int | None:
         return pending_count()
     except Exception:  # noqa: BLE001 - health must answer even if this query fails
         return None
+
+
+def livez(request):
+    """Liveness: answers while the process serves requests; touches neither the database nor the broker."""
+    return JsonResponse({"status": "ok"})
 
 
 def healthz(request):

@@ -9,7 +9,7 @@ from notifications import urls as notifications_urls
 from ports import views as ports_views
 from ports.api_keys import JwksView
 
-from .health import healthz
+from .health import healthz, livez
 
 # Swagger UI's bundle injects one fixed <style> element; allow exactly that
 # stylesheet by hash on the docs page only (no 'unsafe-inline', no eval).
@@ -33,6 +33,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),

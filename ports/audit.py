@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -10,6 +12,10 @@ from django.utils import timezone
 from .models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+CHECKPOINT_EVENT = "audit.checkpoint"
+
+# Each signed checkpoint is also written here, one JSON line, so a copy lives outside the database.
+logger = logging.getLogger(__name__)
 
 
 def _actor_name(actor) -> str:
@@ -77,8 +83,15 @@ def record(
     return entry
 
 
-def verify_chain() -> tuple[bool, int, str]:
-    """Walk the whole chain: (ok, entries checked, first problem)."""
+def verify_chain(given: list["SignedCheckpoint"] | None = None) -> tuple[bool, int, str]:
+    """Walk the whole chain: (ok, entries checked, first problem).
+
+    Beyond the links, the chain must not have been cut short: it starts at the genesis entry or right after
+    an archived, signed checkpoint, and it reaches every checkpoint known (the database's and `given`, e.g.
+    copies from the log stream), agreeing with each of them.
+    """
+    given = given or []
+    given_at = {checkpoint.seq: checkpoint for checkpoint in given}
     prev = GENESIS
     expected_seq = None
     count = 0
@@ -86,7 +99,10 @@ def verify_chain() -> tuple[bool, int, str]:
         if expected_seq is None:
             expected_seq = entry.seq
             if entry.seq != 1:
-                prev = entry.prev_hash  # archived prefix: trust starts at the checkpoint
+                problem = _start_problem(entry, given)
+                if problem:
+                    return False, count, problem
+                prev = entry.prev_hash  # archived prefix: trust starts at its signed checkpoint
         if entry.seq != expected_seq:
             return False, count, f"entry #{expected_seq} is missing (next is #{entry.seq})"
         if entry.prev_hash != prev:
@@ -103,15 +119,63 @@ def verify_chain() -> tuple[bool, int, str]:
         )
         if digest != entry.hash:
             return False, count, f"entry #{entry.seq} was altered (hash mismatch)"
+        if entry.seq in given_at and given_at[entry.seq].hash != entry.hash:
+            return False, count, f"entry #{entry.seq} differs from the signed checkpoint given for it"
         prev = entry.hash
         expected_seq = entry.seq + 1
         count += 1
+    last_seq = expected_seq - 1 if count else 0
     head = AuditHead.objects.filter(id=1).first()
-    if head is not None and count and head.seq != expected_seq - 1:
-        return False, count, f"the head says #{head.seq} but the chain ends at #{expected_seq - 1}"
+    if head is not None and not count and head.seq:
+        return False, count, f"the head says #{head.seq} but the chain is empty"
+    if head is not None and count and head.seq != last_seq:
+        return False, count, f"the head says #{head.seq} but the chain ends at #{last_seq}"
     if head is not None and count and head.hash != prev:
         return False, count, "the head hash does not match the last entry"
+    problem = _end_problem(last_seq, given)
+    if problem:
+        return False, count, problem
     return True, count, ""
+
+
+def _start_problem(first: AuditEntry, given: list["SignedCheckpoint"]) -> str:
+    """'' when the entries before `first` were archived behind a signed checkpoint of its predecessor.
+
+    A checkpoint alone is no licence to drop what precedes it (beat signs one every few minutes): the
+    chain must also record the archive that ends there, as `audit_archive` does.
+    """
+    from .models import AuditCheckpoint
+
+    before = first.seq - 1
+    cut = f"the chain starts at #{first.seq}: entries were cut from its start (no archive behind a signed checkpoint"
+    covering = [c for c in given if c.seq == before]
+    stored = AuditCheckpoint.objects.filter(seq=before).first()
+    if stored is not None:
+        try:
+            covering.append(checkpoint_read(stored.jws))
+        except CheckpointError:
+            pass  # verify_checkpoints names the bad row; it covers nothing here
+    if not any(c.seq == before and c.hash == first.prev_hash for c in covering):
+        return f"{cut} covers entry #{before})"
+    archived = AuditEntry.objects.filter(
+        action="audit.archived", object_type="audit_checkpoint", object_id=str(before)
+    ).exists()
+    if not archived:
+        return f"{cut}: entry #{before} is signed but was never archived)"
+    return ""
+
+
+def _end_problem(last_seq: int, given: list["SignedCheckpoint"]) -> str:
+    """'' unless the chain stops before a checkpoint it knows of (its tail deleted, the head rewound)."""
+    from django.db.models import Max
+
+    from .models import AuditCheckpoint
+
+    known = [AuditCheckpoint.objects.aggregate(top=Max("seq"))["top"] or 0, *(c.seq for c in given)]
+    beyond = max(known)
+    if beyond > last_seq:
+        return f"the chain stops at #{last_seq} before the signed checkpoint #{beyond}: entries were cut from its end"
+    return ""
 
 
 def checkpoint_create():
@@ -132,7 +196,74 @@ def checkpoint_create():
             "created_at": rfc3339(timezone.now()),
         }
         jws = sign(document, key, "checkpoint+json")
-        return AuditCheckpoint.objects.create(seq=head.seq, hash=head.hash, jws=jws)
+        checkpoint = AuditCheckpoint.objects.create(seq=head.seq, hash=head.hash, jws=jws)
+        checkpoint_publish(checkpoint)
+        return checkpoint
+
+
+def checkpoint_publish(checkpoint) -> None:
+    """Once committed, write the signed checkpoint to the log stream as one JSON line.
+
+    Whoever can cut the tables can delete the checkpoint rows too; the copy in the logs survives and
+    `audit_verify --checkpoint LINE` takes it back. After commit: a rolled back checkpoint is never logged.
+    """
+    line = json.dumps(
+        {"event": CHECKPOINT_EVENT, "seq": checkpoint.seq, "hash": checkpoint.hash, "jws": checkpoint.jws},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    transaction.on_commit(lambda: logger.info(line))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be trusted: unreadable, or not signed by a portal key."""
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    seq: int
+    hash: str
+
+
+def checkpoint_jws_from_text(text: str) -> str:
+    """The JWS in what `audit_verify --checkpoint` was given: the logged JSON line, that line inside a JSON
+    log record's message, a log line with a prefix before it, or the bare JWS."""
+    text = (text or "").strip()
+    if "{" not in text:
+        return text
+    try:
+        found: Any = json.loads(text[text.index("{") :])
+    except ValueError as exc:
+        raise CheckpointError("--checkpoint is neither a JWS nor the JSON line the portal logged") from exc
+    for _ in range(3):  # a log formatter may wrap the line as the record's message
+        if isinstance(found, dict) and isinstance(found.get("jws"), str):
+            return found["jws"]
+        message = found.get("message") if isinstance(found, dict) else None
+        try:
+            found = json.loads(message) if isinstance(message, str) else message
+        except ValueError:
+            break
+    raise CheckpointError("--checkpoint holds no signed checkpoint (no jws member)")
+
+
+def checkpoint_read(jws: str) -> SignedCheckpoint:
+    """What a checkpoint JWS names, once its signature verifies with a portal key; CheckpointError otherwise."""
+    from sharing.signing import JwsError, parse, signature_ok
+
+    from .models import KeyOwner, SigningKey
+
+    try:
+        parsed = parse(jws, "checkpoint+json")
+    except JwsError as exc:
+        raise CheckpointError(f"not a checkpoint JWS: {exc.message}") from exc
+    key = SigningKey.objects.filter(pk=parsed.kid, owner_kind=KeyOwner.PORTAL).first()
+    if key is None or not signature_ok(parsed, key.x):
+        raise CheckpointError("the checkpoint's signature does not verify with a portal key")
+    payload = parsed.payload
+    seq, digest = payload.get("seq"), payload.get("hash")
+    if payload.get("type") != "audit_checkpoint" or type(seq) is not int or seq < 1 or not isinstance(digest, str):
+        raise CheckpointError("the signed document is not an audit checkpoint")
+    return SignedCheckpoint(seq=seq, hash=digest)
 
 
 def verify_checkpoints() -> tuple[bool, int, str]:

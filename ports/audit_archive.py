@@ -46,9 +46,11 @@ def checkpoint_at(entry: AuditEntry) -> AuditCheckpoint:
     document = {"type": "audit_checkpoint", "seq": entry.seq, "hash": entry.hash, "created_at": rfc3339(timezone.now())}
     try:
         with transaction.atomic():
-            return AuditCheckpoint.objects.create(
+            checkpoint = AuditCheckpoint.objects.create(
                 seq=entry.seq, hash=entry.hash, jws=sign(document, key, "checkpoint+json")
             )
+            audit.checkpoint_publish(checkpoint)
+            return checkpoint
     except IntegrityError:  # signed at the same moment by someone else: theirs is as good
         return AuditCheckpoint.objects.get(seq=entry.seq)
 

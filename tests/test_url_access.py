@@ -19,6 +19,7 @@ ADMIN_PAGE = "admin_page"  # portal page for an agency admin with a TOTP-verifie
 
 CLASSES = {
     "healthz": PUBLIC,
+    "livez": PUBLIC,
     "agency_admin": ADMIN_PAGE,
     "agency_overview": ADMIN_PAGE,
     "agency_members": ADMIN_PAGE,

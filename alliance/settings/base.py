@@ -287,5 +287,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # ports.audit stays at INFO whatever LOG_LEVEL says: its lines are the signed audit checkpoints' copy.
+    "loggers": {"axes": {"level": "WARNING"}, "ports.audit": {"level": "INFO"}},
 }
