@@ -70,8 +70,15 @@ class VerifiedAdminSite(OTPAdminSite):
                 return redirect(verify_url(next_url))
             return redirect("totp_setup")
         if self.has_permission(request):
-            return redirect(next_url)
+            return redirect(reverse("admin:index") if next_url == request.path else next_url)
         raise PermissionDenied("Django admin is for the alliance operator.")
+
+    def password_change(self, request, extra_context=None):
+        """The operator's own password, changed on the admin's form: not a ModelAdmin change, audited here."""
+        response = super().password_change(request, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            audit.record(request.user, "admin.password_changed", request.user, {"via": "django-admin"})
+        return response
 
     def get_urls(self):
         self.audit_every_model_admin()

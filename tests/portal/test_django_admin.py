@@ -152,6 +152,19 @@ def test_a_change_made_in_django_admin_is_in_the_audit_chain(cast, operator, dja
     assert verify_chain()[0]
 
 
+def test_the_operator_changing_their_own_password_in_django_admin_is_audited(cast, operator):
+    response = operator.post(
+        "/django-admin/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-long-passphrase-42",
+            "new_password2": "a-new-long-passphrase-42",
+        },
+    )
+    assert response.status_code == 302
+    assert AuditEntry.objects.filter(action="admin.password_changed", actor="root").exists()
+
+
 def test_a_revoked_key_cannot_be_set_active_in_django_admin(cast, make_agency, operator):
     key = agency_key_generate(agency=make_agency("beanr-customs"))
     key_revoke(key=key, reason="laptop stolen")
