@@ -7,9 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from notifications import urls as notifications_urls
 from ports import views as ports_views
+from ports.admin import VerifiedAdminSite
 from ports.api_keys import JwksView
 
 from .health import healthz, livez
+
+# Django admin only behind a session verified with the second factor, every change audited
+# (the way django-otp documents it: apps have already registered on the default site).
+admin.site.__class__ = VerifiedAdminSite
 
 # Swagger UI's bundle injects one fixed <style> element; allow exactly that
 # stylesheet by hash on the docs page only (no 'unsafe-inline', no eval).

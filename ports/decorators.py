@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .selectors import active_memberships
+from .views import verify_url
 
 
 def verified_admin_required(view):
@@ -19,7 +20,7 @@ def verified_admin_required(view):
         if not request.user.is_verified():
             messages.warning(request, "Agency administration needs your second factor.")
             if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
-                return redirect(f"/account/2fa/verify/?next={request.path}")
+                return redirect(verify_url(request.path))
             return redirect("totp_setup")
         return view(request, *args, **kwargs)
 

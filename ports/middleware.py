@@ -1,11 +1,18 @@
-"""Per-request context: the reader's time zone, and the session idle and absolute timeouts."""
+"""Per-request context: the reader's time zone, the session idle and absolute timeouts, the second-factor gate."""
 
 import time
 import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .auth import TokenAuthentication
+from .views import verify_url
 
 
 class ReaderTimezoneMiddleware:
@@ -36,3 +43,55 @@ class ReaderTimezoneMiddleware:
         response = self.get_response(request)
         timezone.deactivate()
         return response
+
+
+SECOND_FACTOR_REQUIRED = "second_factor_required"
+
+
+def second_factor_pending(user) -> bool:
+    """A person with a confirmed TOTP device whose session has not been verified with it yet."""
+    if user is None or not user.is_authenticated:
+        return False
+    is_verified = getattr(user, "is_verified", None)  # installed by django-otp's middleware; absent means not verified
+    if is_verified is not None and is_verified():
+        return False
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def is_token_request(request) -> bool:
+    """An API call carrying a token: DRF authenticates it by that token alone, never by the session.
+
+    `ports.auth.TokenAuthentication` either accepts the token or refuses the request with 401;
+    any other Authorization scheme falls through to the session, so it is not a token request.
+    """
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").split()[:1]
+    return [word.lower() for word in scheme] == [TokenAuthentication.keyword.lower()]
+
+
+def _open_before_second_factor(request) -> bool:
+    """The verify form itself, leaving (logout, or logging in as someone else), static files and health."""
+    open_paths = {reverse("totp_verify"), reverse("logout"), reverse("login"), reverse("healthz")}
+    return request.path in open_paths or request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/"))
+
+
+class SecondFactorGateMiddleware:
+    """A session of someone with a confirmed TOTP device is usable only once the second factor is verified.
+
+    Until then every page redirects to the verify form (keeping where they were going) and every
+    session-authenticated API call answers 403 (SPEC section 2). This is the one place that rule lives:
+    views and permissions must not each remember it. A personal token is not a session, so a request
+    authenticated by a token goes on to DRF, which ignores the session for it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _open_before_second_factor(request) or not second_factor_pending(getattr(request, "user", None)):
+            return self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            if is_token_request(request):
+                return self.get_response(request)
+            return JsonResponse({"code": SECOND_FACTOR_REQUIRED, "errors": {}}, status=403)
+        going_to = request.get_full_path() if request.method in ("GET", "HEAD") else request.path
+        return redirect(verify_url(going_to))

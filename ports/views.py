@@ -1,6 +1,8 @@
 """Portal shell: login, logout, home, and the TOTP second factor."""
 
 import base64
+import unicodedata
+from urllib.parse import unquote, urlencode
 
 import segno
 from django import forms
@@ -8,6 +10,8 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -16,16 +20,47 @@ from . import audit
 from .selectors import active_memberships
 
 
+def safe_next(request, candidate: str | None) -> str:
+    """Where to go after login or the second factor: a path on this site, else the home page.
+
+    Django's host check alone lets through a relative "java script:..." and a percent-encoded
+    backslash ("/%5Cevil.example"), which some clients turn into "//evil.example"; so the target
+    must start with one slash, and neither it nor its decoded form may hold a backslash, a
+    second leading slash, or a control character (nor whitespace before decoding).
+    """
+    if not candidate or not candidate.startswith("/"):
+        return "/"
+    decoded = unquote(candidate)
+    if decoded.startswith("//") or "\\" in decoded:
+        return "/"
+    if any(ch.isspace() for ch in candidate) or any(unicodedata.category(ch).startswith("C") for ch in decoded):
+        return "/"
+    if not url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return "/"
+    return candidate
+
+
+def verify_url(next_url: str) -> str:
+    """The verify form, then `next_url` (its own query string quoted so that it survives as one value)."""
+    return f"{reverse('totp_verify')}?{urlencode({'next': next_url}, safe='/')}"
+
+
 class LoginView(auth_views.LoginView):
     template_name = "ports/login.html"
     redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        requested = self.request.POST.get(self.redirect_field_name, self.request.GET.get(self.redirect_field_name))
+        return safe_next(self.request, requested) if requested else ""
 
     def form_valid(self, form):
         response = super().form_valid(form)
         user = form.get_user()
         audit.record(user, "auth.login", user, {"ip": self.request.META.get("REMOTE_ADDR")})
         if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-            return redirect(f"/account/2fa/verify/?next={self.get_success_url()}")
+            return redirect(verify_url(self.get_success_url()))
         return response
 
 
@@ -79,9 +114,7 @@ def totp_verify(request):
     if not devices:
         return redirect("totp_setup")
     form = TotpForm(request.POST or None)
-    next_url = request.GET.get("next") or request.POST.get("next") or "/"
-    if not next_url.startswith("/") or next_url.startswith("//"):
-        next_url = "/"
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if request.method == "POST" and form.is_valid():
         for device in devices:
             if device.verify_token(form.cleaned_data["token"].strip()):

@@ -78,6 +78,22 @@ def cast(make_member, django_user_model):
     return {"memberships": members, "users": {**members_users, "superuser": superuser}}
 
 
+def login_verified(client, user):
+    """Log `client` in as `user` with the session verified by a confirmed TOTP device (created if missing),
+    as Django admin and agency administration need, and as anyone with a device needs for any page."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def api():
     """An unauthenticated API client; `api_as(user)` below gives an authenticated one."""

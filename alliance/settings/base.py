@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "ports.middleware.ReaderTimezoneMiddleware",
+    # After the session timeouts and django-otp: nothing but the verify form until the second factor is given.
+    "ports.middleware.SecondFactorGateMiddleware",
     # axes must be last: it turns lockouts into a response.
     "axes.middleware.AxesMiddleware",
 ]
