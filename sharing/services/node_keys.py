@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from ports.keys import public_key_from_x
+from ports.keys import canonical_x
 from ports.models import KeyStatus, ScannerNode, SigningKey
 from ports.services import node_key_rotate
 
@@ -37,9 +37,9 @@ def node_key_rotate_signed(*, node: ScannerNode, jws: str) -> SigningKey:
         errors["created_at"] = ["An RFC 3339 UTC time within 5 minutes of now."]
     x = payload.get("x")
     try:
-        public_key_from_x(x)
-    except (ValueError, TypeError):
-        errors["x"] = ["An Ed25519 public key: 32 bytes, base64url without padding."]
+        canonical_x(x)
+    except ValueError as exc:
+        errors["x"] = [f"An Ed25519 public key: 32 bytes, canonical base64url without padding ({exc})."]
     else:
         if SigningKey.objects.filter(x=x).exists():
             errors["x"] = ["This public key is already registered; a key can be registered only once."]
