@@ -128,6 +128,8 @@ def alert_feed(request):
 
 
 def _alert_form_page(request, form, *, alert=None, status=200):
+    if alert is not None:  # the edit form shows the alert: an audited read (SPEC section 9)
+        selectors.audit_reads(request.user, [alert], object_type="alert", via="edit")
     return render(
         request,
         "sharing/alerts/form.html",
@@ -308,6 +310,8 @@ def alert_feedback(request, alert_id):
         else:
             messages.success(request, f"Feedback recorded; {alert.agency.slug} has been told.")
             return redirect(f"{alert.get_absolute_url()}#feedback")
+    # The page shown again with the errors is the alert itself: an audited read.
+    selectors.audit_reads(request.user, [alert], object_type="alert", via="feedback")
     return _alert_detail_page(request, alert, feedback_form=form, status=400)
 
 
@@ -389,6 +393,8 @@ def practice_edit(request, practice_id):
             else:
                 messages.success(request, f"Version {practice.version} signed by {membership.agency.slug}.")
                 return redirect("practice_detail", practice_id=practice.pk)
+    # The edit form shows the practice (GET, or again after an error): an audited read.
+    selectors.audit_reads(request.user, [practice], object_type="practice", via="edit")
     return render(
         request,
         "sharing/practices/form.html",

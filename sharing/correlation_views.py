@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from . import selectors
 from .models import HitStatus
 from .services import correlation as services
 
@@ -23,6 +24,8 @@ def correlation_list(request):
     )
     for hit in hits:
         hit.hidden_object = hit.correlation.side(hit.hidden_side)
+    shown = [c.side_a for c in page.object_list] + [c.side_b for c in page.object_list]
+    selectors.audit_side_reads(request.user, shown + [hit.hidden_object for hit in hits], via="correlations")
     return render(request, "sharing/correlations/list.html", {"page": page, "hits": hits})
 
 

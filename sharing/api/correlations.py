@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from alliance.api import Pagination
 from ports.permissions import IsMember
 
+from .. import selectors
 from ..models import Scan
 from ..services import correlation as services
 
@@ -93,7 +94,11 @@ class CorrelationListApi(ListAPIView):
         return services.correlations_visible_to(self.request.user)
 
     def paginate_queryset(self, queryset):
-        return _with_sides(super().paginate_queryset(queryset))
+        page = _with_sides(super().paginate_queryset(queryset))
+        selectors.audit_side_reads(
+            self.request.user, [c.side_a for c in page] + [c.side_b for c in page], via="correlations"
+        )
+        return page
 
 
 class HitListApi(ListAPIView):
@@ -112,6 +117,7 @@ class HitListApi(ListAPIView):
         page = super().paginate_queryset(queryset)
         for hit in page:
             hit.hidden_object = hit.correlation.side(hit.hidden_side)
+        selectors.audit_side_reads(self.request.user, [hit.hidden_object for hit in page], via="hits")
         return page
 
 
@@ -133,6 +139,7 @@ class HitShareApi(GenericAPIView):
         data.is_valid(raise_exception=True)
         hit = services.hit_share(user=request.user, hit_id=pk, users=data.validated_data.get("users"))
         hit.hidden_object = hit.correlation.side(hit.hidden_side)
+        selectors.audit_side_reads(request.user, [hit.hidden_object], via="hit")
         return Response(HitOutput(hit).data)
 
 
@@ -144,4 +151,5 @@ class HitDismissApi(GenericAPIView):
     def post(self, request, pk: int):
         hit = services.hit_dismiss(user=request.user, hit_id=pk)
         hit.hidden_object = hit.correlation.side(hit.hidden_side)
+        selectors.audit_side_reads(request.user, [hit.hidden_object], via="hit")
         return Response(HitOutput(hit).data)
