@@ -14,6 +14,7 @@ import access
 from alliance.api import Pagination
 from ports.permissions import IsMember
 from scans.models import Scan
+from sharing import selectors
 
 from . import services
 
@@ -94,7 +95,11 @@ class CorrelationListApi(ListAPIView):
         return access.correlations_visible_to(self.request.user)
 
     def paginate_queryset(self, queryset):
-        return _with_sides(super().paginate_queryset(queryset))
+        page = _with_sides(super().paginate_queryset(queryset))
+        selectors.audit_side_reads(
+            self.request.user, [c.side_a for c in page] + [c.side_b for c in page], via="correlations"
+        )
+        return page
 
 
 class HitListApi(ListAPIView):
@@ -113,6 +118,7 @@ class HitListApi(ListAPIView):
         page = super().paginate_queryset(queryset)
         for hit in page:
             hit.hidden_object = hit.correlation.side(hit.hidden_side)
+        selectors.audit_side_reads(self.request.user, [hit.hidden_object for hit in page], via="hits")
         return page
 
 
@@ -134,6 +140,7 @@ class HitShareApi(GenericAPIView):
         data.is_valid(raise_exception=True)
         hit = services.hit_share(user=request.user, hit_id=pk, users=data.validated_data.get("users"))
         hit.hidden_object = hit.correlation.side(hit.hidden_side)
+        selectors.audit_side_reads(request.user, [hit.hidden_object], via="hit")
         return Response(HitOutput(hit).data)
 
 
@@ -145,4 +152,5 @@ class HitDismissApi(GenericAPIView):
     def post(self, request, pk: int):
         hit = services.hit_dismiss(user=request.user, hit_id=pk)
         hit.hidden_object = hit.correlation.side(hit.hidden_side)
+        selectors.audit_side_reads(request.user, [hit.hidden_object], via="hit")
         return Response(HitOutput(hit).data)

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 import access
+from sharing import selectors
 
 from . import services
 from .models import HitStatus
@@ -25,6 +26,8 @@ def correlation_list(request):
     )
     for hit in hits:
         hit.hidden_object = hit.correlation.side(hit.hidden_side)
+    shown = [c.side_a for c in page.object_list] + [c.side_b for c in page.object_list]
+    selectors.audit_side_reads(request.user, shown + [hit.hidden_object for hit in hits], via="correlations")
     return render(request, "sharing/correlations/list.html", {"page": page, "hits": hits})
 
 

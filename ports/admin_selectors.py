@@ -1,6 +1,6 @@
 """Reads behind the agency administration pages and the two access reports (SPEC section 4).
 
-Who can read an item comes from `sharing.access.readers_of` (the TLP rule read
+Who can read an item comes from `access.readers_of` (the TLP rule read
 the other way round), who did read one from the audit log's read entries.
 """
 

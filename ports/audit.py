@@ -248,9 +248,8 @@ def checkpoint_jws_from_text(text: str) -> str:
 
 def checkpoint_read(jws: str) -> SignedCheckpoint:
     """What a checkpoint JWS names, once its signature verifies with a portal key; CheckpointError otherwise."""
-    from sharing.signing import JwsError, parse, signature_ok
-
     from .models import KeyOwner, SigningKey
+    from .signing import JwsError, parse, signature_ok
 
     try:
         parsed = parse(jws, "checkpoint+json")

@@ -22,6 +22,31 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+_B64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def canonical_x(text: object) -> str:
+    """`text` when it is exactly the base64url (no padding) of a 32-byte Ed25519 public key; ValueError otherwise.
+
+    The 43rd character carries 2 unused bits that decoders ignore, so four spellings decode to the same
+    key, each with its own RFC 7638 thumbprint: accepting them would let one key be registered four
+    times under four kids. Only the encoding we would write ourselves is accepted.
+    """
+    if not isinstance(text, str):
+        raise ValueError("the public key must be a string")
+    if "=" in text:
+        raise ValueError("base64url without padding is expected")
+    if not set(text) <= _B64URL_ALPHABET:
+        raise ValueError("only base64url characters (A-Z, a-z, 0-9, - and _) are allowed")
+    if len(text) != 43:
+        raise ValueError(f"an Ed25519 public key is 32 bytes, 43 base64url characters, not {len(text)}")
+    raw = base64.urlsafe_b64decode(text + "=")
+    if b64url(raw) != text:
+        raise ValueError("not the canonical encoding: the unused low bits of the last character must be zero")
+    Ed25519PublicKey.from_public_bytes(raw)
+    return text
+
+
 def public_x(public_key: Ed25519PublicKey) -> str:
     return b64url(public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
@@ -41,13 +66,15 @@ def public_key_from_x(x: str) -> Ed25519PublicKey:
 
 def parse_public_key(text: str) -> str:
     """A PEM (SubjectPublicKeyInfo) or raw base64url Ed25519 public key -> canonical `x`."""
-    text = (text or "").strip()
+    if not isinstance(text, str):
+        raise ValueError("the public key must be a string")
+    text = text.strip()
     if text.startswith("-----BEGIN"):
         key = serialization.load_pem_public_key(text.encode("ascii"))
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError("the PEM key is not an Ed25519 public key")
-        return public_x(key)
-    return public_x(public_key_from_x(text))
+        return public_x(key)  # derived from the key itself, so always canonical
+    return canonical_x(text)
 
 
 def _kek(secret: str | None = None) -> bytes:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import signing
-from .keys import public_key_from_x
+from .keys import canonical_x
 from .models import KeyStatus, ScannerNode, SigningKey
 from .services import node_key_rotate
 
@@ -36,9 +36,9 @@ def node_key_rotate_signed(*, node: ScannerNode, jws: str) -> SigningKey:
         errors["created_at"] = ["An RFC 3339 UTC time within 5 minutes of now."]
     x = payload.get("x")
     try:
-        public_key_from_x(x)
-    except (ValueError, TypeError):
-        errors["x"] = ["An Ed25519 public key: 32 bytes, base64url without padding."]
+        canonical_x(x)
+    except ValueError as exc:
+        errors["x"] = [f"An Ed25519 public key: 32 bytes, canonical base64url without padding ({exc})."]
     else:
         if SigningKey.objects.filter(x=x).exists():
             errors["x"] = ["This public key is already registered; a key can be registered only once."]

@@ -251,10 +251,12 @@ def agency_key_ensure(agency: Agency) -> SigningKey:
 
 @transaction.atomic
 def agency_key_register_external(*, agency: Agency, public_key: str, actor=None) -> SigningKey:
+    # Name the field the caller used: `pem` for a PEM block, `x` for a raw key.
+    field = "pem" if isinstance(public_key, str) and public_key.strip().startswith("-----BEGIN") else "x"
     try:
         x = parse_public_key(public_key)
     except (ValueError, TypeError) as exc:
-        raise ValidationError({"x": [f"Not an Ed25519 public key: {exc}."]}) from exc
+        raise ValidationError({field: [f"Not an Ed25519 public key: {exc}."]}) from exc
     return _key_create(owner_kind=KeyOwner.AGENCY, x=x, agency=agency, actor=actor)
 
 

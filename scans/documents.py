@@ -14,7 +14,7 @@ from stdnum import imo, iso6346
 
 from ports import signing
 from ports.locode import locode_error
-from ports.models import ScannerNode
+from ports.models import KeyOwner, ScannerNode
 from ports.signing import rfc3339
 
 from .models import Anomaly, Mode, Scan, Verdict
@@ -194,8 +194,17 @@ def scan_document(scan: Scan, original: dict | None = None) -> dict:
     return document
 
 
+def key_belongs_to_node(scan: Scan) -> bool:
+    """The key named by the JWS must be one of the scan's own node (SPEC section 3): a real key of
+    another node verifies cryptographically, but its signature is not this node's word."""
+    key = scan.key
+    return key.owner_kind == KeyOwner.NODE and key.node_id == scan.node_id
+
+
 def signature_status(scan: Scan) -> str:
     """Recomputed from the stored JWS and the stored columns (never trusted from a column)."""
+    if not key_belongs_to_node(scan):
+        return signing.SignatureStatus.INVALID
     try:
         original = signing.parse(scan.jws, SCAN_TYP).payload
     except signing.JwsError:

@@ -1,6 +1,6 @@
 """Alert and best-practice pages (SPEC section 8): feed, form, detail, versions, withdrawal, feedback, library.
 
-Thin views: reads go through `sharing.access` (the one access rule) and the API's
+Thin views: reads go through `access` (the one access rule) and the API's
 filters; writes go through the same services the API uses (the portal signs).
 """
 
@@ -129,6 +129,8 @@ def alert_feed(request):
 
 
 def _alert_form_page(request, form, *, alert=None, status=200):
+    if alert is not None:  # the edit form shows the alert: an audited read (SPEC section 9)
+        selectors.audit_reads(request.user, [alert], object_type="alert", via="edit")
     return render(
         request,
         "sharing/alerts/form.html",
@@ -309,6 +311,8 @@ def alert_feedback(request, alert_id):
         else:
             messages.success(request, f"Feedback recorded; {alert.agency.slug} has been told.")
             return redirect(f"{alert.get_absolute_url()}#feedback")
+    # The page shown again with the errors is the alert itself: an audited read.
+    selectors.audit_reads(request.user, [alert], object_type="alert", via="feedback")
     return _alert_detail_page(request, alert, feedback_form=form, status=400)
 
 
@@ -390,6 +394,8 @@ def practice_edit(request, practice_id):
             else:
                 messages.success(request, f"Version {practice.version} signed by {membership.agency.slug}.")
                 return redirect("practice_detail", practice_id=practice.pk)
+    # The edit form shows the practice (GET, or again after an error): an audited read.
+    selectors.audit_reads(request.user, [practice], object_type="practice", via="edit")
     return render(
         request,
         "sharing/practices/form.html",

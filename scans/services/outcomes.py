@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from alliance import hooks
 from ports import audit, signing
-from ports.models import Membership, Role, Sector
+from ports.models import KeyOwner, Membership, Role, Sector
 from ports.selectors import active_memberships
 from ports.services import agency_key_ensure
 
@@ -50,7 +50,16 @@ def outcome_document(outcome: InspectionOutcome) -> dict:
     }
 
 
+def key_belongs_to_agency(outcome: InspectionOutcome) -> bool:
+    """The key must be the outcome's agency's own (SPEC section 3), as for alerts: another agency's
+    real key verifies cryptographically, but its signature is not this agency's word."""
+    key = outcome.key
+    return key.owner_kind == KeyOwner.AGENCY and key.agency_id == outcome.agency_id
+
+
 def outcome_signature_status(outcome: InspectionOutcome) -> str:
+    if not key_belongs_to_agency(outcome):
+        return signing.SignatureStatus.INVALID
     return signing.status_of(outcome.jws, OUTCOME_TYP, outcome_document(outcome), outcome.key)
 
 

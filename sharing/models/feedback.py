@@ -2,7 +2,7 @@
 
 Warning, feedback, seizure: the loop customs close in CENcomm. Feedback has its
 own audience (the author agency, the reporting agency and liaisons, of those
-only who can also read the alert); `sharing.access.feedback_visible_to` is the
+only who can also read the alert); `access.feedback_visible_to` is the
 one place that rule lives.
 """
 

@@ -47,7 +47,9 @@ def decisions(source: str) -> list[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Compare):
             names = _names(node)
-            hit = (names & DECIDING) or (names & DECIDING_ENUMS) or ("'invalid'" in names and "signature_status" in names)
+            hit = (
+                (names & DECIDING) or (names & DECIDING_ENUMS) or ("'invalid'" in names and "signature_status" in names)
+            )
             if hit:
                 found.append(f"line {node.lineno}: compares {sorted(hit)}")
         elif isinstance(node, (ast.comprehension, ast.If, ast.IfExp, ast.BoolOp, ast.UnaryOp)):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from ports import audit
 from ports.models import AuditCheckpoint, AuditEntry, AuditHead
-from sharing.signing import parse, sign_with_private_key
+from ports.signing import parse, sign_with_private_key
 
 pytestmark = pytest.mark.django_db
 
