@@ -1,12 +1,12 @@
 from notifications.selectors import unread_count
 
-from .selectors import active_memberships
+from .selectors import active_memberships, pending_invitations
 
 
 def memberships(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"memberships": []}
+        return {"memberships": [], "pending_invitations": 0}
     items = list(active_memberships(user))
     roles = {m.role for m in items}
     return {
@@ -16,4 +16,5 @@ def memberships(request):
         "is_agency_admin": "admin" in roles,
         "is_officer": "officer" in roles,
         "unread_notifications": unread_count(user) if items else 0,
+        "pending_invitations": pending_invitations(user).count(),
     }
