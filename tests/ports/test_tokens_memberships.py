@@ -281,3 +281,34 @@ def test_offboarding_one_membership_leaves_the_other_memberships_token(two_hats)
     assert token_client(as_police).get("/api/v1/me/").status_code == 401
     assert token_client(as_customs).get("/api/v1/me/").status_code == 200
     assert AuditEntry.objects.filter(action="member.offboarded").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_keeps_single_membership_tokens_and_revokes_the_ambiguous_ones(ports):
+    """Before this change a token served all its holder's agencies: one membership keeps it, several end it."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("ports", "0004_retention_state")])
+    apps = executor.loader.project_state([("ports", "0004_retention_state")]).apps
+    user_model, agency, membership, token = (
+        apps.get_model("auth", "User"),
+        apps.get_model("ports", "Agency"),
+        apps.get_model("ports", "Membership"),
+        apps.get_model("ports", "ApiToken"),
+    )
+    customs = agency.objects.create(slug="beanr-customs", name="c", kind="customs", sector="public", port_id="BEANR")
+    police = agency.objects.create(slug="beanr-police", name="p", kind="police", sector="public", port_id="BEANR")
+    one, two = user_model.objects.create(username="one.hat"), user_model.objects.create(username="two.hats")
+    only = membership.objects.create(user=one, agency=customs, role="analyst", agency_sector="public", handle="c/1")
+    membership.objects.create(user=two, agency=customs, role="analyst", agency_sector="public", handle="c/2")
+    membership.objects.create(user=two, agency=police, role="analyst", agency_sector="public", handle="p/2")
+    token.objects.create(key_hash="a" * 64, prefix="axp_a", kind="personal", user=one)
+    token.objects.create(key_hash="b" * 64, prefix="axp_b", kind="personal", user=two)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    kept, ended = ApiToken.objects.get(key_hash="a" * 64), ApiToken.objects.get(key_hash="b" * 64)
+    assert kept.membership_id == only.pk and kept.revoked_at is None
+    assert ended.membership.user.username == "two.hats" and ended.revoked_at is not None
