@@ -46,6 +46,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/2fa/setup/", ports_views.totp_setup, name="totp_setup"),
     path("account/2fa/verify/", ports_views.totp_verify, name="totp_verify"),
+    path("account/", include("ports.account_urls")),
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
     # Scans, inbox and /agency/subscriptions/, before the agency/<slug>/ pages ("subscriptions" is not an agency).
     path("", include("scans.urls")),

@@ -46,16 +46,14 @@ def owns_nodes(agency: Agency) -> bool:
 
 
 def agency_members(agency: Agency) -> QuerySet[Membership]:
-    """Every membership of the agency, active first, with the person's live personal token count."""
+    """Every membership of the agency, active first, with the membership's own live token count.
+
+    Invitations are not memberships: an account invited and not yet accepted is not listed.
+    """
     return (
         Membership.objects.filter(agency=agency)
         .select_related("user")
-        .annotate(
-            token_count=Count(
-                "user__api_tokens",
-                filter=Q(user__api_tokens__revoked_at__isnull=True, user__api_tokens__kind=TokenKind.PERSONAL),
-            )
-        )
+        .annotate(token_count=Count("api_tokens", filter=Q(api_tokens__revoked_at__isnull=True)))
         .order_by("-is_active", "role", "user__username")
     )
 
@@ -72,16 +70,22 @@ def agency_member(agency: Agency, membership_id) -> Membership:
 
 
 def agency_member_tokens(agency: Agency) -> QuerySet[ApiToken]:
-    """Live personal tokens of the agency's active members (a former member's tokens are no longer ours to see)."""
+    """Live personal tokens of the agency's active memberships: never a member's tokens for another agency."""
     return (
         ApiToken.objects.filter(
             kind=TokenKind.PERSONAL,
             revoked_at__isnull=True,
-            user__in=Membership.objects.filter(agency=agency, is_active=True).values("user"),
+            membership__agency=agency,
+            membership__is_active=True,
         )
-        .select_related("user")
+        .select_related("user", "membership")
         .order_by("user__username", "-created_at")
     )
+
+
+def agency_membership_tokens(membership: Membership) -> QuerySet[ApiToken]:
+    """Live tokens of one membership (what offboarding it revokes)."""
+    return ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).order_by("-created_at")
 
 
 def agency_member_token(agency: Agency, token_id) -> ApiToken:
@@ -255,8 +259,24 @@ def agency_read_entries(agency: Agency) -> list[AuditEntry] | QuerySet[AuditEntr
     return [e for e in entries.iterator() if wanted.intersection(_entry_ids(e))]
 
 
+def _reading_memberships(item, candidates: list) -> set[int]:
+    """Of `candidates` (a reader's memberships), those through which `item` is read (`access.readers_of`)."""
+    readership = access.readers_of(item)
+    if readership.everyone:
+        return {m.pk for m in candidates}
+    return set(
+        Membership.objects.filter(pk__in=[m.pk for m in candidates])
+        .filter(Q(agency__in=readership.agencies) | Q(pk__in=readership.members.values("pk")))
+        .values_list("pk", flat=True)
+    )
+
+
 def read_events(agency: Agency, entries) -> list[ReadEvent]:
-    """One page of entries, with the reader and which of our items each read returned."""
+    """One page of entries, with the reader and which of our items each read returned.
+
+    A reader's memberships are shown only where they read the item from: a handle the same
+    person holds in an agency that does not read it is none of this agency's business.
+    """
     entries = list(entries)
     ids: set[uuid.UUID] = set()
     for entry in entries:
@@ -271,17 +291,25 @@ def read_events(agency: Agency, entries) -> list[ReadEvent]:
     memberships: dict[int, list] = {}
     for m in Membership.objects.filter(user__in=users.values()).select_related("agency").order_by("agency__slug"):
         memberships.setdefault(m.user_id, []).append(m)
+    reading: dict[tuple[str, int], set[int]] = {}  # (item, user) -> membership ids, once per page
     events = []
     for entry in entries:
         reader = users.get(entry.actor)
         ours = [items[i] for i in _entry_ids(entry) if i in items]
         if not ours:
             continue
+        candidates = memberships.get(reader.pk, []) if reader else []
+        shown: set[int] = set()
+        for item in ours:
+            key = (str(item.pk), reader.pk if reader else 0)
+            if key not in reading:
+                reading[key] = _reading_memberships(item, candidates) if candidates else set()
+            shown |= reading[key]
         events.append(
             ReadEvent(
                 entry=entry,
                 reader=reader,
-                reader_memberships=memberships.get(reader.pk, []) if reader else [],
+                reader_memberships=[m for m in candidates if m.pk in shown],
                 items=ours,
             )
         )

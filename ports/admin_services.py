@@ -1,7 +1,7 @@
 """Writes behind the agency administration pages: what an agency admin may change, each change audited.
 
 The general services (`ports.services`) do the work; these add the admin's
-limits (own agency only, no liaison grants, no hijacking of existing accounts)
+limits (own agency only, no liaison grants, existing accounts by invitation only)
 and the node operations the pages offer.
 """
 
@@ -30,28 +30,23 @@ def _check_role(role: str) -> None:
 @transaction.atomic
 def admin_member_add(
     *, agency: Agency, username: str, role: str, display_name: str = "", email: str = "", actor
-) -> tuple[Membership, str | None]:
-    """Add a member; a new account gets a one-time password, returned once.
+) -> tuple[Membership, str]:
+    """Create a new account in the agency; its one-time password is returned once.
 
-    An existing account joins as it is: an agency admin never sets the password,
-    name or e-mail of a person who may already belong to another agency.
+    An existing account is never added here: its holder is invited and joins by accepting
+    (`admin_member_invite`). An agency admin never sets the password, name or e-mail of a person
+    who may already belong to another agency.
     """
     _check_role(role)
     username = (username or "").strip()
     if not username:
         raise ValidationError({"username": ["Give a username."]})
-    user = User.objects.filter(username=username).first()
-    if user is not None:
-        if not user.is_active:
-            # `member_add` would switch the account back on: that is the alliance operator's call, not an agency's.
-            raise ValidationError({"username": ["This account is disabled; the alliance operator re-enables it."]})
-        membership = Membership.objects.filter(user=user, agency=agency).first()
-        if membership is not None and membership.is_active:
-            raise ValidationError({"username": [f"{username} is already a member of {agency.slug}."]})
-        if membership is not None and membership.role == Role.LIAISON:
-            raise ValidationError({"username": ["A liaison is reinstated by the alliance operator."]})
-        return services.member_add(username=username, agency=agency, role=role, actor=actor), None
     User.username_validator(username)
+    if User.objects.filter(username=username).exists():
+        # Usernames are unique, so creating one cannot hide that it is taken; nothing more is said.
+        raise ValidationError(
+            {"username": ["This username cannot be used for a new account. To add a person who has one, invite it."]}
+        )
     password = secrets.token_urlsafe(12)
     membership = services.member_add(
         username=username,
@@ -63,6 +58,26 @@ def admin_member_add(
         actor=actor,
     )
     return membership, password
+
+
+@transaction.atomic
+def admin_member_invite(*, agency: Agency, username: str, role: str, actor) -> None:
+    """Invite an existing account; its holder joins by accepting after signing in (SPEC section 2).
+
+    Answers the same whether or not the account exists, is disabled or already has a pending
+    invitation: the agency learns nothing of the account until its holder accepts. The only
+    refusals concern people the agency already knows: its own current members and former liaisons.
+    """
+    _check_role(role)
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": ["Give a username."]})
+    known = Membership.objects.filter(agency=agency, user__username=username).first()
+    if known is not None and known.is_active:
+        raise ValidationError({"username": [f"{username} is already a member of {agency.slug}."]})
+    if known is not None and known.role == Role.LIAISON:
+        raise ValidationError({"username": ["A liaison is reinstated by the alliance operator."]})
+    services.invitation_send(agency=agency, username=username, role=role, actor=actor)
 
 
 @transaction.atomic
@@ -79,15 +94,14 @@ def admin_member_role_change(*, membership: Membership, role: str, actor) -> Mem
 
 @transaction.atomic
 def admin_member_offboard(*, membership: Membership, actor) -> int:
-    """Offboard a member; returns how many of their API tokens were revoked."""
+    """Offboard a member; returns how many of the membership's API tokens were revoked."""
     if membership.user_id == getattr(actor, "pk", None):
         raise ValidationError({"membership": ["You cannot offboard yourself; ask another admin."]})
     if not membership.is_active:
         raise ValidationError({"membership": ["This member is already offboarded."]})
-    before = ApiToken.objects.filter(user=membership.user, revoked_at__isnull=True).count()
+    live = ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).count()
     services.member_offboard(membership=membership, actor=actor)
-    after = ApiToken.objects.filter(user=membership.user, revoked_at__isnull=True).count()
-    return before - after
+    return live
 
 
 @transaction.atomic

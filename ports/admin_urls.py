@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.agency_admin, name="agency_admin"),
     path("<slug:slug>/", views.agency_overview, name="agency_overview"),
     path("<slug:slug>/members/", views.agency_members, name="agency_members"),
+    path("<slug:slug>/members/invite/", views.agency_member_invite, name="agency_member_invite"),
     path("<slug:slug>/members/<int:membership_id>/role/", views.agency_member_role, name="agency_member_role"),
     path(
         "<slug:slug>/members/<int:membership_id>/offboard/",

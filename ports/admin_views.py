@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import admin_selectors as selectors
 from . import admin_services as services
 from .decorators import verified_admin_required
-from .models import ApiToken, KeyStatus, Membership, Role, ScannerNode
+from .models import KeyStatus, Membership, Role, ScannerNode
 from .services import agency_key_generate, key_revoke, node_register
 
 REPORT_PAGE_SIZE = 20
@@ -72,13 +72,23 @@ GRANTABLE = [(r.value, r.label) for r in services.ADMIN_GRANTABLE_ROLES]
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="An existing account joins as it is.")
-    display_name = forms.CharField(max_length=150, required=False, label="Full name (new accounts)")
-    email = forms.EmailField(required=False, label="E-mail (new accounts)")
+    username = forms.CharField(max_length=150, help_text="A new account; a person who has one is invited instead.")
+    display_name = forms.CharField(max_length=150, required=False, label="Full name")
+    email = forms.EmailField(required=False, label="E-mail")
     role = forms.ChoiceField(choices=GRANTABLE, initial=Role.ANALYST)
 
 
-def _members_page(request, agency, form, *, new_account=None, status=200):
+class MemberInviteForm(forms.Form):
+    username = forms.CharField(
+        max_length=150, help_text="Their existing username. They join when they accept, after signing in."
+    )
+    role = forms.ChoiceField(choices=GRANTABLE, initial=Role.ANALYST)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="invite", **kwargs)
+
+
+def _members_page(request, agency, form, *, invite_form=None, new_account=None, status=200):
     return render(
         request,
         "ports/admin/members.html",
@@ -87,6 +97,7 @@ def _members_page(request, agency, form, *, new_account=None, status=200):
             "members": selectors.agency_members(agency),
             "tokens": selectors.agency_member_tokens(agency),
             "form": form,
+            "invite_form": invite_form or MemberInviteForm(),
             "roles": GRANTABLE,
             "new_account": new_account,
             "tab": "members",
@@ -107,13 +118,32 @@ def agency_members(request, slug):
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
-            if password is None:
-                messages.success(request, f"{membership.user.username} is now {membership.get_role_display()}.")
-                return redirect("agency_members", slug=agency.slug)
             # Shown once, in this response only: never stored in the session or a message.
             new_account = {"membership": membership, "password": password}
             return _members_page(request, agency, MemberAddForm(), new_account=new_account)
     return _members_page(request, agency, form, status=400 if request.method == "POST" else 200)
+
+
+@verified_admin_required
+@require_POST
+def agency_member_invite(request, slug):
+    """Invite an existing account. The answer is the same whether the account exists or not."""
+    agency = selectors.admin_agency(request.user, slug)
+    form = MemberInviteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.admin_member_invite(agency=agency, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(
+                request,
+                f"If an account {form.cleaned_data['username']} exists, its holder is invited as "
+                f"{dict(GRANTABLE)[form.cleaned_data['role']]}. They appear here once they accept.",
+            )
+            return redirect("agency_members", slug=agency.slug)
+    return _members_page(request, agency, MemberAddForm(), invite_form=form, status=400)
 
 
 @verified_admin_required
@@ -136,13 +166,11 @@ def agency_member_role(request, slug, membership_id):
 def agency_member_offboard(request, slug, membership_id):
     agency = selectors.admin_agency(request.user, slug)
     membership = selectors.agency_member(agency, membership_id)
-    tokens = ApiToken.objects.filter(user=membership.user, revoked_at__isnull=True)
-    other = membership.user.memberships.filter(is_active=True).exclude(pk=membership.pk).select_related("agency")
+    # The membership's own tokens only: the person's other agencies are not ours to see.
     context = {
         "agency": agency,
         "membership": membership,
-        "tokens": tokens,
-        "other_memberships": other,
+        "tokens": selectors.agency_membership_tokens(membership),
         "tab": "members",
     }
     if request.method == "POST":

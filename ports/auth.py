@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from .models import ApiToken, TokenKind, hash_token
+from .selectors import TOKEN_MEMBERSHIP_ATTR
 
 
 class NodePrincipal:
@@ -34,6 +35,22 @@ class NodePrincipal:
         return False
 
 
+def _personal_principal(request, token: ApiToken):
+    """The token's holder, limited to the token's one membership (SPEC section 2).
+
+    `ports.selectors.active_memberships` reads the limit off the user object, so the reader,
+    publishing, lists and every other membership check see that membership only.
+    """
+    membership = token.membership
+    if not membership.is_active or not membership.agency.is_active or membership.user_id != token.user_id:
+        raise exceptions.AuthenticationFailed("This token's membership has ended.")
+    if token.read_only and request.method not in permissions.SAFE_METHODS:
+        raise exceptions.PermissionDenied("This token is read-only.")
+    user = token.user
+    setattr(user, TOKEN_MEMBERSHIP_ATTR, membership.pk)
+    return user
+
+
 class TokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Token <token>` for both kinds; which endpoints accept which is the permissions' job."""
 
@@ -50,7 +67,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token header.") from exc
         token = (
-            ApiToken.objects.select_related("user", "node", "node__agency", "node__port")
+            ApiToken.objects.select_related(
+                "user", "membership", "membership__agency", "node", "node__agency", "node__port"
+            )
             .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
             .first()
         )
@@ -67,7 +86,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return NodePrincipal(token.node), token
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("This account is deactivated.")
-        return token.user, token
+        return _personal_principal(request, token), token
 
     def authenticate_header(self, request):
         return self.keyword

@@ -176,6 +176,52 @@ class Membership(models.Model):
         super().save(*args, **kwargs)
 
 
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+
+class Invitation(models.Model):
+    """A pending membership: an agency admin asks an existing account to join (SPEC section 2, consent).
+
+    No Membership row exists until the holder accepts, so until then nothing the agency
+    reads (members, handles, tokens, reports) can name the account.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="invitations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    status = models.CharField(max_length=8, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "user"],
+                condition=Q(status="pending"),
+                name="one_pending_invitation_per_agency",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=[Role.OFFICER, Role.ANALYST, Role.ADMIN]),
+                name="invitation_role_grantable",
+                violation_error_message="Invitations are for analysts, officers and admins.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in InvitationStatus]), name="invitation_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "status"])]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.user} to {self.agency} ({self.status})"
+
+
 class ScannerNode(models.Model):
     id = models.SlugField(primary_key=True, max_length=64)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="scanner_nodes")
@@ -294,11 +340,17 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(max_length=12, editable=False)
     kind = models.CharField(max_length=8, choices=TokenKind.choices)
+    # A personal token's holder, and the one membership it acts under (SPEC section 2): never the
+    # person's other agencies. `user` is always `membership.user`, kept for the holder's own lists.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
     )
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
+    )
     node = models.ForeignKey(ScannerNode, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens")
     name = models.CharField(max_length=100, blank=True)
+    read_only = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -307,9 +359,14 @@ class ApiToken(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(kind=TokenKind.PERSONAL) & Q(user__isnull=False) & Q(node__isnull=True))
-                | (Q(kind=TokenKind.NODE) & Q(node__isnull=False) & Q(user__isnull=True)),
-                name="token_owner_consistent",
+                condition=(
+                    Q(kind=TokenKind.PERSONAL)
+                    & Q(user__isnull=False)
+                    & Q(membership__isnull=False)
+                    & Q(node__isnull=True)
+                )
+                | (Q(kind=TokenKind.NODE) & Q(node__isnull=False) & Q(user__isnull=True) & Q(membership__isnull=True)),
+                name="personal_token_has_membership",
             ),
         ]
 

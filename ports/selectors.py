@@ -1,16 +1,49 @@
 """Reads for reference data and members."""
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
-from .models import Agency, Membership, Port, Role, Sector
+from .models import Agency, Invitation, InvitationStatus, Membership, Port, Role, Sector
+
+# Set on `request.user` by token authentication: the one membership a personal token acts under.
+TOKEN_MEMBERSHIP_ATTR = "token_membership_id"
+
+
+def token_membership_id(user) -> int | None:
+    """The membership a request authenticated by a personal token is limited to; None for a session."""
+    return getattr(user, TOKEN_MEMBERSHIP_ATTR, None)
 
 
 def active_memberships(user) -> QuerySet[Membership]:
+    """The memberships `user` acts under now: all active ones in a session, the token's one for a token."""
     if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
         return Membership.objects.none()
-    return Membership.objects.filter(user=user, is_active=True, agency__is_active=True).select_related(
+    qs = Membership.objects.filter(user=user, is_active=True, agency__is_active=True)
+    scope = token_membership_id(user)
+    if scope is not None:
+        qs = qs.filter(pk=scope)
+    return qs.select_related("agency", "agency__port")
+
+
+def pending_invitations(user) -> QuerySet[Invitation]:
+    """Invitations waiting for the account holder's answer, newest first."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return Invitation.objects.none()
+    return Invitation.objects.filter(user=user, status=InvitationStatus.PENDING, agency__is_active=True).select_related(
         "agency", "agency__port"
     )
+
+
+def pending_invitation(user, invitation_id) -> Invitation:
+    """One of the holder's own pending invitations; 404 for anyone else's, or one already answered."""
+    try:
+        pk = int(invitation_id)
+    except (TypeError, ValueError):
+        raise Http404("No such invitation.")
+    invitation = pending_invitations(user).filter(pk=pk).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
 
 
 def is_public_sector(user) -> bool:

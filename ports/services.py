@@ -17,6 +17,8 @@ from .models import (
     Agency,
     AgencyKind,
     ApiToken,
+    Invitation,
+    InvitationStatus,
     KeyOwner,
     KeyStatus,
     Membership,
@@ -160,36 +162,133 @@ def member_add(
 
 @transaction.atomic
 def member_offboard(*, membership: Membership, actor) -> Membership:
-    """Deactivate a membership; when the person has no active membership left, revoke their tokens."""
+    """Deactivate a membership and revoke its tokens (each token acts for that one membership only)."""
     membership.is_active = False
     membership.deactivated_at = timezone.now()
     membership.save(update_fields=["is_active", "deactivated_at"])
     user = membership.user
-    if not user.memberships.filter(is_active=True).exists():
-        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit.record(actor, "member.offboarded", membership, {"user": user.username, "agency": membership.agency.slug})
     return membership
+
+
+@transaction.atomic
+def invitation_send(*, agency: Agency, username: str, role: str, actor) -> Invitation | None:
+    """Invite an existing account to `agency` (SPEC section 2, consent): a pending membership.
+
+    Returns the invitation, or None when there is nobody to invite (no such account, a disabled
+    one). The caller must answer both alike: until the holder accepts, the agency learns nothing
+    of the account, not even whether it exists.
+    """
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        audit.record(actor, "member.invited", None, {"agency": agency.slug, "role": role, "username": username})
+        return None
+    invitation = (
+        Invitation.objects.select_for_update().filter(agency=agency, user=user, status=InvitationStatus.PENDING).first()
+    )
+    if invitation is None:
+        invitation = Invitation(agency=agency, user=user, role=role, invited_by=actor if actor else None)
+    else:
+        invitation.role = role  # inviting again replaces the role offered, never adds a second invitation
+    invitation.full_clean(exclude=["invited_by"])
+    invitation.save()
+    audit.record(actor, "member.invited", invitation, {"agency": agency.slug, "role": role, "username": username})
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user) -> Membership:
+    """The holder accepts: the membership is created (or a former one of theirs switched back on)."""
+    invitation = Invitation.objects.select_for_update().select_related("agency").get(pk=invitation.pk)
+    if invitation.user_id != user.pk or invitation.status != InvitationStatus.PENDING:
+        raise ValidationError({"invitation": ["This invitation is no longer open."]})
+    if not invitation.agency.is_active:
+        raise ValidationError({"invitation": ["This agency no longer takes part in the alliance."]})
+    invitation.status, invitation.answered_at = InvitationStatus.ACCEPTED, timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+    audit.record(user, "member.invitation_accepted", invitation, {"agency": invitation.agency.slug})
+    return member_add(username=user.username, agency=invitation.agency, role=invitation.role, actor=user)
+
+
+@transaction.atomic
+def invitation_decline(*, invitation: Invitation, user) -> Invitation:
+    invitation = Invitation.objects.select_for_update().select_related("agency").get(pk=invitation.pk)
+    if invitation.user_id != user.pk or invitation.status != InvitationStatus.PENDING:
+        raise ValidationError({"invitation": ["This invitation is no longer open."]})
+    invitation.status, invitation.answered_at = InvitationStatus.DECLINED, timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+    audit.record(user, "member.invitation_declined", invitation, {"agency": invitation.agency.slug})
+    return invitation
 
 
 def _new_raw_token(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
+def token_membership(*, user, agency_slug: str | None = None) -> Membership:
+    """The membership a personal token will act under: the one at `agency_slug`, or the user's only one."""
+    memberships = list(
+        Membership.objects.filter(user=user, is_active=True, agency__is_active=True)
+        .select_related("agency")
+        .order_by("agency__slug")
+    )
+    if agency_slug:
+        for membership in memberships:
+            if membership.agency.slug == agency_slug:
+                return membership
+        raise ValidationError({"agency": [f"{user.username} is not an active member of {agency_slug!r}."]})
+    if not memberships:
+        raise ValidationError(
+            {"agency": [f"{user.username} has no active membership; personal tokens are for members."]}
+        )
+    if len(memberships) > 1:
+        slugs = ", ".join(m.agency.slug for m in memberships)
+        raise ValidationError(
+            {"agency": [f"{user.username} belongs to several agencies ({slugs}): say which one the token acts for."]}
+        )
+    return memberships[0]
+
+
 @transaction.atomic
-def token_issue(*, user=None, node: ScannerNode | None = None, name: str = "", actor=None) -> tuple[ApiToken, str]:
-    """A new token; the raw value is returned once and only its hash is stored."""
-    if (user is None) == (node is None):
-        raise ValueError("a token belongs to exactly one user or one node")
+def token_issue(
+    *,
+    user=None,
+    membership: Membership | None = None,
+    node: ScannerNode | None = None,
+    name: str = "",
+    read_only: bool = False,
+    actor=None,
+) -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and only its hash is stored.
+
+    A personal token acts for one membership: `membership`, or `user`'s only active one.
+    """
+    if (user is None and membership is None) == (node is None):
+        raise ValueError("a token belongs to exactly one membership or one node")
+    if node is None:
+        if membership is None:
+            membership = token_membership(user=user)
+        elif user is not None and user.pk != membership.user_id:
+            raise ValueError("the membership is not the user's")
+        if not membership.is_active:
+            raise ValidationError({"agency": ["This membership is offboarded; it takes no new tokens."]})
+        user = membership.user
     raw = _new_raw_token("axn" if node else "axp")
     token = ApiToken.objects.create(
         key_hash=hash_token(raw),
         prefix=raw[:10],
         kind=TokenKind.NODE if node else TokenKind.PERSONAL,
         user=user,
+        membership=membership,
         node=node,
         name=name,
+        read_only=read_only,
     )
-    audit.record(actor, "token.issued", token, {"kind": token.kind, "owner": node.id if node else user.username})
+    data = {"kind": token.kind, "owner": node.id if node else user.username}
+    if membership is not None:
+        data.update(membership=membership.handle, read_only=read_only)
+    audit.record(actor, "token.issued", token, data)
     return token, raw
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from ports.models import Agency, AgencyKind, Port
-from ports.services import agency_ensure, member_add, reference_ports_load, token_issue
+from ports.services import agency_ensure, member_add, reference_ports_load, token_issue, token_membership
 
 # Playwright's sync API keeps an event loop in the main thread; the test's own
 # database calls stay synchronous, so Django's async guard does not apply.
@@ -102,10 +102,12 @@ def api():
 
 @pytest.fixture
 def api_as(db):
-    def make(user, *, token: bool = True) -> APIClient:
+    def make(user, *, token: bool = True, agency: str | None = None) -> APIClient:
+        """A personal token acts for one membership: `agency` names it when `user` has several."""
         client = APIClient()
         if token:
-            _, raw = token_issue(user=user, name="test")
+            membership = token_membership(user=user, agency_slug=agency)
+            _, raw = token_issue(membership=membership, name="test")
             client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
         else:
             client.force_login(user)

@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "access.context_processors.reader",
                 "notifications.context_processors.unread",
+                "ports.context_processors.invitations",
             ],
         },
     },

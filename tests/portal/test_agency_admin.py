@@ -148,6 +148,7 @@ def test_admin_of_another_agency_sees_and_touches_nothing_of_ours(cast, outsider
         f"nodes/{node.id}/token/": {},
         f"nodes/{node.id}/deactivate/": {},
         "members/": {"username": "intruder", "role": "admin"},
+        "members/invite/": {"invite-username": "antwerp.analyst", "invite-role": "admin"},
     }
     for path, data in posts.items():
         assert outsider_admin.post(f"{BEANR}/{path}", data).status_code == 404, path
@@ -207,11 +208,14 @@ def test_add_a_new_member_shows_a_one_time_password_that_works(admin, cast):
 def test_adding_an_existing_account_never_touches_its_password(admin, cast):
     hamburg = cast["users"]["hamburg_police"]
     before = hamburg.password
+    # An existing account is not created again; its holder is invited and joins only by accepting.
     response = admin.post(f"{BEANR}/members/", {"username": "hamburg.police", "role": "analyst"})
+    assert response.status_code == 400
+    response = admin.post(f"{BEANR}/members/invite/", {"invite-username": "hamburg.police", "invite-role": "analyst"})
     assert response.status_code == 302
     hamburg.refresh_from_db()
     assert hamburg.password == before
-    assert Membership.objects.filter(user=hamburg, agency__slug="beanr-customs", is_active=True).exists()
+    assert not Membership.objects.filter(user=hamburg, agency__slug="beanr-customs").exists()
 
 
 def test_admin_cannot_grant_liaison_nor_change_their_own_role(admin, cast):
@@ -490,29 +494,31 @@ def test_reads_report_lists_a_red_read_by_a_named_member(cast, publish, admin, a
 
 
 def test_former_members_tokens_and_disabled_accounts_are_not_an_agency_admins(cast, make_member):
-    from django.core.exceptions import ValidationError
-
     from ports.admin_selectors import agency_member_tokens
-    from ports.admin_services import admin_member_add
+    from ports.admin_services import admin_member_invite
     from ports.services import member_offboard, token_issue
 
     m, u = cast["memberships"], cast["users"]
-    # The analyst moves to Antwerp police: still active there, so the token lives on, out of customs' sight.
+    # The analyst moves to Antwerp police: still active there, so that membership's token lives on,
+    # out of customs' sight; the customs membership's token ends with it.
     mover = make_member("antwerp.analyst", "beanr-police", "analyst")
-    token, _ = token_issue(user=u["colleague"], name="notebook")
+    token, _ = token_issue(membership=mover, name="notebook")
+    old, _ = token_issue(membership=m["colleague"], name="customs notebook")
     member_offboard(membership=m["colleague"], actor=u["antwerp_admin"])
     assert mover.is_active
     assert token.pk not in set(agency_member_tokens(m["author"].agency).values_list("pk", flat=True))
     assert token.pk in set(agency_member_tokens(mover.agency).values_list("pk", flat=True))
-    # A disabled account is not switched back on by an agency admin adding it.
+    old.refresh_from_db()
+    assert old.revoked_at is not None
+    # A disabled account is not switched back on by an agency admin inviting it (nor told apart).
     u["hamburg_terminal"].is_active = False
     u["hamburg_terminal"].save(update_fields=["is_active"])
-    with pytest.raises(ValidationError, match="disabled"):
-        admin_member_add(
-            agency=m["author"].agency, username="hamburg.terminal", role="analyst", actor=u["antwerp_admin"]
-        )
+    admin_member_invite(
+        agency=m["author"].agency, username="hamburg.terminal", role="analyst", actor=u["antwerp_admin"]
+    )
     u["hamburg_terminal"].refresh_from_db()
     assert not u["hamburg_terminal"].is_active
+    assert not Membership.objects.filter(user=u["hamburg_terminal"], agency=m["author"].agency).exists()
 
 
 def test_a_private_sector_admin_sees_handles_never_the_people_behind_them(cast, publish, verified, make_member, api_as):

@@ -114,7 +114,7 @@ def test_superuser_reads_nothing(world, api_as):
     readers, alerts = world
     superuser = readers["superuser"]
     assert access.alerts_visible_to(superuser).count() == 0
-    client = api_as(superuser)
+    client = api_as(superuser, token=False)  # no membership, so no personal token: a session
     assert client.get("/api/v1/alerts/").status_code == 403  # not a member: the endpoint is not for them
     for info in alerts.values():
         with pytest.raises(Exception) as excinfo:

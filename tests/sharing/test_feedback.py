@@ -127,7 +127,7 @@ def test_a_member_of_several_public_agencies_says_which_one_reports(cast, amber,
     user = cast["users"]["rotterdam_customs"]
     police = cast["memberships"]["rotterdam_police"].agency
     member_add(username=user.username, agency=police, role="analyst")
-    client = api_as(user)
+    client = api_as(user, token=False)  # a session acts for every membership; a token for one
     response = client.post(_url(amber["id"]), {"outcome": "seized"}, format="json")
     assert response.status_code == 400 and "agency" in response.json()["errors"]
     response = client.post(_url(amber["id"]), {"outcome": "seized", "agency": "nlrtm-police"}, format="json")
@@ -164,7 +164,8 @@ def test_feedback_is_reported_under_a_membership_that_reads_the_alert(cast, api_
         )
         .json()
     )
-    reporter = api_as(u["rotterdam_customs"])
+    u["rotterdam_customs"].refresh_from_db()
+    reporter = api_as(u["rotterdam_customs"], token=False)  # a session acts for every membership
     refused = reporter.post(_url(amber["id"]), {"outcome": "seized", "agency": "deham-police"}, format="json")
     assert refused.status_code == 400 and "agency" in refused.json()["errors"]
     ok = reporter.post(_url(amber["id"]), {"outcome": "checked_negative"}, format="json")  # only one reads it
