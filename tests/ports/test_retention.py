@@ -159,8 +159,8 @@ def test_purge_removes_old_objects_with_everything_attached_and_keeps_young_ones
     assert purges["alerts"]["purged"] == 1 and purges["alerts"]["retention_days"] == 5 * 365
     assert purges["alerts"]["along"]["sharing.Feedback"] == 1 and purges["alerts"]["along"]["sharing.AlertVersion"] == 1
     assert purges["scans"]["purged"] == 1
-    assert purges["scans"]["along"]["sharing.Delivery"] == old_deliveries
-    assert purges["scans"]["along"]["sharing.InspectionOutcome"] == 1
+    assert purges["scans"]["along"]["scans.Delivery"] == old_deliveries
+    assert purges["scans"]["along"]["scans.InspectionOutcome"] == 1
     assert purges["scans"]["along"]["webhooks.WebhookDelivery"] == 1
     assert purges["deliveries"]["purged"] == middle_deliveries and purges["feedback"]["purged"] == 0
     cutoff = datetime.fromisoformat(purges["scans"]["cutoff"])
