@@ -4,9 +4,9 @@ Matching runs inside the transaction that stores the new object (the relay
 batch for scans, the publish for alerts), so a notice is never lost nor made
 twice: `pair_key` is unique and inserts ignore conflicts.
 
-For each notice, per pair of side owners: an owner who can read both sides
-is notified; when the other side's owner cannot read a side, the owner of
-that hidden side gets a one-sided hit (and may share), the other learns nothing.
+Who learns of a match is decided per member (`_tell`): members who read both
+sides get the notice; where the other side's agency cannot read a side, the
+readers of the more restricted side get a one-sided hit (and may share).
 """
 
 from datetime import timedelta
@@ -88,14 +88,44 @@ def _readers_among(obj, candidates) -> set[int]:
     return set(qs.values_list("pk", flat=True))
 
 
+# How restricted a record is (SPEC section 6): the more restricted side's readers are the ones told.
+RESTRICTION = {Tlp.RED: 5, Tlp.AMBER_STRICT: 4, Tlp.AMBER: 3, Tlp.GREEN: 1, Tlp.CLEAR: 1}
+SCAN_RESTRICTION = 2
+NEVER_REVEALED = 4  # AMBER+STRICT and RED: nobody learns of such a record they cannot read
+
+
+def restriction(obj) -> int:
+    return SCAN_RESTRICTION if isinstance(obj, Scan) else RESTRICTION[obj.tlp]
+
+
+def _told_sides(sides: dict) -> list[str]:
+    """Which side's readers a one-sided hit may tell: the more restricted one; at equal restriction both
+    (hit/no-hit), except for AMBER+STRICT and RED, where telling either would reveal the other."""
+    rank = {which: restriction(obj) for which, obj in sides.items()}
+    if rank["a"] == rank["b"]:
+        return [] if rank["a"] >= NEVER_REVEALED else ["a", "b"]
+    told = "a" if rank["a"] > rank["b"] else "b"
+    other = "b" if told == "a" else "a"
+    # The told side learns that the other agency holds a matching record; never of an AMBER+STRICT or RED one.
+    return [] if rank[other] >= NEVER_REVEALED else [told]
+
+
 def _tell(correlation: Correlation, new, old) -> None:
-    """Members of the two owner agencies who read both sides get the notice. When one owner's agency
-    cannot read the other's side, the other owner gets a one-sided hit, but only if it reads this side
-    (otherwise it would learn of a record it cannot see); its readers of the hidden side are told."""
+    """Who learns of a match is decided per member, never per agency (SPEC section 6).
+
+    A member who reads both sides gets the notice. A member who reads one side only learns nothing from the
+    notice. Where some readers of one side (the other owner agency's members) cannot read the other, a
+    one-sided hit tells the readers of the more restricted side, and only them, that their record matches a
+    record of the other side's agency; the hit is listed to the owner agency's members who read its side.
+    """
     owners = {"a": owner_of(new), "b": owner_of(old)}
     sides = {"a": new, "b": old}
+    named = Q()
+    for obj in sides.values():
+        if not isinstance(obj, Scan) and obj.tlp == Tlp.RED:
+            named |= Q(pk__in=access.readers_of(obj).members.values("pk"))
     candidates = Membership.objects.filter(
-        agency__in=set(owners.values()), is_active=True, user__is_active=True, agency__is_active=True
+        Q(agency__in=set(owners.values())) | named, is_active=True, user__is_active=True, agency__is_active=True
     )
     reads = {which: _readers_among(sides[which], candidates) for which in sides}
     members_of = {which: set(candidates.filter(agency=owners[which]).values_list("pk", flat=True)) for which in sides}
@@ -107,28 +137,32 @@ def _tell(correlation: Correlation, new, old) -> None:
             url=f"/correlations/#{correlation.pk}",
             memberships=sorted(both),
         )
-    for hidden, other in (("a", "b"), ("b", "a")):
+    for hidden in _told_sides(sides):
+        other = "b" if hidden == "a" else "a"
         seeker, owner = owners[other], owners[hidden]
-        if seeker.pk == owner.pk or reads[hidden] & members_of[other]:
-            continue  # the same agency, or the seeker's agency already reads the hidden side
-        if not reads[other] & members_of[hidden]:
-            continue  # the owner cannot read the seeker's record either: nobody learns anything
-        if isinstance(sides[hidden], Scan) and seeker.sector != Sector.PUBLIC:
-            continue  # scans are never shared with the private sector: nothing to offer
+        if seeker.pk == owner.pk or members_of[other] <= reads[hidden]:
+            continue  # the same agency, or every member of the other agency already reads this side
+        if (isinstance(sides[hidden], Scan) or isinstance(sides[other], Scan)) and not (
+            seeker.sector == Sector.PUBLIC and owner.sector == Sector.PUBLIC
+        ):
+            continue  # scans are never shared with, nor spoken of to, the private sector
+        told = reads[hidden] & members_of[hidden]
+        if not told:
+            continue  # nobody of the owner agency reads this record (a RED alert's author left): nobody to tell
         hit, created = OneSidedHit.objects.get_or_create(
             correlation=correlation, hidden_side=hidden, other_agency=seeker, defaults={"owner_agency": owner}
         )
         deciders = set(
             candidates.filter(agency=owner, role__in=(Role.OFFICER, Role.ADMIN)).values_list("pk", flat=True)
         )
-        if created and reads[hidden] & deciders:
+        if created and told & deciders:
             notify(
                 kind="one_sided_hit",
                 subject=f"{correlation.get_kind_display()} {correlation.value}: your "
                 f"{'scan' if isinstance(sides[hidden], Scan) else 'alert'} matches a record of {seeker.slug}, "
                 "who cannot read yours. You may share it.",
                 url=f"/correlations/#hit-{hit.pk}",
-                memberships=sorted(reads[hidden] & deciders),
+                memberships=sorted(told & deciders),
             )
 
 

@@ -122,12 +122,45 @@ def test_scan_side_hidden_is_shared_as_a_read_grant(cast, api_as, antwerp_node, 
     assert api_as(u["antwerp_police"]).get(f"/api/v1/scans/{rotterdam_scan}/").status_code == 404
 
 
-def test_when_neither_side_reads_the_other_nobody_learns_anything(cast, api_as, antwerp_node, rotterdam_node):
+def test_when_neither_scan_reads_the_other_both_sides_get_a_hit_and_no_notice(
+    cast, api_as, antwerp_node, rotterdam_node
+):
+    """Two scans are equally restricted: SPEC section 6 tells both sides' readers (hit/no-hit), nobody gets
+    the notice (nobody reads both), and neither side sees the other's scan."""
+    u = cast["users"]
     box = container()
-    _push_and_relay(rotterdam_node, container=box, verdict="suspect")
-    _push_and_relay(antwerp_node, container=box, verdict="clear")
+    rotterdam_scan = _push_and_relay(rotterdam_node, container=box, verdict="suspect")
+    antwerp_scan = _push_and_relay(antwerp_node, container=box, verdict="clear")
     assert Correlation.objects.filter(value=box).count() == 1
-    assert not OneSidedHit.objects.exists() and not Notification.objects.exists()
+    assert not Notification.objects.filter(kind="correlation").exists()
+    [antwerp_hit] = api_as(u["author"]).get(reverse("api-correlation-hits")).json()["results"]
+    [rotterdam_hit] = api_as(u["rotterdam_customs"]).get(reverse("api-correlation-hits")).json()["results"]
+    assert antwerp_hit["yours"]["id"] == antwerp_scan and antwerp_hit["other_agency"] == "nlrtm-customs"
+    assert rotterdam_hit["yours"]["id"] == rotterdam_scan and rotterdam_hit["other_agency"] == "beanr-customs"
+    assert api_as(u["author"]).get(f"/api/v1/scans/{rotterdam_scan}/").status_code == 404
+    assert api_as(u["rotterdam_terminal"]).get(reverse("api-correlation-hits")).json()["results"] == []
+
+
+def test_an_amber_strict_record_is_never_revealed_by_a_hit(cast, api_as, antwerp_node):
+    """An AMBER+STRICT alert and a scan: the alert is the more restricted side, so only its readers may be
+    told; the scan's readers learn nothing of a record they cannot read."""
+    u = cast["users"]
+    box = container()
+    response = api_as(u["hamburg_customs"]).post(
+        "/api/v1/alerts/",
+        alert_fields(
+            tlp="AMBER+STRICT", port="DEHAM", containers=[box], audience={"agencies": [], "ports": [], "users": []}
+        ),
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    _push_and_relay(antwerp_node, container=box, verdict="suspect")
+    for name in ("author", "colleague", "antwerp_police"):
+        assert api_as(u[name]).get(reverse("api-correlation-hits")).json()["results"] == [], name
+        assert _listed(api_as, u[name]) == [], name
+    assert not Notification.objects.filter(membership__agency__port_id="BEANR").exists()
+    [hit] = api_as(u["hamburg_customs"]).get(reverse("api-correlation-hits")).json()["results"]
+    assert hit["other_agency"] == "beanr-customs"
 
 
 def test_a_red_alert_hit_and_notices_reach_only_its_readers(cast, api_as, antwerp_node, make_member):
@@ -208,3 +241,39 @@ def test_correlation_page_shows_notices_and_hits_to_their_readers_only(cast, api
     assert hit.status == "shared"
     client.force_login(u["author"])
     assert box in client.get(reverse("correlation_list")).content.decode()
+
+
+def test_a_red_alert_naming_one_antwerp_officer_tells_that_officer_only(cast, api_as, antwerp_node, make_member):
+    """SPEC section 6, decided per member: NLRTM police publish a RED alert naming one Antwerp officer, and a
+    suspect Antwerp scan holds the same container. The named officer reads both sides and gets the notice; the
+    other Antwerp members (who read the scan) see nothing new in correlations, hits or notifications, so a
+    controlled delivery is not blown; the author, who cannot read the scan, gets the one-sided hit."""
+    u, m = cast["users"], cast["memberships"]
+    police = make_member("rotterdam.police.officer", "nlrtm-police", "officer")
+    named = m["author"]  # an Antwerp customs officer
+    box = container()
+    response = api_as(police.user).post(
+        "/api/v1/alerts/",
+        alert_fields(
+            tlp="RED",
+            port="NLRTM",
+            containers=[box],
+            audience={"agencies": [], "ports": [], "users": [named.handle]},
+        ),
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    before = set(Notification.objects.values_list("pk", flat=True))
+    _push_and_relay(antwerp_node, container=box, verdict="suspect")  # stays at Antwerp: no next port
+
+    assert len(_listed(api_as, named.user)) == 1
+    assert Notification.objects.filter(membership=named, kind="correlation").exists()
+    for other in ("colleague", "antwerp_admin", "antwerp_police"):
+        user = u[other]
+        assert _listed(api_as, user) == [], other
+        assert api_as(user).get(reverse("api-correlation-hits")).json()["results"] == [], other
+        new = Notification.objects.filter(membership=m[other]).exclude(pk__in=before)
+        assert not new.exists(), other
+    hits = api_as(police.user).get(reverse("api-correlation-hits")).json()["results"]
+    assert len(hits) == 1
+    assert _listed(api_as, police.user) == []
