@@ -55,7 +55,8 @@ def test_a_deactivated_agency_neither_receives_nor_reads_notices(cast, api_as):
     agency.is_active = False
     agency.save(update_fields=["is_active"])
     assert notify(kind="feedback", subject="Another", agencies=[agency.id]) == 0
-    assert api_as(u["author"]).get(reverse("api-notifications")).status_code == 403  # no active membership left
+    # A token cannot be issued any more (no active membership): the session gets nothing either.
+    assert api_as(u["author"], token=False).get(reverse("api-notifications")).status_code == 403
     from access import notifications_for
 
     assert not notifications_for(u["author"]).exists()
