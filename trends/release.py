@@ -37,7 +37,7 @@ _SMALL_HITS = reduce(or_, [Q(suspect=s, positive=p) for s in range(3) for p in r
 _ANY_SMALL = Q(scans__in=SMALL) | Q(suspect__in=SMALL) | Q(positive__in=SMALL) | _SMALL_HITS
 
 
-@dataclass
+@dataclass(slots=True)
 class Figures:
     """Released sums over some release cells, and what was left out of them.
 
@@ -56,12 +56,19 @@ class Figures:
     cells_left_out: int = 0
 
     def add(self, other: "Figures", share: float = 1.0, sign: int = 1) -> None:
-        """Add `other` (its released values times `share`; its left-out counts whole), or subtract it."""
-        for f in fields(self):
-            value = getattr(other, f.name)
-            if f.name in ("scans", "suspect", "positive", "seized_kg"):
-                value *= share
-            setattr(self, f.name, getattr(self, f.name) + sign * value)
+        """Add `other` (its released values times `share`; its left-out counts whole), or subtract it.
+
+        Spelled out rather than looped over fields(): it runs once per port and bucket of a response."""
+        scale = share * sign
+        self.scans += other.scans * scale
+        self.suspect += other.suspect * scale
+        self.positive += other.positive * scale
+        self.seized_kg += other.seized_kg * scale
+        self.masked_scans += other.masked_scans * sign
+        self.masked_suspect += other.masked_suspect * sign
+        self.masked_positive += other.masked_positive * sign
+        self.masked_seized_kg += other.masked_seized_kg * sign
+        self.cells_left_out += other.cells_left_out * sign
 
 
 def cell_figures(scans: int, suspect: int, positive: int, seized_kg: float) -> Figures:
