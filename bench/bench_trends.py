@@ -9,11 +9,13 @@ VACUUM ANALYZE, as autovacuum would.
 The weekly and monthly rollups (kept by the same hooks in production) are then rebuilt from the daily rows
 (`trends.services.rollups.rebuild_periods`, as the migration that introduced them does).
 
-Requests go through the whole stack (Django test client, token auth, DRF): a liaison (exact counts) and a
-port analyst (masking) alternate over four dashboard queries, each run two ways side by side: "daily" reads
-every day from the daily rollups (the path before the period rollups, `selectors.PERIOD_ROLLUPS = False`),
-"periods" reads whole weeks and months from the period rollups and only the range's edges from the daily
-table. Both answers are compared (identical JSON) before timing.
+Requests go through the whole stack (Django test client, token auth, DRF). A liaison (exact counts) runs four
+dashboard queries two ways side by side: "daily" reads every day from the daily rollups (the path before the
+period rollups, `selectors.PERIOD_ROLLUPS = False`), "periods" reads whole weeks and months from the period
+rollups and only the range's edges from the daily table; both answers are compared (identical JSON) before
+timing. Then the outsider path: a Rotterdam analyst, who sees every other port only through release cells
+(access.release), runs the same queries (the daily one on Rotterdam, the only port they may ask by day), and,
+after the detection run, the displacement flag list with its evidence.
 
 Run by `make bench` (scripts/bench.sh: throwaway PostgreSQL, migrated), or alone with DATABASE_URL set.
 Environment: BENCH_TRENDS_DAYS (default "274,548,1096"), BENCH_TRENDS_REQUESTS (per query, default 20).
@@ -126,15 +128,26 @@ def clients() -> dict[str, Client]:
     return out
 
 
-def queries(origins: list[str]) -> dict[str, str]:
+def queries(origins: list[str], day_port: str = "BEANR") -> dict[str, str]:
     today = timezone.now().date()
     three_years = (today - timedelta(days=1095)).isoformat()
     return {
         "default (1 year, weekly, all ports)": "/api/v1/trends/",
         "one origin, 3 years, monthly": f"/api/v1/trends/?origin={origins[0]}&since={three_years}&bucket=month",
-        "one port, 1 year, daily": "/api/v1/trends/?port=BEANR&bucket=day",
+        f"one port ({day_port}), 1 year, daily": f"/api/v1/trends/?port={day_port}&bucket=day",
         "one hub, 3 years, weekly": f"/api/v1/trends/?hub=north_west&since={three_years}&bucket=week",
     }
+
+
+def outsider_timings(client: Client, urls: dict[str, str], n: int) -> None:
+    """The analyst's requests: every port but their own through release cells."""
+    for name, url in urls.items():
+        samples = []
+        for i in range(n + 2):
+            elapsed, _ = timed(client, url)
+            if i >= 2:
+                samples.append(elapsed)
+        print(f"  outsider {name:40s} median {statistics.median(samples):6.1f} ms p95 {p95(samples):6.1f} ms")
 
 
 def _plan_lines(sql: str, params) -> str:
@@ -184,7 +197,7 @@ def main() -> None:
         for name, url in queries(origins).items():
             samples: dict[bool, list[float]] = {False: [], True: []}
             for i in range(n + 2):
-                client = by_role["liaison" if i % 2 else "analyst"]
+                client = by_role["liaison"]
                 answers = {}
                 # Both paths on the same request, in alternating order, so load on the machine hits both alike.
                 for fast in (i % 2 == 0, i % 2 == 1):
@@ -199,10 +212,12 @@ def main() -> None:
                 f"{p95(samples[False]):6.1f} ms | periods: median {statistics.median(samples[True]):6.1f} ms "
                 f"p95 {p95(samples[True]):6.1f} ms"
             )
+        outsider_timings(by_role["analyst"], queries(origins, day_port="NLRTM"), n)
         explain()
         t = time.perf_counter()
         result = detect_and_store()
         print(f"  full detection run: {time.perf_counter() - t:.2f} s ({result['flags']} flags)")
+        outsider_timings(by_role["analyst"], {"displacement flags (first page)": "/api/v1/displacement/"}, n)
 
 
 if __name__ == "__main__":

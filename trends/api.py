@@ -191,14 +191,21 @@ class FlagOutput(serializers.Serializer):
     def get_window_after(self, obj) -> dict:
         return {"start": obj.window_after_start.isoformat(), "end": obj.window_after_end.isoformat()}
 
+    def _release(self, obj) -> dict:
+        # Evidence and window kilograms come from one read of the release cells per flag.
+        cache = self.context.setdefault("flag_release", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = selectors.flag_release_for(self.context["user"], obj)
+        return cache[obj.pk]
+
     def get_seized_kg_before(self, obj) -> float | None:
-        return selectors.flag_seized_for(self.context["user"], obj)["before"]
+        return self._release(obj)["seized"]["before"]
 
     def get_seized_kg_after(self, obj) -> float | None:
-        return selectors.flag_seized_for(self.context["user"], obj)["after"]
+        return self._release(obj)["seized"]["after"]
 
     def get_evidence(self, obj) -> list:
-        return selectors.flag_evidence_for(self.context["user"], obj)
+        return self._release(obj)["evidence"]
 
 
 class FlagListApi(GenericAPIView):

@@ -1,7 +1,8 @@
 """CSV export of the trends the dashboard shows (SPEC section 7).
 
 Rows come from the trends response itself (`selectors.trends_for`), so the file holds exactly what the
-API returns to this reader for the same filters, masking included. Numbers are written as numbers (the csv
+API returns to this reader for the same filters, masking included: another port's figures come from its
+release cells (access.release) and `cells_left_out` says how many cells with a `<3` each row left out. Numbers are written as numbers (the csv
 module leaves them unquoted); text cells that a spreadsheet would read as a formula (starting with `=`, `+`,
 `-`, `@`, or a tab or carriage return, which some spreadsheets strip first) get a leading `'`.
 """
@@ -10,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-HEADER = ("bucket", "port", "origin", "scans", "suspect", "positive", "seized_kg")
+HEADER = ("bucket", "port", "origin", "scans", "suspect", "positive", "seized_kg", "cells_left_out")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -42,6 +43,7 @@ def trend_rows(trends: dict) -> Iterator[tuple]:
                 point["suspect"],
                 point["positive"],
                 point["seized_kg"],
+                point.get("cells_left_out", 0),
             )
 
 

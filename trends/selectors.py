@@ -10,7 +10,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 import access
-from access import reader_for
+from access import reader_for, release
 from ports.locode import locode_error
 from ports.models import Hub, Port
 from scans.models import Verdict
@@ -225,9 +225,11 @@ def _span_cells(kind: str, lo: date, hi: date, q: TrendQuery, port_ids: list[str
         yield row
 
 
-def trend_values(q: TrendQuery) -> dict[str, dict[date, list[float]]]:
-    """Exact values {port: {bucket: [scans, suspect, positive, kg]}} from rollups plus statistics."""
-    port_ids = _port_scope(q)
+def trend_values(q: TrendQuery, port_ids: list[str] | None = None) -> dict[str, dict[date, list[float]]]:
+    """Exact values {port: {bucket: [scans, suspect, positive, kg]}} from rollups plus statistics.
+
+    `port_ids`: these ports only (default: every port the query's filters select)."""
+    port_ids = _port_scope(q) if port_ids is None else port_ids
     values: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0, 0.0, 0.0]))
     if not port_ids:
         return values
@@ -247,42 +249,64 @@ def trend_values(q: TrendQuery) -> dict[str, dict[date, list[float]]]:
     return values
 
 
-def _point(bucket: date, cell: list[float], exact: bool) -> dict:
-    scans, suspect, positive = (int(round(v)) for v in cell[:3])
-    kg = round(cell[3], 1)
-    hits = suspect + positive
+def _exact_point(bucket: date, cell: list[float]) -> dict:
     return {
         "bucket": bucket.isoformat(),
-        "scans": access.mask_count(scans, exact),
-        "suspect": access.mask_count(suspect, exact),
-        "positive": access.mask_count(positive, exact),
-        "seized_kg": kg if exact or hits == 0 or hits >= 3 else None,
+        "scans": int(round(cell[0])),
+        "suspect": int(round(cell[1])),
+        "positive": int(round(cell[2])),
+        "seized_kg": round(cell[3], 1),
+        "cells_left_out": 0,
     }
 
 
-def trends_for(user, q: TrendQuery) -> dict:
-    """The trends response for this reader (docs/trends-api.md): per port, and overall, one point per bucket."""
-    reader = reader_for(user)
+def _exact_figures(cell: list[float]) -> release.Figures:
+    return release.Figures(scans=cell[0], suspect=cell[1], positive=cell[2], seized_kg=cell[3])
+
+
+def split_ports(reader, port_ids: list[str]) -> tuple[list[str], list[str]]:
+    """(ports the reader sees exactly, ports the reader sees through release cells only)."""
     exact_ports = access.unmasked_ports(reader)
+    if exact_ports is None:
+        return list(port_ids), []
+    return [p for p in port_ids if p in exact_ports], [p for p in port_ids if p not in exact_ports]
+
+
+DAY_REFUSED = "Day buckets show only your own port's figures: choose week or month, or filter on your own port."
+
+
+def trends_for(user, q: TrendQuery) -> dict:
+    """The trends response for this reader (docs/trends-api.md): per port, and overall, one point per bucket.
+
+    Ports the reader sees exactly (their own agencies' ports; every port for liaisons) come from the rollups;
+    every other port only from its release cells (access.release), and so does its share of `overall`.
+    A ValidationError on `bucket` refuses day buckets of another port.
+    """
+    exact_ids, outsider_ids = split_ports(reader_for(user), _port_scope(q))
+    if q.bucket == "day" and outsider_ids:
+        raise ValidationError({"bucket": [DAY_REFUSED]})
     buckets = bucket_list(q.since, q.until, q.bucket)
-    values = trend_values(q)
-    port_rows = {p.locode: p for p in Port.objects.filter(locode__in=list(values))}
-    overall = {b: {"bucket": b.isoformat(), "scans": 0, "suspect": 0, "positive": 0, "seized_kg": 0.0} for b in buckets}
-    masked_count: dict[date, int] = defaultdict(int)
+    exact = trend_values(q, exact_ids)
+    released = release.released_figures(
+        ports=outsider_ids, origins=q.origins, since=q.since, until=q.until, bucket=q.bucket
+    )
+    figures = {p: {b: _exact_figures(c) for b, c in exact[p].items()} for p in exact}
+    figures.update(released.by_port)
+    port_rows = {p.locode: p for p in Port.objects.filter(locode__in=list(figures))}
+    overall = {b: release.Figures() for b in buckets}
+    masked_ports: dict[date, int] = defaultdict(int)
     ports_out = []
-    for locode in sorted(values):
-        exact = exact_ports is None or locode in exact_ports
+    for locode in sorted(figures):
+        is_exact = locode in exact
         series = []
         for b in buckets:
-            point = _point(b, values[locode].get(b, [0.0, 0.0, 0.0, 0.0]), exact)
-            series.append(point)
-            total, masked = overall[b], False
-            for name in (*MEASURES, "seized_kg"):
-                if isinstance(point[name], str) or point[name] is None:
-                    masked = True  # left out: subtracting the visible ports would reveal it
-                else:
-                    total[name] += point[name]
-            masked_count[b] += masked
+            fig = figures[locode].get(b) or release.Figures()
+            if is_exact:
+                series.append(_exact_point(b, exact[locode][b]))
+            else:
+                series.append(release.point(b, fig))
+            overall[b].add(fig)
+            masked_ports[b] += fig.cells_left_out > 0
         port = port_rows[locode]
         ports_out.append(
             {
@@ -291,13 +315,24 @@ def trends_for(user, q: TrendQuery) -> dict:
                 "hub": port.hub,
                 "latitude": port.latitude,
                 "longitude": port.longitude,
-                "masked": not exact,
+                "masked": not is_exact,
                 "series": series,
             }
         )
+    overall_out = []
     for b in buckets:
-        overall[b]["seized_kg"] = round(overall[b]["seized_kg"], 1)
-        overall[b]["masked_ports"] = masked_count[b]
+        fig = overall[b]
+        overall_out.append(
+            {
+                "bucket": b.isoformat(),
+                "scans": int(round(fig.scans)),
+                "suspect": int(round(fig.suspect)),
+                "positive": int(round(fig.positive)),
+                "seized_kg": round(fig.seized_kg, 1),
+                "masked_ports": masked_ports[b],
+                "cells_left_out": fig.cells_left_out,
+            }
+        )
     return {
         "bucket": q.bucket,
         "since": q.since.isoformat(),
@@ -308,8 +343,9 @@ def trends_for(user, q: TrendQuery) -> dict:
             "origin": list(q.origins) if q.origins else None,
             "hub": q.hub,
         },
-        "overall": [overall[b] for b in buckets],
+        "overall": overall_out,
         "ports": ports_out,
+        "cells_left_out": released.cells_left_out,
     }
 
 
@@ -322,44 +358,90 @@ def measures_visible_to(user) -> QuerySet[Measure]:
     return Measure.objects.select_related("agency").order_by("-starts_on", "-id")
 
 
-def flag_evidence_for(user, flag: DisplacementFlag) -> list[dict]:
-    """The evidence rows with A's and B's small counts masked for readers outside that port (not liaisons)."""
-    reader = reader_for(user)
-    exact_ports = access.unmasked_ports(reader)
-    exact = {
-        "a": exact_ports is None or flag.from_port_id in exact_ports,
-        "b": exact_ports is None or flag.to_port_id in exact_ports,
-    }
-    out = []
-    for row in flag.evidence:
-        row = dict(row)
-        for side in ("a", "b"):
-            if exact[side]:
-                continue
-            scans, hits = int(row[f"{side}_scans"]), int(row[f"{side}_hits"])
-            row[f"{side}_scans"] = access.mask_count(scans, False)
-            row[f"{side}_hits"] = access.mask_count(hits, False)
-            if 0 < hits < 3:
-                row[f"{side}_seized_kg"] = None
-        out.append(row)
+def _flag_weeks(flag: DisplacementFlag) -> tuple[date, date]:
+    """The Mondays of the flag's first and last evidence week (its windows, when it holds no evidence)."""
+    weeks = [date.fromisoformat(str(row["week"])) for row in flag.evidence]
+    if not weeks:
+        return flag.window_before_start, flag.window_after_end - timedelta(days=7)
+    return min(weeks), max(weeks)
+
+
+def _exact_weeks(ports: list[str], origin: str, lo: date, hi: date) -> dict[date, release.Figures]:
+    """Exact weekly figures summed over `ports` (the reader's own ports), as the detector reads them."""
+    out: dict[date, release.Figures] = defaultdict(release.Figures)
+    if not ports:
+        return out
+    q = TrendQuery(lo, hi + timedelta(days=6), "week", tuple(ports), (origin,), None)
+    for per_bucket in trend_values(q, ports).values():
+        for week, cell in per_bucket.items():
+            out[week].add(_exact_figures(cell))
     return out
 
 
-def flag_seized_for(user, flag: DisplacementFlag) -> dict[str, float | None]:
-    """B's seized kg per window; hidden (None) from readers outside B (not liaisons) when B's hits in that
-    window are 1 or 2, as in the evidence rows: one seizure's weight identifies it."""
+def _released_weeks(ports: list[str], origin: str, lo: date, hi: date) -> dict[date, release.Figures]:
+    """Released weekly figures summed over `ports`."""
+    out: dict[date, release.Figures] = defaultdict(release.Figures)
+    figures = release.released_figures(ports=ports, origins=[origin], since=lo, until=hi, bucket="week")
+    for per_bucket in figures.by_port.values():
+        for week, fig in per_bucket.items():
+            out[week].add(fig)
+    return out
+
+
+def flag_release_for(user, flag: DisplacementFlag) -> dict:
+    """A flag's evidence rows and B's seized kg per window as this reader may see them.
+
+    Liaisons read the stored figures. Anyone else reads A, B and the rest of the alliance (C: the other
+    member ports) from the rollups: exactly for the reader's own ports, through release cells for every other
+    port (access.release): a `<3` contributes nothing to a sum, and each row's `cells_left_out` says how many
+    cells it left out. The stored evidence holds exact figures of other ports, so it is never shown to them.
+    """
     exact_ports = access.unmasked_ports(reader_for(user))
-    figures = {"before": flag.seized_kg_before, "after": flag.seized_kg_after}
-    if exact_ports is None or flag.to_port_id in exact_ports:
-        return figures
-    windows = {
-        "before": (flag.window_before_start, flag.window_before_end),
-        "after": (flag.window_after_start, flag.window_after_end),
-    }
-    for name, (start, end) in windows.items():
-        hits = sum(
-            int(row["b_hits"]) for row in flag.evidence if start.isoformat() <= str(row["week"]) < end.isoformat()
-        )
-        if 0 < hits < 3:
-            figures[name] = None
-    return figures
+    stored_seized = {"before": flag.seized_kg_before, "after": flag.seized_kg_after}
+    if exact_ports is None:
+        return {"evidence": [{**row, "cells_left_out": 0} for row in flag.evidence], "seized": stored_seized}
+    lo, hi = _flag_weeks(flag)
+    origin = flag.origin_id
+    members = Port.objects.filter(is_member=True).exclude(locode__in=(flag.from_port_id, flag.to_port_id))
+    others = list(members.values_list("locode", flat=True))
+    sides = {}
+    for side, ports in (("a", [flag.from_port_id]), ("b", [flag.to_port_id]), ("c", others)):
+        own = [p for p in ports if p in exact_ports]
+        outside = [p for p in ports if p not in exact_ports]
+        weeks = _exact_weeks(own, origin, lo, hi)
+        for week, fig in _released_weeks(outside, origin, lo, hi).items():
+            weeks[week].add(fig)
+        sides[side] = weeks
+    rows = []
+    for row in flag.evidence:
+        week = date.fromisoformat(str(row["week"]))
+        out = {"week": row["week"]}
+        for side, weeks in sides.items():
+            fig = weeks.get(week) or release.Figures()
+            out[f"{side}_scans"] = release.show(fig.scans, fig.masked_scans)
+            out[f"{side}_hits"] = release.show(fig.suspect + fig.positive, fig.masked_suspect + fig.masked_positive)
+            out[f"{side}_seized_kg"] = release.show(fig.seized_kg, fig.masked_seized_kg, kg=True)
+        out["cells_left_out"] = sum(weeks[week].cells_left_out for weeks in sides.values() if week in weeks)
+        rows.append(out)
+    seized = stored_seized
+    if flag.to_port_id not in exact_ports:
+        windows = {
+            "before": (flag.window_before_start, flag.window_before_end),
+            "after": (flag.window_after_start, flag.window_after_end),
+        }
+        seized = {}
+        for name, (start, end) in windows.items():
+            fig = release.total(f for week, f in sides["b"].items() if start <= week < end)
+            seized[name] = release.show(fig.seized_kg, fig.masked_seized_kg, kg=True)
+    return {"evidence": rows, "seized": seized}
+
+
+def flag_evidence_for(user, flag: DisplacementFlag) -> list[dict]:
+    """The evidence rows as this reader may see them (flag_release_for)."""
+    return flag_release_for(user, flag)["evidence"]
+
+
+def flag_seized_for(user, flag: DisplacementFlag) -> dict[str, float | None]:
+    """B's seized kg per window as this reader may see them: from B's release cells for readers outside B
+    (not liaisons); null where it is one cell's hidden weight (flag_release_for)."""
+    return flag_release_for(user, flag)["seized"]

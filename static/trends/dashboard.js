@@ -191,7 +191,7 @@
       t.seized_kg += T.num(pt.seized_kg) || 0;
       t.masked += pt.masked_ports || 0;
     });
-    var prefix = t.masked ? "≥ " : "";
+    var prefix = t.masked || data.cells_left_out ? "≥ " : "";
     document.getElementById("kpi-scans").textContent = prefix + T.fmtInt(t.scans);
     document.getElementById("kpi-hits").textContent = prefix + T.fmtInt(t.suspect + t.positive);
     document.getElementById("kpi-rate").textContent = t.scans ? T.fmtPct((t.suspect + t.positive) / t.scans, 2) : "–";
@@ -551,9 +551,18 @@
     var totals = drawKpis(data);
     drawCharts(data);
     var masked = data.ports.some(function (p) { return p.masked; });
+    var leftOut = data.cells_left_out || 0;
+    var note = ".";
+    if (leftOut) {
+      // Other ports' figures are sums of their release cells; a cell with a count under 3 adds nothing.
+      note = ". " + leftOut + " cell" + (leftOut === 1 ? "" : "s") + " with fewer than 3 scans or hits " +
+        (leftOut === 1 ? "was" : "were") + " left out of other ports' figures and the totals (shown as <3 where a point is that one cell).";
+    } else if (totals.masked || masked) {
+      note = ". Other ports' figures are sums of their weekly cells; small counts are shown as <3.";
+    }
     setStatus(data.ports.length + " port" + (data.ports.length === 1 ? "" : "s") + " with data, " +
       data.buckets.length + " " + data.bucket + (data.buckets.length === 1 ? "" : "s") + " from " + data.since +
-      " to " + data.until + (totals.masked || masked ? ". Small counts from other ports' agencies are shown as <3 and left out of totals." : "."));
+      " to " + data.until + note);
     root.classList.add("trends-loaded");
     return data;
   }).catch(function (err) {

@@ -7,12 +7,25 @@ from django.utils import timezone
 
 from ports.models import AuditEntry
 from trends.models import DisplacementFlag
+from trends.services import rollups
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def flag(cast):
+    # The scans behind the evidence row (readers outside a port see the evidence rebuilt from these).
+    day = date(2025, 1, 7)
+    rollups.add_cells(
+        {
+            (day, "NLRTM", "ECGYE", "clear"): [48, 0.0, 0],
+            (day, "NLRTM", "ECGYE", "suspect"): [2, 40.0, 0],
+            (day, "BEANR", "ECGYE", "clear"): [29, 0.0, 0],
+            (day, "BEANR", "ECGYE", "positive"): [1, 12.0, 0],
+            (day, "DEHAM", "ECGYE", "clear"): [880, 0.0, 0],
+            (day, "DEHAM", "ECGYE", "suspect"): [20, 300.0, 0],
+        }
+    )
     now = timezone.now()
     evidence = [
         {
@@ -73,6 +86,7 @@ def test_evidence_masks_the_other_ports_small_counts(flag, cast, api_as):
     row = rotterdam["evidence"][0]
     assert (row["a_hits"], row["a_seized_kg"]) == (2.0, 40.0)  # their own port
     assert (row["b_hits"], row["b_seized_kg"], row["b_scans"]) == ("<3", None, 30)
+    assert (row["c_scans"], row["c_hits"], row["c_seized_kg"], row["cells_left_out"]) == (900, 20, 300.0, 1)
     liaison = api_as(cast["users"]["europol_liaison"]).get(f"/api/v1/displacement/{flag.pk}/").json()
     assert liaison["evidence"][0]["b_hits"] == 1.0
 

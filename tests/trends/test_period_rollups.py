@@ -197,8 +197,13 @@ def test_api_answers_equal_the_daily_table_for_random_filters(random_rollups, ca
             monkeypatch.setattr(selectors, "PERIOD_ROLLUPS", fast)
             kinds |= {kind for kind, _, _ in selectors.read_plan(since, until, bucket)}
             response = readers[name].get("/api/v1/trends/", params)
+            if response.status_code == 400 and bucket == "day" and name != "europol_liaison":
+                break  # day buckets of another port are refused to outsiders (SPEC section 7)
             assert response.status_code == 200, response.json()
             answers[fast] = response.json()
+        if len(answers) < 2:
+            assert "bucket" in response.json()["errors"]
+            continue
         assert answers[True] == answers[False], (name, params)
         nonempty += bool(answers[True]["ports"])
         masked += '"<3"' in response.content.decode()

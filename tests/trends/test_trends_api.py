@@ -44,6 +44,7 @@ def test_own_port_and_liaison_see_exact_counts(data, cast, api_as):
             "suspect": 2,
             "positive": 1,
             "seized_kg": 250.0,
+            "cells_left_out": 0,
         }, name
         assert beanr["series"][1]["scans"] == 2
         assert body["overall"][0] == {
@@ -53,6 +54,7 @@ def test_own_port_and_liaison_see_exact_counts(data, cast, api_as):
             "positive": 1,
             "seized_kg": 280.0,
             "masked_ports": 0,
+            "cells_left_out": 0,
         }
 
 
@@ -67,6 +69,7 @@ def test_other_ports_readers_see_small_counts_masked(data, cast, api_as):
             "suspect": "<3",
             "positive": "<3",
             "seized_kg": 250.0,
+            "cells_left_out": 1,
         }, name  # 3 hits: their total weight is shown
         assert beanr["series"][1] == {
             "bucket": "2025-03-10",
@@ -74,11 +77,13 @@ def test_other_ports_readers_see_small_counts_masked(data, cast, api_as):
             "suspect": 0,
             "positive": 0,
             "seized_kg": 0.0,
+            "cells_left_out": 1,
         }
         # A masked cell is left out of the overall sum (subtraction would reveal it) and counted.
         assert body["overall"][0]["suspect"] == 7
         assert body["overall"][0]["masked_ports"] == 1
         assert body["overall"][1]["scans"] == 0 and body["overall"][1]["masked_ports"] == 1
+        assert body["overall"][0]["cells_left_out"] == 1 and body["cells_left_out"] == 2
     own = _port(api_as(cast["users"]["rotterdam_customs"]).get(URL).json(), "NLRTM")
     assert own["masked"] is False and own["series"][0]["suspect"] == 7
 
@@ -105,7 +110,7 @@ def test_filters_and_statistics_are_spread_over_buckets(data, cast, api_as):
     body = client.get("/api/v1/trends/?since=2025-03-01&until=2025-03-31&bucket=month&origin=ECGYE").json()
     assert [p["port"] for p in body["ports"]] == ["BEANR", "ESALG", "NLRTM"]
     assert _port(body, "ESALG")["series"] == [
-        {"bucket": "2025-03-01", "scans": 310, "suspect": 31, "positive": 0, "seized_kg": 0.0}
+        {"bucket": "2025-03-01", "scans": 310, "suspect": 31, "positive": 0, "seized_kg": 0.0, "cells_left_out": 0}
     ]
     weekly = client.get("/api/v1/trends/?since=2025-03-03&until=2025-03-09&bucket=week&port=ESALG").json()
     assert _port(weekly, "ESALG")["series"][0]["scans"] == 70  # 7 of the row's 31 days
@@ -113,7 +118,15 @@ def test_filters_and_statistics_are_spread_over_buckets(data, cast, api_as):
     assert {p["port"] for p in north_west["ports"]} == {"BEANR", "NLRTM"}
     daily = client.get("/api/v1/trends/?since=2025-03-04&until=2025-03-04&bucket=day&port=NLRTM").json()
     assert daily["overall"] == [
-        {"bucket": "2025-03-04", "scans": 7, "suspect": 7, "positive": 0, "seized_kg": 30.0, "masked_ports": 0}
+        {
+            "bucket": "2025-03-04",
+            "scans": 7,
+            "suspect": 7,
+            "positive": 0,
+            "seized_kg": 30.0,
+            "masked_ports": 0,
+            "cells_left_out": 0,
+        }
     ]
 
 

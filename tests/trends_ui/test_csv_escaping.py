@@ -29,15 +29,29 @@ def test_trend_rows_from_a_trends_response():
             {
                 "port": "BEANR",
                 "series": [
-                    {"bucket": "2024-01-01", "scans": 820, "suspect": 12, "positive": "<3", "seized_kg": None},
-                    {"bucket": "2024-01-08", "scans": 0, "suspect": 0, "positive": 0, "seized_kg": 0.0},
+                    {
+                        "bucket": "2024-01-01",
+                        "scans": 820,
+                        "suspect": 12,
+                        "positive": "<3",
+                        "seized_kg": None,
+                        "cells_left_out": 1,
+                    },
+                    {
+                        "bucket": "2024-01-08",
+                        "scans": 0,
+                        "suspect": 0,
+                        "positive": 0,
+                        "seized_kg": 0.0,
+                        "cells_left_out": 0,
+                    },
                 ],
             }
         ],
     }
     assert trends_csv(trends).split("\r\n") == [
-        "bucket,port,origin,scans,suspect,positive,seized_kg",
-        '2024-01-01,BEANR,"ECGYE,COCTG",820,12,<3,',
-        '2024-01-08,BEANR,"ECGYE,COCTG",0,0,0,0.0',
+        "bucket,port,origin,scans,suspect,positive,seized_kg,cells_left_out",
+        '2024-01-01,BEANR,"ECGYE,COCTG",820,12,<3,,1',
+        '2024-01-08,BEANR,"ECGYE,COCTG",0,0,0,0.0,0',
         "",
     ]

@@ -4,6 +4,7 @@ operator cannot open the dashboard or the export. No CSP violation on any page."
 
 import csv
 import io
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -63,10 +64,19 @@ def test_liaison_filters_opens_a_flag_and_exports_what_is_shown(transactional_db
     export_query = urlparse(page.get_attribute("#export-csv", "href")).query
     assert "origin=ECGYE" in export_query
     rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8").read())))
-    assert rows[0] == ["bucket", "port", "origin", "scans", "suspect", "positive", "seized_kg"]
+    assert rows[0] == ["bucket", "port", "origin", "scans", "suspect", "positive", "seized_kg", "cells_left_out"]
     api = page.request.get(f"/api/v1/trends/?{export_query}").json()
     expected = [
-        [p["bucket"], port["port"], "ECGYE", p["scans"], p["suspect"], p["positive"], p["seized_kg"]]
+        [
+            p["bucket"],
+            port["port"],
+            "ECGYE",
+            p["scans"],
+            p["suspect"],
+            p["positive"],
+            p["seized_kg"],
+            p["cells_left_out"],
+        ]
         for port in api["ports"]
         for p in port["series"]
     ]
@@ -110,7 +120,9 @@ def test_another_ports_analyst_sees_small_counts_masked_and_no_decision_form(tra
     login(page, "rotterdam.analyst")
     page.goto("/trends/?origin=ECGYE")
     page.wait_for_selector("#trends.trends-loaded.flags-loaded")
-    assert "shown as <3" in page.inner_text("#trend-status")  # Hamburg's 1s and 2s are masked for Rotterdam
+    status = page.inner_text("#trend-status")
+    assert "shown as <3" in status  # Hamburg's 1s and 2s are masked for Rotterdam
+    assert re.search(r"\d+ cells? with fewer than 3 scans or hits (was|were) left out", status), status
     assert page.inner_text("#kpi-scans").startswith("≥")  # totals leave masked cells out, and say so
     assert int(page.get_attribute("#chart-scans", "data-points")) > 0
     page.click(f"#flags tr[data-flag-id='{flag.pk}'] a")  # a flag on Rotterdam: readable by its agencies

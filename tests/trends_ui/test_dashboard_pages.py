@@ -25,7 +25,16 @@ def _api_rows(client, query: str) -> list[list]:
     data = client.get(f"/api/v1/trends/?{query}").json()
     origin = ",".join(data["filters"]["origin"] or [])
     return [
-        [p["bucket"], port["port"], origin, p["scans"], p["suspect"], p["positive"], p["seized_kg"]]
+        [
+            p["bucket"],
+            port["port"],
+            origin,
+            p["scans"],
+            p["suspect"],
+            p["positive"],
+            p["seized_kg"],
+            p["cells_left_out"],
+        ]
         for port in data["ports"]
         for p in port["series"]
     ]
@@ -35,7 +44,7 @@ def _csv_rows(response) -> list[list]:
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["bucket", "port", "origin", "scans", "suspect", "positive", "seized_kg"]
+    assert rows[0] == ["bucket", "port", "origin", "scans", "suspect", "positive", "seized_kg", "cells_left_out"]
 
     def value(cell: str):
         if cell == "":
