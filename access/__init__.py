@@ -46,6 +46,7 @@ from .reader import (  # noqa: F401
     Reader,
     View,
     integrity_agency_ids,
+    membership_holds,
     memberships_with_role,
     public_memberships,
     public_sector_required,

@@ -100,6 +100,13 @@ def memberships_with_role(user: Any, *roles: str, public_only: bool = False) -> 
     return [m for m in reader.memberships if m.role in roles and m.agency_id in pool]
 
 
+def membership_holds(membership: Membership, *roles: str, public_only: bool = False) -> bool:
+    """Whether one membership holds one of `roles` (in a public-sector agency, with `public_only`)."""
+    if roles and membership.role not in roles:
+        return False
+    return not public_only or membership.agency_sector == Sector.PUBLIC
+
+
 def public_memberships(user: Any) -> list[Membership]:
     """The memberships the user acts under in public-sector agencies."""
     reader = reader_for(user)

@@ -300,9 +300,10 @@ def correlate_alert(alert: Alert) -> int:
 
 
 def _acting_membership(user, agency_id: int) -> Membership:
-    membership = Membership.objects.filter(
-        user=user, agency_id=agency_id, is_active=True, role__in=(Role.OFFICER, Role.ADMIN)
-    ).first()
+    """The caller's officer or admin membership of the owning agency (the reader's, so a token's one only)."""
+    membership = next(
+        (m for m in access.memberships_with_role(user, Role.OFFICER, Role.ADMIN) if m.agency_id == agency_id), None
+    )
     if membership is None:
         raise PermissionDenied("Only an officer or admin of the owning agency may share.")
     return membership

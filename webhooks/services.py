@@ -32,7 +32,6 @@ from django.utils import timezone
 import access
 from ports import audit, signing
 from ports.models import Membership, Role, Sector
-from ports.selectors import active_memberships
 from ports.services import portal_key_ensure
 from scans import documents as scan_documents
 from scans.models import Delivery, Scan
@@ -54,10 +53,10 @@ DUE_STATES = (State.PENDING, State.FAILED)
 
 def acting_admin(user, agency_slug: str | None = None) -> Membership:
     """The admin membership acting on webhooks: PermissionDenied (403) for anyone who may not manage them."""
-    admins = [m for m in active_memberships(user) if m.role == Role.ADMIN]
+    admins = access.memberships_with_role(user, Role.ADMIN)
     if not admins:
         raise PermissionDenied("Webhooks are managed by agency admins.")
-    public = [m for m in admins if m.agency_sector == Sector.PUBLIC]
+    public = access.memberships_with_role(user, Role.ADMIN, public_only=True)
     if not public:
         raise PermissionDenied("Private-sector agencies never receive scans, so they have no webhooks.")
     if agency_slug:
@@ -171,7 +170,7 @@ def resolve_target(url) -> Target:
 
 def endpoint_register(*, membership: Membership, url, description="", actor) -> Endpoint:
     """Register an endpoint for the membership's agency (the caller must be its public-sector admin)."""
-    if membership.role != Role.ADMIN or membership.agency_sector != Sector.PUBLIC:
+    if not access.membership_holds(membership, Role.ADMIN, public_only=True):
         raise PermissionDenied("Webhooks are managed by public-sector agency admins.")
     errors: dict[str, list[str]] = {}
     target = None

@@ -4,10 +4,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import access
 from ports import audit
 from ports.locode import locode_error
-from ports.models import Membership, Port, Role, Sector
-from ports.selectors import active_memberships
+from ports.models import Membership, Port, Role
 
 from ..models import Delivery, Subscription, Verdict
 
@@ -17,8 +17,8 @@ class SubscriptionExists(Exception):
 
 
 def _acting_membership(user, agency_id: int) -> Membership:
-    for membership in active_memberships(user):
-        if membership.agency_id == agency_id and membership.agency_sector == Sector.PUBLIC:
+    for membership in access.public_memberships(user):
+        if membership.agency_id == agency_id:
             return membership
     raise PermissionDenied("Only a member of the receiving agency acknowledges its deliveries.")
 
@@ -51,12 +51,12 @@ def delivery_acknowledge(*, user, delivery: Delivery) -> tuple[Delivery, bool]:
 
 def subscription_admin_membership(user, agency_slug: str | None) -> Membership:
     """The admin membership the caller acts under: of `agency_slug`, or their only public-sector admin one."""
-    admin = [m for m in active_memberships(user) if m.role == Role.ADMIN]
-    public = [m for m in admin if m.agency_sector == Sector.PUBLIC]
+    admin = access.memberships_with_role(user, Role.ADMIN)
+    public = access.memberships_with_role(user, Role.ADMIN, public_only=True)
     if agency_slug:
         for membership in admin:
             if membership.agency.slug == agency_slug:
-                if membership.agency_sector != Sector.PUBLIC:
+                if membership not in public:
                     raise PermissionDenied("Private-sector agencies do not receive scans and cannot subscribe.")
                 return membership
         raise PermissionDenied(f"You are not an admin of {agency_slug}.")
@@ -95,7 +95,7 @@ def subscription_create(
     Raises ValidationError (field by field) for bad input and SubscriptionExists for a duplicate; an
     identical subscription deactivated earlier is reactivated instead of duplicated.
     """
-    if membership.role != Role.ADMIN or membership.agency_sector != Sector.PUBLIC:
+    if not access.membership_holds(membership, Role.ADMIN, public_only=True):
         raise PermissionDenied("Only admins of public-sector agencies manage subscriptions.")
     errors: dict[str, list[str]] = {}
     port_obj = _port(errors, "port", port, member_only=True)
@@ -151,8 +151,8 @@ def subscription_deactivate(*, user, subscription: Subscription) -> bool:
     membership = next(
         (
             m
-            for m in active_memberships(user)
-            if m.agency_id == subscription.agency_id and m.role == Role.ADMIN and m.agency_sector == Sector.PUBLIC
+            for m in access.memberships_with_role(user, Role.ADMIN, public_only=True)
+            if m.agency_id == subscription.agency_id
         ),
         None,
     )

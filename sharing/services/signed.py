@@ -13,8 +13,7 @@ from django.utils.dateparse import parse_datetime
 import access
 from alliance.api import ApiError
 from ports import audit, signing
-from ports.models import KeyOwner, KeyStatus, Membership, SigningKey
-from ports.selectors import active_memberships
+from ports.models import KeyOwner, KeyStatus, Membership, Role, SigningKey
 from ports.services import agency_key_ensure
 
 from .. import documents
@@ -169,8 +168,8 @@ def _jws_error(exc: signing.JwsError) -> ApiError:
 
 def _signed_membership(user, payload: dict) -> Membership:
     slug = payload.get("agency")
-    for membership in active_memberships(user):
-        if membership.agency.slug == slug and membership.role == "officer":
+    for membership in access.memberships_with_role(user, Role.OFFICER):
+        if membership.agency.slug == slug:
             return membership
     raise ApiError(
         "foreign_agency", {"agency": [f"The payload's agency {slug!r} is not an agency you are an officer of."]}, 400
