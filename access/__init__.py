@@ -51,6 +51,16 @@ from .reader import (  # noqa: F401
     public_sector_required,
     reader_for,
 )
+from .reports import (  # noqa: F401
+    READ_ACTIONS,
+    ItemReaders,
+    ReadEvent,
+    User,
+    agency_items,
+    agency_read_entries,
+    read_events,
+    readers_for_items,
+)
 from .scans import (  # noqa: F401
     VIEW_SCAN,
     get_scan_for,

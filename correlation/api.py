@@ -14,9 +14,8 @@ import access
 from alliance.api import Pagination
 from ports.permissions import IsMember
 from scans.models import Scan
-from sharing import selectors
 
-from . import services
+from . import selectors, services
 
 
 def side_data(obj) -> dict:

@@ -8,9 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 import access
-from sharing import selectors
 
-from . import services
+from . import selectors, services
 from .models import HitStatus
 
 

@@ -23,6 +23,4 @@ urlpatterns = [
     path("<slug:slug>/nodes/<slug:node_id>/key/", views.agency_node_key, name="agency_node_key"),
     path("<slug:slug>/nodes/<slug:node_id>/token/", views.agency_node_token, name="agency_node_token"),
     path("<slug:slug>/nodes/<slug:node_id>/deactivate/", views.agency_node_deactivate, name="agency_node_deactivate"),
-    path("<slug:slug>/reports/readers/", views.agency_report_readers, name="agency_report_readers"),
-    path("<slug:slug>/reports/reads/", views.agency_report_reads, name="agency_report_reads"),
 ]

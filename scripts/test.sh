@@ -12,6 +12,7 @@ if [ -z "${SKIP_LINT:-}" ]; then
   echo "== lint"
   ruff check .
   ruff format --check .
+  lint-imports --no-cache >/dev/null || lint-imports --no-cache
 fi
 echo "== tests (PostgreSQL $PGPORT, Redis $REDIS_PORT)"
 pytest "$@"

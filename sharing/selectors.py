@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ports import audit
 
-from .models import AlertIdentifier, PracticeTag, Scan, Tlp
+from .models import AlertIdentifier, PracticeTag, Tlp
 
 # Reads of these levels are audited (SPEC section 9).
 AUDITED_TLP = (Tlp.AMBER_STRICT, Tlp.RED)
@@ -49,9 +49,3 @@ def audit_reads(user, objects, *, object_type: str, via: str) -> None:
         {"ids": [str(getattr(o, f"{object_type}_id", None) or o.pk) for o in audited], "via": via},
         object_type=f"sharing.{object_type}",
     )
-
-
-def audit_side_reads(user, sides, *, via: str) -> None:
-    """Correlation sides that are alerts show the alert's title: a read like any other (SPEC section 9)."""
-    alerts = {obj.pk: obj for obj in sides if obj is not None and not isinstance(obj, Scan)}
-    audit_reads(user, list(alerts.values()), object_type="alert", via=via)

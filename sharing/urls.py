@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from . import report_views
 from . import views as alert_views
 
 urlpatterns = [
@@ -18,4 +19,6 @@ urlpatterns = [
     path("practices/<uuid:practice_id>/", alert_views.practice_detail, name="practice_detail"),
     path("practices/<uuid:practice_id>/edit/", alert_views.practice_edit, name="practice_edit"),
     path("practices/<uuid:practice_id>/withdraw/", alert_views.practice_withdraw, name="practice_withdraw"),
+    path("agency/<slug:slug>/reports/readers/", report_views.agency_report_readers, name="agency_report_readers"),
+    path("agency/<slug:slug>/reports/reads/", report_views.agency_report_reads, name="agency_report_reads"),
 ]
