@@ -125,7 +125,7 @@ def verify_chain(given: list["SignedCheckpoint"] | None = None) -> tuple[bool, i
         prev = entry.hash
         expected_seq = entry.seq + 1
         count += 1
-    last_seq = expected_seq - 1 if count else 0
+    last_seq = expected_seq - 1 if count and expected_seq is not None else 0
     head = AuditHead.objects.filter(id=1).first()
     if head is not None and not count and head.seq:
         return False, count, f"the head says #{head.seq} but the chain is empty"

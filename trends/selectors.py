@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import DateField, F, Q, QuerySet, Sum
@@ -220,7 +221,8 @@ def _span_cells(kind: str, lo: date, hi: date, q: TrendQuery, port_ids: list[str
         .annotate(n_scans=Sum("scans"), n_suspect=Sum("suspect"), n_positive=Sum("positive"), kg=Sum("seized_kg"))
         .order_by()
     )
-    for row in rows:
+    for values in rows:
+        row: dict[str, Any] = dict(values)
         row["bucket"] = bucket_of(row.pop("start"), q.bucket)
         yield row
 
@@ -267,7 +269,9 @@ def trends_for(user, q: TrendQuery) -> dict:
     buckets = bucket_list(q.since, q.until, q.bucket)
     values = trend_values(q)
     port_rows = {p.locode: p for p in Port.objects.filter(locode__in=list(values))}
-    overall = {b: {"bucket": b.isoformat(), "scans": 0, "suspect": 0, "positive": 0, "seized_kg": 0.0} for b in buckets}
+    overall: dict[date, dict[str, Any]] = {
+        b: {"bucket": b.isoformat(), "scans": 0, "suspect": 0, "positive": 0, "seized_kg": 0.0} for b in buckets
+    }
     masked_count: dict[date, int] = defaultdict(int)
     ports_out = []
     for locode in sorted(values):
@@ -349,7 +353,7 @@ def flag_seized_for(user, flag: DisplacementFlag) -> dict[str, float | None]:
     """B's seized kg per window; hidden (None) from readers outside B (not liaisons) when B's hits in that
     window are 1 or 2, as in the evidence rows: one seizure's weight identifies it."""
     exact_ports = access.unmasked_ports(reader_for(user))
-    figures = {"before": flag.seized_kg_before, "after": flag.seized_kg_after}
+    figures: dict[str, float | None] = {"before": flag.seized_kg_before, "after": flag.seized_kg_after}
     if exact_ports is None or flag.to_port_id in exact_ports:
         return figures
     windows = {
