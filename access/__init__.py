@@ -6,11 +6,11 @@ sector, role or signature status themselves. One module per kind of object;
 everything public is re-exported here, so callers write `access.alerts_visible_to(user)`.
 """
 
-from .correlations import (
+from .correlations import (  # noqa: F401
     correlations_visible_to,
     hits_for,
 )
-from .deliveries import (
+from .deliveries import (  # noqa: F401
     deliveries_visible_to,
     delivery_rows,
     get_delivery_for,
@@ -20,7 +20,7 @@ from .deliveries import (
     subscription_admin_memberships,
     subscriptions_managed_by,
 )
-from .documents import (
+from .documents import (  # noqa: F401
     Readership,
     acting_officer_membership,
     alert_rows,
@@ -36,11 +36,11 @@ from .documents import (
     readers_of,
     verified_for,
 )
-from .notifications import (
+from .notifications import (  # noqa: F401
     notifications_for,
     unread_count,
 )
-from .reader import (
+from .reader import (  # noqa: F401
     ANONYMOUS,
     INTEGRITY_ROLES,
     Reader,
@@ -51,7 +51,17 @@ from .reader import (
     public_sector_required,
     reader_for,
 )
-from .scans import (
+from .reports import (  # noqa: F401
+    READ_ACTIONS,
+    ItemReaders,
+    ReadEvent,
+    User,
+    agency_items,
+    agency_read_entries,
+    read_events,
+    readers_for_items,
+)
+from .scans import (  # noqa: F401
     VIEW_SCAN,
     get_scan_for,
     scan_readable_by_agency,
@@ -59,7 +69,7 @@ from .scans import (
     scans_visible_to,
     verified_scans,
 )
-from .trends import (
+from .trends import (  # noqa: F401
     MASK,
     can_read_trends,
     flags_visible_to,
@@ -67,7 +77,7 @@ from .trends import (
     mask_count,
     unmasked_ports,
 )
-from .webhooks import (
+from .webhooks import (  # noqa: F401
     attempts_for,
     dead_letters_for,
     endpoints_for,
@@ -75,115 +85,3 @@ from .webhooks import (
     get_endpoint_for,
     webhook_admin_agency_ids,
 )
-
-__all__ = [
-    "correlations_visible_to",
-    "hits_for",
-    "deliveries_visible_to",
-    "delivery_rows",
-    "get_delivery_for",
-    "get_subscription_for",
-    "signed_deliveries",
-    "subscription_admin_agency_ids",
-    "subscription_admin_memberships",
-    "subscriptions_managed_by",
-    "Readership",
-    "acting_officer_membership",
-    "alert_rows",
-    "alerts_exportable_to",
-    "alerts_visible_to",
-    "editor_membership",
-    "feedback_membership",
-    "feedback_visible_to",
-    "get_alert_for",
-    "get_practice_for",
-    "practice_rows",
-    "practices_visible_to",
-    "readers_of",
-    "verified_for",
-    "notifications_for",
-    "unread_count",
-    "ANONYMOUS",
-    "INTEGRITY_ROLES",
-    "Reader",
-    "View",
-    "integrity_agency_ids",
-    "memberships_with_role",
-    "public_memberships",
-    "public_sector_required",
-    "reader_for",
-    "VIEW_SCAN",
-    "get_scan_for",
-    "scan_readable_by_agency",
-    "scan_rows",
-    "scans_visible_to",
-    "verified_scans",
-    "MASK",
-    "can_read_trends",
-    "flags_visible_to",
-    "get_flag_for",
-    "mask_count",
-    "unmasked_ports",
-    "attempts_for",
-    "dead_letters_for",
-    "endpoints_for",
-    "get_dead_letter_for",
-    "get_endpoint_for",
-    "webhook_admin_agency_ids",
-]
-
-__all__ = [
-    "correlations_visible_to",
-    "hits_for",
-    "deliveries_visible_to",
-    "delivery_rows",
-    "get_delivery_for",
-    "get_subscription_for",
-    "signed_deliveries",
-    "subscription_admin_agency_ids",
-    "subscription_admin_memberships",
-    "subscriptions_managed_by",
-    "Readership",
-    "acting_officer_membership",
-    "alert_rows",
-    "alerts_exportable_to",
-    "alerts_visible_to",
-    "editor_membership",
-    "feedback_membership",
-    "feedback_visible_to",
-    "get_alert_for",
-    "get_practice_for",
-    "practice_rows",
-    "practices_visible_to",
-    "readers_of",
-    "verified_for",
-    "notifications_for",
-    "unread_count",
-    "ANONYMOUS",
-    "INTEGRITY_ROLES",
-    "Reader",
-    "View",
-    "integrity_agency_ids",
-    "memberships_with_role",
-    "public_memberships",
-    "public_sector_required",
-    "reader_for",
-    "VIEW_SCAN",
-    "get_scan_for",
-    "scan_readable_by_agency",
-    "scan_rows",
-    "scans_visible_to",
-    "verified_scans",
-    "MASK",
-    "can_read_trends",
-    "flags_visible_to",
-    "get_flag_for",
-    "mask_count",
-    "unmasked_ports",
-    "attempts_for",
-    "dead_letters_for",
-    "endpoints_for",
-    "get_dead_letter_for",
-    "get_endpoint_for",
-    "webhook_admin_agency_ids",
-]
