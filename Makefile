@@ -13,6 +13,7 @@ lint:
 	@scripts/bootstrap.sh
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	scripts/mypy.sh
 
 format:
 	.venv/bin/ruff format .

@@ -4,7 +4,9 @@ A member who reads both sides gets the notice; a one-sided hit reaches only the 
 who read its hidden side themselves (a RED alert's hit stays with its readers).
 """
 
-from django.db.models import Q
+from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from correlation.models import Correlation, OneSidedHit
 
@@ -13,7 +15,7 @@ from .reader import reader_for
 from .scans import scans_visible_to
 
 
-def correlations_visible_to(user):
+def correlations_visible_to(user: Any) -> QuerySet[Correlation]:
     """Notices whose both sides the reader can read (the access rule, twice, as subqueries)."""
     scans = scans_visible_to(user).values("pk")
     alerts = alerts_visible_to(user).values("pk")
@@ -23,7 +25,7 @@ def correlations_visible_to(user):
     )
 
 
-def hits_for(user):
+def hits_for(user: Any) -> QuerySet[OneSidedHit]:
     """One-sided hits about objects owned by the reader's agencies (only the hidden side's owner is told)."""
     reader = reader_for(user)
     # Only colleagues who may read the hidden side itself see the hit (a RED alert's hit stays with its readers).

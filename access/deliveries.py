@@ -4,6 +4,8 @@ exactly as it drops out of the scan list). Subscriptions are their agencies' adm
 """
 
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,7 +17,7 @@ from .reader import reader_for
 from .scans import scans_visible_to, verified_scans
 
 
-def deliveries_visible_to(user) -> QuerySet[Delivery]:
+def deliveries_visible_to(user: Any) -> QuerySet[Delivery]:
     reader = reader_for(user)
     if not reader.is_public_sector:  # private sector, nodes, anonymous, superusers without a membership
         return Delivery.objects.none()
@@ -25,7 +27,7 @@ def deliveries_visible_to(user) -> QuerySet[Delivery]:
     )
 
 
-def delivery_rows(qs: QuerySet) -> QuerySet[Delivery]:
+def delivery_rows(qs: QuerySet[Delivery]) -> QuerySet[Delivery]:
     """Everything a page of deliveries shows and verifies, in a fixed number of queries."""
     return qs.select_related(
         "agency",
@@ -39,17 +41,17 @@ def delivery_rows(qs: QuerySet) -> QuerySet[Delivery]:
     )
 
 
-def signed_deliveries(user, deliveries) -> list[Delivery]:
+def signed_deliveries(user: Any, deliveries: Iterable[Delivery]) -> list[Delivery]:
     """Verify one page of scans; an invalid one stays visible only to its node agency's officers and admins.
 
     Sets `signature_status` on each delivery's scan.
     """
-    deliveries = list(deliveries)
-    kept = {scan.pk for scan in verified_scans(user, [d.scan for d in deliveries])}
-    return [d for d in deliveries if d.scan.pk in kept]
+    rows = list(deliveries)
+    kept = {scan.pk for scan in verified_scans(user, [d.scan for d in rows])}
+    return [d for d in rows if d.scan.pk in kept]
 
 
-def get_delivery_for(user, delivery_id) -> Delivery:
+def get_delivery_for(user: Any, delivery_id: object) -> Delivery:
     """One delivery of the caller's agencies; 404 alike for missing, another agency's, or malformed ids."""
     try:
         pk = uuid.UUID(str(delivery_id))
@@ -62,26 +64,26 @@ def get_delivery_for(user, delivery_id) -> Delivery:
     return delivery
 
 
-def subscription_admin_agency_ids(user) -> frozenset[int]:
+def subscription_admin_agency_ids(user: Any) -> frozenset[int]:
     """Public-sector agencies whose subscriptions the caller manages (their admins)."""
     return reader_for(user).agencies_with_role(Role.ADMIN, public_only=True)
 
 
-def subscription_admin_memberships(user) -> list[Membership]:
+def subscription_admin_memberships(user: Any) -> list[Membership]:
     """The caller's admin memberships of public-sector agencies (who may manage subscriptions)."""
     reader = reader_for(user)
     agencies = subscription_admin_agency_ids(user)
     return [m for m in reader.memberships if m.agency_id in agencies and m.role == Role.ADMIN]
 
 
-def subscriptions_managed_by(user, *, include_inactive: bool = False) -> QuerySet[Subscription]:
+def subscriptions_managed_by(user: Any, *, include_inactive: bool = False) -> QuerySet[Subscription]:
     qs = Subscription.objects.filter(agency_id__in=subscription_admin_agency_ids(user))
     if not include_inactive:
         qs = qs.filter(is_active=True)
     return qs.select_related("agency", "port", "origin", "created_by").order_by("agency__slug", "-is_active", "id")
 
 
-def get_subscription_for(user, subscription_id) -> Subscription:
+def get_subscription_for(user: Any, subscription_id: object) -> Subscription:
     try:
         pk = int(str(subscription_id))
     except ValueError:

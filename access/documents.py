@@ -11,13 +11,15 @@ details, search, counts and exports.
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from ports.models import Membership, Role, Sector
+from ports.models import Agency, Membership, Role, Sector
 from ports.selectors import active_memberships
 from ports.signing import SignatureStatus
 from sharing import documents
@@ -25,8 +27,13 @@ from sharing.models import Alert, AlertGrant, Feedback, Handling, Practice, Prac
 
 from .reader import INTEGRITY_ROLES, Reader, integrity_agency_ids, reader_for
 
+# The two kinds of signed document the TLP rule covers, and their grant rows.
+_Doc = TypeVar("_Doc", Alert, Practice)
+_GrantModel = type[AlertGrant] | type[PracticeGrant]
+_T = TypeVar("_T")
 
-def _tlp_condition(reader: Reader, grant_model, fk_name: str) -> Q:
+
+def _tlp_condition(reader: Reader, grant_model: _GrantModel, fk_name: str) -> Q:
     grants = grant_model.objects.filter(
         Q(agency_id__in=reader.agency_ids)
         | Q(port_id__in=reader.public_port_ids)
@@ -40,7 +47,7 @@ def _tlp_condition(reader: Reader, grant_model, fk_name: str) -> Q:
     )
 
 
-def _visible(model, grant_model, fk_name: str, user) -> QuerySet:
+def _visible(model: type[_Doc], grant_model: _GrantModel, fk_name: str, user: Any) -> QuerySet[_Doc]:
     reader = reader_for(user)
     if not reader.is_member:  # anonymous, scanner nodes, superusers without a membership: nothing
         return model.objects.none()
@@ -50,22 +57,22 @@ def _visible(model, grant_model, fk_name: str, user) -> QuerySet:
     return model.objects.filter(condition)
 
 
-def _with_rows(qs: QuerySet, grant_model) -> QuerySet:
+def _with_rows(qs: QuerySet[_Doc], grant_model: _GrantModel) -> QuerySet[_Doc]:
     """Everything serialising and verifying a page needs, in a fixed number of queries."""
     return qs.select_related("agency", "key").prefetch_related(
         Prefetch("grants", queryset=grant_model.objects.select_related("agency", "member"))
     )
 
 
-def alerts_visible_to(user) -> QuerySet[Alert]:
+def alerts_visible_to(user: Any) -> QuerySet[Alert]:
     return _visible(Alert, AlertGrant, "alert_id", user)
 
 
-def practices_visible_to(user) -> QuerySet[Practice]:
+def practices_visible_to(user: Any) -> QuerySet[Practice]:
     return _visible(Practice, PracticeGrant, "practice_id", user)
 
 
-def verified_for(user, objects, *, typ: str) -> list:
+def verified_for(user: Any, objects: Iterable[_T], *, typ: str) -> list[_T]:
     """Verify each object (bounded: one page) and leave out invalid ones for everyone but the agency's officers and admins.
 
     Sets `signature_status` on every object returned.
@@ -74,14 +81,15 @@ def verified_for(user, objects, *, typ: str) -> list:
     guardians = integrity_agency_ids(reader)
     kept = []
     for obj in objects:
-        obj.signature_status = documents.signature_status(obj, typ=typ)
-        if obj.signature_status == SignatureStatus.INVALID and obj.agency_id not in guardians:
+        row: Any = obj  # `signature_status` is set here, on alerts, practices and their versions alike
+        row.signature_status = documents.signature_status(row, typ=typ)
+        if row.signature_status == SignatureStatus.INVALID and row.agency_id not in guardians:
             continue
         kept.append(obj)
     return kept
 
 
-def _get_for(user, qs: QuerySet, grant_model, object_id, typ: str):
+def _get_for(user: Any, qs: QuerySet[_Doc], grant_model: _GrantModel, object_id: object, typ: str) -> _Doc:
     try:
         pk = uuid.UUID(str(object_id))
     except ValueError:
@@ -93,23 +101,23 @@ def _get_for(user, qs: QuerySet, grant_model, object_id, typ: str):
     return obj
 
 
-def get_alert_for(user, alert_id) -> Alert:
+def get_alert_for(user: Any, alert_id: object) -> Alert:
     return _get_for(user, alerts_visible_to(user), AlertGrant, alert_id, documents.ALERT_TYP)
 
 
-def get_practice_for(user, practice_id) -> Practice:
+def get_practice_for(user: Any, practice_id: object) -> Practice:
     return _get_for(user, practices_visible_to(user), PracticeGrant, practice_id, documents.PRACTICE_TYP)
 
 
-def alert_rows(qs: QuerySet) -> QuerySet[Alert]:
+def alert_rows(qs: QuerySet[Alert]) -> QuerySet[Alert]:
     return _with_rows(qs, AlertGrant)
 
 
-def practice_rows(qs: QuerySet) -> QuerySet[Practice]:
+def practice_rows(qs: QuerySet[Practice]) -> QuerySet[Practice]:
     return _with_rows(qs, PracticeGrant)
 
 
-def acting_officer_membership(user, agency_slug: str | None = None) -> Membership:
+def acting_officer_membership(user: Any, agency_slug: str | None = None) -> Membership:
     """The membership an officer publishes under: their officer membership, or the one at `agency_slug`.
 
     Raises PermissionDenied (403) for a caller who is an officer nowhere.
@@ -127,7 +135,7 @@ def acting_officer_membership(user, agency_slug: str | None = None) -> Membershi
     return officer[0]
 
 
-def editor_membership(user, obj) -> Membership:
+def editor_membership(user: Any, obj: Alert | Practice) -> Membership:
     """Who may sign a new version: an officer of the author agency; of a RED object, its author only."""
     for membership in active_memberships(user):
         if membership.agency_id != obj.agency_id or membership.role != Role.OFFICER:
@@ -138,7 +146,7 @@ def editor_membership(user, obj) -> Membership:
     raise PermissionDenied("Only an officer of the author agency (for RED: the author) signs a new version.")
 
 
-def alerts_exportable_to(user) -> QuerySet[Alert]:
+def alerts_exportable_to(user: Any) -> QuerySet[Alert]:
     """What may leave the portal (exports, feeds, webhooks): the visible alerts minus handling codes H2 and H3."""
     return alerts_visible_to(user).exclude(handling__in=(Handling.H2, Handling.H3))
 
@@ -148,19 +156,17 @@ class Readership:
     """Who may read one alert or practice: whole agencies, and members who read on their own (RED)."""
 
     everyone: bool  # CLEAR and GREEN: every member of every agency
-    agencies: QuerySet  # every active member of these agencies reads
-    members: QuerySet  # memberships reading by name (RED author and recipients), active only
+    agencies: QuerySet[Agency]  # every active member of these agencies reads
+    members: QuerySet[Membership]  # memberships reading by name (RED author and recipients), active only
     withheld: bool = False  # failed its integrity check: only the agency's officers and admins among the above
 
 
-def readers_of(obj) -> Readership:
+def readers_of(obj: Alert | Practice) -> Readership:
     """`_tlp_condition` read the other way round, for the agency admins' report (SPEC section 4).
 
     Keep the two in step: the report's tests compare this with `alerts_visible_to`
     for every member of the cast.
     """
-    from ports.models import Agency
-
     grants = list(obj.grants.all())
     granted_agencies = [g.agency_id for g in grants if g.agency_id]
     granted_ports = [g.port_id for g in grants if g.port_id]
@@ -195,7 +201,7 @@ def readers_of(obj) -> Readership:
 # alert (so a RED alert's feedback reaches its author and named readers only).
 
 
-def feedback_visible_to(user, alert) -> QuerySet[Feedback]:
+def feedback_visible_to(user: Any, alert: Alert) -> QuerySet[Feedback]:
     reader = reader_for(user)
     if not reader.is_member or not alerts_visible_to(user).filter(pk=alert.pk).exists():
         return Feedback.objects.none()
@@ -205,7 +211,7 @@ def feedback_visible_to(user, alert) -> QuerySet[Feedback]:
     return qs.select_related("agency", "author")
 
 
-def feedback_membership(user, alert, agency_slug: str | None = None) -> Membership:
+def feedback_membership(user: Any, alert: Alert, agency_slug: str | None = None) -> Membership:
     """The public-sector membership a reader reports under (`agency_slug` when they belong to several): one
     that itself reads the alert, so feedback is never attributed to an agency outside its audience.
 

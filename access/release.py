@@ -22,8 +22,9 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from functools import reduce
 from operator import or_
+from typing import Any
 
-from django.db.models import Case, Count, DateField, F, FloatField, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, DateField, F, Field, FloatField, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
 from trends.models import StatisticsRow, WeeklyRollup
@@ -87,7 +88,7 @@ def cell_figures(scans: int, suspect: int, positive: int, seized_kg: float) -> F
     )
 
 
-def show(value: float, masked: int, *, kg: bool = False):
+def show(value: float, masked: int, *, kg: bool = False) -> float | int | str | None:
     """A released sum as shown: `<3` (null for kg) when it is one `<3` cell and nothing else, else the sum.
 
     Both cases depend on released values only (how many cells were `<3` is itself released).
@@ -97,7 +98,7 @@ def show(value: float, masked: int, *, kg: bool = False):
     return round(value, 1) if kg else int(round(value))
 
 
-def point(bucket: date, fig: Figures) -> dict:
+def point(bucket: date, fig: Figures) -> dict[str, object]:
     """A trends point (docs/trends-api.md) from released figures."""
     return {
         "bucket": bucket.isoformat(),
@@ -109,11 +110,13 @@ def point(bucket: date, fig: Figures) -> dict:
     }
 
 
-def _released(field: str, small: Q, output) -> Sum:
+def _released(field: str, small: Q, output: Field[Any, Any]) -> Sum:
     return Sum(Case(When(small, then=Value(0, output_field=output)), default=F(field), output_field=output))
 
 
-def _week_cells(ports, origins, since: date, until: date, bucket: str):
+def _week_cells(
+    ports: Iterable[str], origins: Iterable[str] | None, since: date, until: date, bucket: str
+) -> QuerySet[Any, Any]:
     """Rows {port_id, bucket, r_<Figures field>} of the week cells with a Monday in [since, until]: released sums
     and masked counts (prefixed: an annotation may not take a field's name)."""
     qs = WeeklyRollup.objects.filter(start__gte=since, start__lte=until, port_id__in=list(ports))
@@ -162,7 +165,14 @@ def _spread(row: StatisticsRow, since: date, until: date, bucket: str) -> Iterab
     return [(b, n / days) for b, n in per_bucket.items()]
 
 
-def _add_statistics(out, ports, origins, since: date, until: date, bucket: str) -> int:
+def _add_statistics(
+    out: dict[str, dict[date, Figures]],
+    ports: Iterable[str],
+    origins: Iterable[str] | None,
+    since: date,
+    until: date,
+    bucket: str,
+) -> int:
     """Statistics cells into `out`: one-week rows merged into their week cell, longer rows as their own cells.
 
     Returns how many times a longer cell left out was counted in more than one bucket (for the distinct total).
@@ -179,7 +189,7 @@ def _add_statistics(out, ports, origins, since: date, until: date, bucket: str) 
     ):
         if row.days > WEEK_DAYS:
             fig = cell_figures(row.scans, row.suspect, row.positive, row.seized_kg)
-            spread = _spread(row, since, until, bucket)
+            spread = list(_spread(row, since, until, bucket))
             for b, share in spread:
                 out[row.port_id][b].add(fig, share)
             repeats += fig.cells_left_out * max(len(spread) - 1, 0)
@@ -197,7 +207,8 @@ def _add_statistics(out, ports, origins, since: date, until: date, bucket: str) 
         "start", "port_id", "origin_id", "scans", "suspect", "positive", "seized_kg"
     )
     for week, port, origin, *values in rollups:
-        out[port][_bucket_of(week, bucket)].add(cell_figures(*values), sign=-1)
+        scans, suspect, positive, kg = values
+        out[port][_bucket_of(week, bucket)].add(cell_figures(int(scans), int(suspect), int(positive), kg), sign=-1)
         cell = weekly[(week, port, origin)]
         for i, v in enumerate(values):
             cell[i] += v

@@ -6,7 +6,9 @@ the audit log's read entries.
 """
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -33,8 +35,8 @@ class ItemReaders:
     readable_by_you: bool
     everyone: bool
     withheld: bool
-    agencies: list = field(default_factory=list)  # Agency rows with member_count (empty for everyone)
-    members: list = field(default_factory=list)  # Membership rows reading by name
+    agencies: Sequence[Agency] = field(default_factory=list)  # Agency rows with member_count (empty for everyone)
+    members: list[Membership] = field(default_factory=list)  # Membership rows reading by name
     agency_count: int = 0
     member_count: int = 0  # memberships that read: of the agencies, plus those by name
 
@@ -45,7 +47,7 @@ class _ItemRows:
     (Counting the ordered UNION itself is refused on SQLite: ORDER BY in a compound subquery.)
     """
 
-    def __init__(self, alerts: QuerySet, practices: QuerySet):
+    def __init__(self, alerts: QuerySet[Alert], practices: QuerySet[Practice]) -> None:
         self.alerts, self.practices = alerts, practices
 
     def count(self) -> int:
@@ -54,7 +56,7 @@ class _ItemRows:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> Any:
         rows = (
             self.alerts.values_list("id", "created_at")
             .annotate(kind=Value("alert", output_field=CharField()))
@@ -74,10 +76,10 @@ def agency_items(agency: Agency) -> _ItemRows:
     return _ItemRows(Alert.objects.filter(agency=agency).order_by(), Practice.objects.filter(agency=agency).order_by())
 
 
-def readers_for_items(rows, *, viewer) -> list[ItemReaders]:
+def readers_for_items(rows: Sequence[tuple[uuid.UUID, Any, str]], *, viewer: Any) -> list[ItemReaders]:
     """Readers of one page of `agency_items` rows (bounded: a page, a few queries per item)."""
     ids = {"alert": [r[0] for r in rows if r[2] == "alert"], "practice": [r[0] for r in rows if r[2] == "practice"]}
-    objects = {
+    objects: dict[tuple[str, uuid.UUID], Alert | Practice] = {
         **{("alert", a.pk): a for a in alert_rows(Alert.objects.filter(pk__in=ids["alert"]))},
         **{("practice", p.pk): p for p in practice_rows(Practice.objects.filter(pk__in=ids["practice"]))},
     }
@@ -119,8 +121,8 @@ def readers_for_items(rows, *, viewer) -> list[ItemReaders]:
 class ReadEvent:
     entry: AuditEntry
     reader: object  # User or None (an account since removed)
-    reader_memberships: list
-    items: list  # our alerts and practices this read returned
+    reader_memberships: list[Membership]
+    items: list[Alert | Practice]  # our alerts and practices this read returned
 
 
 def _our_item_ids(agency: Agency) -> list[str]:
@@ -150,7 +152,7 @@ def agency_read_entries(agency: Agency) -> list[AuditEntry] | QuerySet[AuditEntr
     return [e for e in entries.iterator() if wanted.intersection(_entry_ids(e))]
 
 
-def _reading_memberships(item, candidates: list) -> set[int]:
+def _reading_memberships(item: Alert | Practice, candidates: list[Membership]) -> set[int]:
     """Of `candidates` (a reader's memberships), those through which `item` is read (`readers_of`)."""
     readership = readers_of(item)
     if readership.everyone:
@@ -162,7 +164,7 @@ def _reading_memberships(item, candidates: list) -> set[int]:
     )
 
 
-def read_events(agency: Agency, entries) -> list[ReadEvent]:
+def read_events(agency: Agency, entries: Iterable[AuditEntry]) -> list[ReadEvent]:
     """One page of entries, with the reader and which of our items each read returned.
 
     A reader's memberships are shown only where they read the item from: a handle the same
@@ -176,10 +178,10 @@ def read_events(agency: Agency, entries) -> list[ReadEvent]:
                 ids.add(uuid.UUID(raw))
             except ValueError:
                 continue
-    items = {str(a.pk): a for a in Alert.objects.filter(agency=agency, pk__in=ids)}
+    items: dict[str, Alert | Practice] = {str(a.pk): a for a in Alert.objects.filter(agency=agency, pk__in=ids)}
     items.update({str(p.pk): p for p in Practice.objects.filter(agency=agency, pk__in=ids)})
     users = {u.username: u for u in User.objects.filter(username__in={e.actor for e in entries})}
-    memberships: dict[int, list] = {}
+    memberships: dict[int, list[Membership]] = {}
     for m in Membership.objects.filter(user__in=users.values()).select_related("agency").order_by("agency__slug"):
         memberships.setdefault(m.user_id, []).append(m)
     reading: dict[tuple[str, int], set[int]] = {}  # (item, user) -> membership ids, once per page

@@ -7,10 +7,13 @@ through the reader's public-sector agencies. One query, no loops.
 """
 
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from ports.models import Agency
 from ports.signing import SignatureStatus
 from scans import documents as scan_documents
 from scans.models import Scan, ScanGroupObjectPermission
@@ -27,7 +30,7 @@ def _scan_condition(reader: Reader) -> Q:
     return Q(port_id__in=reader.public_port_ids) | Q(pk__in=grants)
 
 
-def scans_visible_to(user) -> QuerySet[Scan]:
+def scans_visible_to(user: Any) -> QuerySet[Scan]:
     reader = reader_for(user)
     if not reader.is_public_sector:
         return Scan.objects.none()
@@ -37,11 +40,11 @@ def scans_visible_to(user) -> QuerySet[Scan]:
     return Scan.objects.filter(condition)
 
 
-def scan_rows(qs: QuerySet) -> QuerySet[Scan]:
+def scan_rows(qs: QuerySet[Scan]) -> QuerySet[Scan]:
     return qs.select_related("node", "node__agency", "key", "outcome", "outcome__key", "outcome__agency")
 
 
-def verified_scans(user, scans) -> list[Scan]:
+def verified_scans(user: Any, scans: Iterable[Scan]) -> list[Scan]:
     """Verify one page and leave invalid scans out for everyone but the node agency's officers and admins.
 
     Sets `signature_status` on every scan returned (bounded work: one page).
@@ -49,14 +52,15 @@ def verified_scans(user, scans) -> list[Scan]:
     guardians = reader_for(user).integrity_agency_ids
     kept = []
     for scan in scans:
-        scan.signature_status = scan_documents.signature_status(scan)
-        if scan.signature_status == SignatureStatus.INVALID and scan.node.agency_id not in guardians:
+        row: Any = scan  # `signature_status` is set here, for the page and the serializer
+        row.signature_status = scan_documents.signature_status(scan)
+        if row.signature_status == SignatureStatus.INVALID and scan.node.agency_id not in guardians:
             continue
         kept.append(scan)
     return kept
 
 
-def get_scan_for(user, scan_id) -> Scan:
+def get_scan_for(user: Any, scan_id: object) -> Scan:
     try:
         pk = uuid.UUID(str(scan_id))
     except ValueError:
@@ -68,7 +72,7 @@ def get_scan_for(user, scan_id) -> Scan:
     return scan
 
 
-def scan_readable_by_agency(scan: Scan, agency) -> bool:
+def scan_readable_by_agency(scan: Scan, agency: Agency) -> bool:
     """The same rule for an agency (relays and webhooks re-check access on every send)."""
     if not agency.is_public or not agency.is_active:
         return False

@@ -7,6 +7,7 @@
 """
 
 import uuid
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -18,7 +19,7 @@ from .reader import Reader, reader_for
 MASK = "<3"
 
 
-def can_read_trends(user) -> bool:
+def can_read_trends(user: Any) -> bool:
     return reader_for(user).is_public_sector
 
 
@@ -29,14 +30,14 @@ def unmasked_ports(reader: Reader) -> frozenset[str] | None:
     return reader.public_port_ids
 
 
-def mask_count(value: int, exact: bool):
+def mask_count(value: int, exact: bool) -> int | str:
     """A count as a reader sees it: 1 and 2 become "<3" unless `exact`; 0 stays 0 (it identifies no load)."""
     if exact or value == 0 or value >= 3:
         return value
     return MASK
 
 
-def flags_visible_to(user) -> QuerySet[DisplacementFlag]:
+def flags_visible_to(user: Any) -> QuerySet[DisplacementFlag]:
     reader = reader_for(user)
     if not reader.is_public_sector:
         return DisplacementFlag.objects.none()
@@ -46,7 +47,7 @@ def flags_visible_to(user) -> QuerySet[DisplacementFlag]:
     return DisplacementFlag.objects.filter(Q(from_port_id__in=ports) | Q(to_port_id__in=ports))
 
 
-def get_flag_for(user, flag_id) -> DisplacementFlag:
+def get_flag_for(user: Any, flag_id: object) -> DisplacementFlag:
     """The flag if the user may read it; 404 for missing and forbidden alike."""
     try:
         pk = uuid.UUID(str(flag_id))

@@ -152,7 +152,8 @@ def main() -> None:
                     headers={"Authorization": f"Token {batch_node.token}"},
                     timeout=120,
                 )
-                assert r.status_code == 200 and all(x["status"] == "created" for x in r.json()["results"]), r.text
+                assert r.status_code == 200, r.text
+                assert all(x["status"] == "created" for x in r.json()["results"]), r.text
 
             with ThreadPoolExecutor(2) as pool:
                 list(pool.map(one, batches))

@@ -465,7 +465,8 @@ def login(url: str, username: str) -> requests.Session:
         headers={"Cookie": f"csrftoken={cookie}"},
         allow_redirects=False,
     )
-    assert r.status_code == 302 and "sessionid" in r.cookies, (r.status_code, r.text[:300])
+    assert r.status_code == 302, (r.status_code, r.text[:300])
+    assert "sessionid" in r.cookies, (r.status_code, r.text[:300])
     session.headers["Cookie"] = f"csrftoken={cookie}; sessionid={r.cookies['sessionid']}"
     return session
 

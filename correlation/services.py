@@ -236,6 +236,7 @@ def _correlate_container(scan: Scan, since, until) -> int:
 
 
 def _correlate_vessel(scan: Scan) -> int:
+    assert scan.vessel_imo is not None  # correlate_scan calls this for scans that name a vessel
     made = 0
     year, week, _ = scan.scanned_at.isocalendar()
     others = (

@@ -6,6 +6,7 @@ the audit entry that service gives it. Revoke, rotate, offboard and register thr
 management commands.
 """
 
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -26,7 +27,13 @@ def audit_admin_change(request, action: str, obj, message) -> None:
     audit.record(request.user, action, obj, {"via": "django-admin", "changes": message or []})
 
 
-class AuditedModelAdminMixin:
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object  # a mixin: the ModelAdmin it is put in front of supplies the hooks
+
+
+class AuditedModelAdminMixin(_ModelAdmin):
     """Put in front of every registered ModelAdmin by `VerifiedAdminSite`.
 
     Django admin calls these hooks inside the transaction of the change, so the audit entry and the change

@@ -5,8 +5,11 @@ Every page is for an agency admin with a TOTP-verified session and acts on the
 agency named in the URL only when the caller administers it (404 otherwise).
 """
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -77,8 +80,9 @@ class MemberInviteForm(forms.Form):
     )
     role = forms.ChoiceField(choices=GRANTABLE, initial=Role.ANALYST)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, prefix="invite", **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["prefix"] = "invite"
+        super().__init__(*args, **kwargs)
 
 
 def _members_page(request, agency, form, *, invite_form=None, new_account=None, status=200):
@@ -190,7 +194,7 @@ def agency_token_revoke(request, slug, token_id):
     agency = selectors.admin_agency(request.user, slug)
     token = selectors.agency_member_token(agency, token_id)
     services.admin_token_revoke(token=token, actor=request.user)
-    messages.success(request, f"Token {token.prefix}… of {token.user.username} revoked.")
+    messages.success(request, f"Token {token.prefix}… of {cast(AbstractBaseUser, token.user).get_username()} revoked.")
     return redirect("agency_members", slug=agency.slug)
 
 
@@ -244,7 +248,7 @@ class NodeRegisterForm(forms.Form):
     public_key_file = forms.FileField(required=False, label="…or upload the PEM file")
 
     def clean(self):
-        data = super().clean()
+        data = cast(dict[str, Any], super().clean())
         upload = data.get("public_key_file")
         if upload is not None:
             if upload.size > 4096:

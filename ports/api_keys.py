@@ -1,5 +1,7 @@
 """Keys (SPEC section 3): the public JWKS, the members' key set, and key management for agency admins."""
 
+from typing import cast
+
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -135,7 +137,9 @@ class KeyRevokeApi(APIView):
                 "permission_denied", {"non_field_errors": ["You are not an admin of this key's owner."]}, 403
             )
         try:
-            key = key_services.key_revoke(key=key, reason=request.data.get("reason") or "", actor=request.user)
+            key = key_services.key_revoke(
+                key=cast(SigningKey, key), reason=request.data.get("reason") or "", actor=request.user
+            )
         except ValidationError as exc:
             raise _validation(exc)
         return Response(jwk(key))

@@ -1,5 +1,6 @@
 """The hash-chained audit log (SPEC section 9): append in the caller's transaction."""
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -124,7 +125,7 @@ def verify_chain(given: list["SignedCheckpoint"] | None = None) -> tuple[bool, i
         prev = entry.hash
         expected_seq = entry.seq + 1
         count += 1
-    last_seq = expected_seq - 1 if count else 0
+    last_seq = expected_seq - 1 if count and expected_seq is not None else 0
     head = AuditHead.objects.filter(id=1).first()
     if head is not None and not count and head.seq:
         return False, count, f"the head says #{head.seq} but the chain is empty"
@@ -151,10 +152,8 @@ def _start_problem(first: AuditEntry, given: list["SignedCheckpoint"]) -> str:
     covering = [c for c in given if c.seq == before]
     stored = AuditCheckpoint.objects.filter(seq=before).first()
     if stored is not None:
-        try:
+        with contextlib.suppress(CheckpointError):  # verify_checkpoints names the bad row; it covers nothing here
             covering.append(checkpoint_read(stored.jws))
-        except CheckpointError:
-            pass  # verify_checkpoints names the bad row; it covers nothing here
     if not any(c.seq == before and c.hash == first.prev_hash for c in covering):
         return f"{cut} covers entry #{before})"
     archived = AuditEntry.objects.filter(

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import cast
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -76,7 +77,7 @@ def archive_write(*, before: date, out: Path) -> Archive:
     last = AuditEntry.objects.filter(at__lt=limit).order_by("-seq").first()
     if last is None:
         raise ValueError(f"no audit entry before {before.isoformat()}")
-    first_seq = AuditEntry.objects.order_by("seq").values_list("seq", flat=True).first()
+    first_seq = cast(int, AuditEntry.objects.order_by("seq").values_list("seq", flat=True).first())  # `last` is there
     checkpoint = checkpoint_at(last)
     key = SigningKey.objects.get(pk=_kid(checkpoint.jws))
     out = Path(out)

@@ -1,11 +1,13 @@
 """API authentication: personal and scanner-node tokens, stored hashed (SPEC section 2)."""
 
 from datetime import timedelta
+from typing import cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from .models import ApiToken, TokenKind, hash_token
+from .models import ApiToken, Membership, ScannerNode, TokenKind, hash_token
 from .selectors import TOKEN_MEMBERSHIP_ATTR
 
 
@@ -41,7 +43,7 @@ def _personal_principal(request, token: ApiToken):
     `ports.selectors.active_memberships` reads the limit off the user object, so the reader,
     publishing, lists and every other membership check see that membership only.
     """
-    membership = token.membership
+    membership = cast(Membership, token.membership)  # a personal token names its membership
     if not membership.is_active or not membership.agency.is_active or membership.user_id != token.user_id:
         raise exceptions.AuthenticationFailed("This token's membership has ended.")
     if token.read_only and request.method not in permissions.SAFE_METHODS:
@@ -80,11 +82,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
             # At most one write a minute per token, not one per request.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         if token.kind == TokenKind.NODE:
-            if not token.node.is_active:
+            if not cast(ScannerNode, token.node).is_active:
                 raise exceptions.AuthenticationFailed("This scanner node is deactivated.")
             request._request.scanner_node = token.node
             return NodePrincipal(token.node), token
-        if not token.user.is_active:
+        if not cast(AbstractBaseUser, token.user).is_active:
             raise exceptions.AuthenticationFailed("This account is deactivated.")
         return _personal_principal(request, token), token
 

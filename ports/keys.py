@@ -93,7 +93,7 @@ def encrypt_private_key(private_key: Ed25519PrivateKey, kid: str, *, kek: str | 
     return b"v1" + nonce + AESGCM(_kek(kek)).encrypt(nonce, raw, kid.encode("ascii"))
 
 
-def decrypt_private_key(blob: bytes, kid: str, *, kek: str | None = None) -> Ed25519PrivateKey:
+def decrypt_private_key(blob: bytes | memoryview, kid: str, *, kek: str | None = None) -> Ed25519PrivateKey:
     blob = bytes(blob)
     if blob[:2] != b"v1":
         raise ValueError("unknown key encryption version")

@@ -2,10 +2,12 @@
 
 import hashlib
 import secrets
+from typing import cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Substr
 
 from .locode import LOCODE_REGEX
 
@@ -33,9 +35,7 @@ class Port(models.Model):
         ordering = ["locode"]
         constraints = [
             models.CheckConstraint(condition=Q(locode__regex=LOCODE_REGEX), name="port_locode_syntax"),
-            models.CheckConstraint(
-                condition=Q(country=models.functions.Substr("locode", 1, 2)), name="port_country_matches_locode"
-            ),
+            models.CheckConstraint(condition=Q(country=Substr("locode", 1, 2)), name="port_country_matches_locode"),
             models.CheckConstraint(condition=Q(is_member=False) | Q(hub__isnull=False), name="member_port_has_hub"),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90), name="port_latitude_range"
@@ -249,7 +249,7 @@ class ScannerNode(models.Model):
 
     def save(self, *args, **kwargs):
         self.agency_kind = self.agency.kind
-        self.port_id = self.agency.port_id
+        self.port_id = cast(str, self.agency.port_id)  # customs and port authorities sit at a port
         super().save(*args, **kwargs)
 
 
@@ -319,7 +319,7 @@ class SigningKey(models.Model):
     @property
     def owner_label(self) -> str:
         if self.owner_kind == KeyOwner.AGENCY:
-            return self.agency.slug
+            return cast("Agency", self.agency).slug
         if self.owner_kind == KeyOwner.NODE:
             return f"node:{self.node_id}"
         return "portal"

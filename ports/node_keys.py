@@ -1,6 +1,7 @@
 """A node rotates its own key (SPEC section 3): a key+json JWS signed by its active key."""
 
 from datetime import timedelta
+from typing import cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
@@ -44,4 +45,4 @@ def node_key_rotate_signed(*, node: ScannerNode, jws: str) -> SigningKey:
             errors["x"] = ["This public key is already registered; a key can be registered only once."]
     if errors:
         raise ValidationError(errors)
-    return node_key_rotate(node=node, x=x)
+    return node_key_rotate(node=node, x=cast(str, x))  # canonical_x accepted it

@@ -1,6 +1,7 @@
 """Writes for reference data, members, nodes, keys and tokens. Every change is audited."""
 
 import secrets
+from typing import Any, cast
 
 import pycountry
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -37,7 +38,7 @@ User = get_user_model()
 
 
 def _country(code: str) -> str:
-    return pycountry.countries.get(alpha_2=code).alpha_2
+    return cast(Any, pycountry.countries.get(alpha_2=code)).alpha_2  # callers pass a validated country code
 
 
 @transaction.atomic
@@ -411,7 +412,11 @@ def node_register(
         raise ValidationError({"node": [f"Node {node_id} already belongs to {node.agency.slug}."]})
     if node is None:
         node = ScannerNode(
-            id=node_id, agency=agency, agency_kind=agency.kind, port_id=agency.port_id, description=description
+            id=node_id,
+            agency=agency,
+            agency_kind=agency.kind,
+            port_id=cast(str, agency.port_id),
+            description=description,
         )
         node.full_clean()
         node.save()
@@ -447,7 +452,7 @@ def keys_rewrap(*, old_kek: str) -> int:
     held = list(SigningKey.objects.select_for_update().filter(private_key_encrypted__isnull=False).order_by("kid"))
     for key in held:
         try:
-            private = decrypt_private_key(key.private_key_encrypted, key.kid, kek=old_kek)
+            private = decrypt_private_key(cast(bytes, key.private_key_encrypted), key.kid, kek=old_kek)
         except InvalidTag:
             raise ValidationError({"old_kek": [f"Key {key.kid} does not open with the old KEK; nothing was changed."]})
         key.private_key_encrypted = encrypt_private_key(private, key.kid)

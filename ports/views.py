@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -51,7 +52,7 @@ class LoginView(auth_views.LoginView):
     template_name = "ports/login.html"
     redirect_authenticated_user = True
 
-    def get_redirect_url(self):
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
         requested = self.request.POST.get(self.redirect_field_name, self.request.GET.get(self.redirect_field_name))
         return safe_next(self.request, requested) if requested else ""
 

@@ -12,6 +12,7 @@ which days it must leave as they are.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
@@ -34,7 +35,7 @@ class Purged:
     count: int = 0  # objects of this kind deleted (or that would be, on a dry run)
     # Rows deleted along with them, by model label (what Django's collector reports; on a dry run the
     # direct dependents counted up front).
-    along: Counter = field(default_factory=Counter)
+    along: Counter[str] = field(default_factory=Counter)
 
     def audit_data(self) -> dict:
         return {
@@ -78,7 +79,7 @@ EXPIRED = {
 }
 
 # Rows that refer to a kind with on_delete=PROTECT: deleted first, in the same batch transaction.
-PROTECTED_CHILDREN: dict[str, list[tuple[type[Model], str]]] = {
+PROTECTED_CHILDREN: dict[str, list[tuple[type[Feedback] | type[AlertVersion] | type[InspectionOutcome], str]]] = {
     "alerts": [(Feedback, "alert_id__in"), (AlertVersion, "alert_id__in")],
     "scans": [(InspectionOutcome, "scan_id__in")],
 }
@@ -89,9 +90,10 @@ def _label(model: type[Model]) -> str:
 
 
 def _purge_kind(policy: Policy, *, batch_size: int) -> Purged:
+    assert policy.cutoff is not None  # run() skips the kinds kept forever
     result = Purged(policy.kind, policy.days, policy.cutoff)
     expired = EXPIRED[policy.kind]
-    model = expired(policy.cutoff).model
+    model: type[Any] = expired(policy.cutoff).model  # a concrete model: `objects` is its manager
     while True:
         with transaction.atomic():
             # Lock the batch and re-check it: a row that changed since (a new alert version) stays.
@@ -112,6 +114,7 @@ def _purge_kind(policy: Policy, *, batch_size: int) -> Purged:
 
 def _count_kind(policy: Policy, policies_by_kind: dict[str, Policy]) -> Purged:
     """What a run would delete now: the kind's own rows (less those an earlier kind takes) and direct dependents."""
+    assert policy.cutoff is not None  # run() skips the kinds kept forever
     result = Purged(policy.kind, policy.days, policy.cutoff)
     qs = EXPIRED[policy.kind](policy.cutoff)
     alerts, scans = policies_by_kind["alerts"].cutoff, policies_by_kind["scans"].cutoff

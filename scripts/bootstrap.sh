@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the project needs on a fresh machine: Debian packages named on
-# the command line (only when missing), the virtualenv and requirements.txt
-# (only when requirements.txt changed since the last install).
+# the command line (only when missing), the virtualenv and requirements-dev.txt
+# (only when it or requirements.txt changed since the last install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,10 +32,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv"
   "$PY" -m venv .venv
 fi
+# Tests, lint, `make run` and the benchmarks need the development tools too: requirements-dev.txt
+# (which includes requirements.txt). Production images install requirements.txt alone (Dockerfile).
 stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements.txt | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "Installing requirements.txt"
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  echo "Installing requirements-dev.txt"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi

@@ -13,6 +13,7 @@ if [ -z "${SKIP_LINT:-}" ]; then
   ruff check .
   ruff format --check .
   lint-imports --no-cache >/dev/null || lint-imports --no-cache
+  scripts/mypy.sh
 fi
 echo "== tests (PostgreSQL $PGPORT, Redis $REDIS_PORT)"
 pytest "$@"

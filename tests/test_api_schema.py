@@ -70,7 +70,8 @@ def test_since_takes_any_offset_and_compares_in_utc(cast, api_as, path):
     assert client.get(path, {"since": _rfc3339(now - timedelta(hours=1), 14)}).status_code == 200
     off_calendar = client.get(path, {"since": "9999-12-31T23:59:59-05:00"})
     assert off_calendar.status_code == 400
-    assert off_calendar.json()["code"] == "invalid" and list(off_calendar.json()["errors"]) == ["since"]
+    assert off_calendar.json()["code"] == "invalid"
+    assert list(off_calendar.json()["errors"]) == ["since"]
 
 
 def test_since_in_another_offset_selects_the_same_alerts(cast, api_as):

@@ -198,7 +198,8 @@ def test_wrong_kind_of_caller_is_refused(cast, make_agency):
         if kind == ADMIN_PAGE:  # pages never accept a token: the caller is anonymous there
             for client in (node, admin_by_token):
                 response = client.post(url, {"agency": "beanr-customs"}, format="json")
-                assert response.status_code == 302 and "/login/" in response["Location"], (name, response.status_code)
+                assert response.status_code == 302, (name, response.status_code)
+                assert "/login/" in response["Location"], (name, response.status_code)
     # The scans collection: members read (GET), nodes push (POST); each refused the other's verb.
     assert node.get("/api/v1/scans/").status_code == 403
     assert private.post("/api/v1/scans/", {}, format="json").status_code == 401
@@ -217,4 +218,5 @@ def test_admin_pages_need_an_admin_with_a_verified_session(cast):
         for method in ("get", "post"):
             assert getattr(analyst, method)(url).status_code == 403, (name, method)
             response = getattr(admin, method)(url)
-            assert response.status_code == 302 and "/account/2fa/" in response["Location"], (name, method)
+            assert response.status_code == 302, (name, method)
+            assert "/account/2fa/" in response["Location"], (name, method)

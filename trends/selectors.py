@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import DateField, F, Q, QuerySet, Sum
@@ -220,7 +221,8 @@ def _span_cells(kind: str, lo: date, hi: date, q: TrendQuery, port_ids: list[str
         .annotate(n_scans=Sum("scans"), n_suspect=Sum("suspect"), n_positive=Sum("positive"), kg=Sum("seized_kg"))
         .order_by()
     )
-    for row in rows:
+    for values in rows:
+        row: dict[str, Any] = dict(values)
         row["bucket"] = bucket_of(row.pop("start"), q.bucket)
         yield row
 
@@ -397,7 +399,10 @@ def flag_release_for(user, flag: DisplacementFlag) -> dict:
     cells it left out. The stored evidence holds exact figures of other ports, so it is never shown to them.
     """
     exact_ports = access.unmasked_ports(reader_for(user))
-    stored_seized = {"before": flag.seized_kg_before, "after": flag.seized_kg_after}
+    stored_seized: dict[str, float | int | str | None] = {
+        "before": flag.seized_kg_before,
+        "after": flag.seized_kg_after,
+    }
     if exact_ports is None:
         return {"evidence": [{**row, "cells_left_out": 0} for row in flag.evidence], "seized": stored_seized}
     lo, hi = _flag_weeks(flag)
@@ -423,7 +428,7 @@ def flag_release_for(user, flag: DisplacementFlag) -> dict:
             out[f"{side}_seized_kg"] = release.show(fig.seized_kg, fig.masked_seized_kg, kg=True)
         out["cells_left_out"] = sum(weeks[week].cells_left_out for weeks in sides.values() if week in weeks)
         rows.append(out)
-    seized = stored_seized
+    seized: dict[str, float | int | str | None] = stored_seized
     if flag.to_port_id not in exact_ports:
         windows = {
             "before": (flag.window_before_start, flag.window_before_end),

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import certifi
@@ -184,6 +185,7 @@ def endpoint_register(*, membership: Membership, url, description="", actor) -> 
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        target = cast(Target, target)  # resolve_target returned it: errors would have been raised above
         if Endpoint.objects.filter(agency_id=membership.agency_id, url=target.url, is_active=True).exists():
             raise ValidationError({"url": ["This URL is already registered for your agency."]})
         endpoint = Endpoint(
@@ -331,7 +333,7 @@ def body_bytes(attempt: WebhookDelivery, sent_at) -> bytes:
     from scans.serializers import ScanOutput
 
     scan = access.scan_rows(Scan.objects.filter(pk=attempt.delivery.scan_id)).get()
-    scan.signature_status = scan_documents.signature_status(scan)
+    cast(Any, scan).signature_status = scan_documents.signature_status(scan)  # read by ScanOutput
     scan_json = ScanOutput(scan, context={"deliveries": {scan.pk: attempt.delivery}}).data
     body = {
         "delivery_id": str(attempt.delivery_id),
@@ -434,7 +436,7 @@ def _record(attempt: WebhookDelivery, token: uuid.UUID, *, status: int | None, e
     now = timezone.now()
     first = attempt.first_attempt_at or now
     attempts = attempt.attempts + 1
-    fields = {
+    fields: dict[str, Any] = {
         "attempts": F("attempts") + 1,
         "first_attempt_at": first,
         "last_attempt_at": now,

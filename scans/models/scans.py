@@ -30,7 +30,7 @@ class Verdict(models.TextChoices):
 
 
 # Order used by subscriptions' minimum verdict.
-VERDICT_RANK = {Verdict.CLEAR: 0, Verdict.INCONCLUSIVE: 1, Verdict.SUSPECT: 2, Verdict.POSITIVE: 3}
+VERDICT_RANK: dict[str, int] = {Verdict.CLEAR: 0, Verdict.INCONCLUSIVE: 1, Verdict.SUSPECT: 2, Verdict.POSITIVE: 3}
 
 
 class Mode(models.TextChoices):

@@ -13,6 +13,8 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
+from typing import cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -77,7 +79,7 @@ def _ensure_ports(payloads: list[dict]) -> None:
     """Valid LOCODEs not known yet become non-member ports (never refused for that)."""
     from ports.models import Port
 
-    codes = set()
+    codes: set[str] = set()
     for p in payloads:
         codes.update(c for c in (p["port"], p["origin"], p.get("next_port")) if c)
         codes.update(p.get("route") or [])
@@ -180,7 +182,7 @@ def scan_ingest_batch(*, node: ScannerNode, items: list) -> list[PushResult]:
                     )
                 created = [s for s in fresh.values() if s.pk in stored]
                 ScanOutbox.objects.bulk_create([ScanOutbox(scan=s, created_at=now) for s in created], batch_size=500)
-                transaction.on_commit(lambda ids=[s.pk for s in created]: _enqueue_relay(ids), robust=True)
+                transaction.on_commit(partial(_enqueue_relay, [s.pk for s in created]), robust=True)
             created_by_index = {i: s for i, s in fresh.items() if s.pk in stored}
         for index, checked in good.items():
             if index in created_by_index:
@@ -195,14 +197,16 @@ def scan_ingest_batch(*, node: ScannerNode, items: list) -> list[PushResult]:
     for index, first in repeat_of.items():
         # An identical repeat inside the batch: a duplicate of whatever its first occurrence became.
         original = results[first]
+        assert original is not None  # a first occurrence has its result by now
         results[index] = PushResult("duplicate", 200, scan=original.scan) if original.scan is not None else original
+    done = cast(list[PushResult], results)  # every item has its result now
     _count(
         node,
-        duplicate=sum(1 for r in results if r.status == "duplicate"),
-        rejected=sum(1 for r in results if r.status == "rejected"),
+        duplicate=sum(1 for r in done if r.status == "duplicate"),
+        rejected=sum(1 for r in done if r.status == "rejected"),
     )
     _seen(node, now)
-    return results  # type: ignore[return-value]
+    return done
 
 
 def _conflict(scan_id: str) -> PushResult:

@@ -4,9 +4,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -27,15 +28,16 @@ CLOCK_SKEW = timedelta(minutes=5)
 class Kind:
     name: str  # "alert" / "practice"
     typ: str
-    model: type[models.Model]
-    version_model: type[models.Model]
-    grant_model: type[models.Model]
+    # Alert or Practice, with its version and grant models: the two kinds share these columns.
+    model: type[Any]
+    version_model: type[Any]
+    grant_model: type[Any]
     fk: str  # the version and grant rows' foreign key to the head row
     keys: tuple[str, ...]
     validate: Callable[..., Validated]
-    document: Callable[[models.Model], dict]
+    document: Callable[[Any], dict]
     search_fields: tuple[str, ...]
-    index_rows: Callable[[models.Model, dict], None]
+    index_rows: Callable[[Any, dict], None]
 
 
 def now() -> datetime:
@@ -93,9 +95,10 @@ def _update_search(kind: Kind, head) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite searches with icontains
     from django.contrib.postgres.search import SearchVector
+    from django.db.models.expressions import CombinedExpression
 
     weights = ("A", "B", "C")
-    vector = None
+    vector: SearchVector | CombinedExpression | None = None
     for index, name in enumerate(kind.search_fields):
         part = SearchVector(name, weight=weights[min(index, 2)], config="english")
         vector = part if vector is None else vector + part

@@ -67,8 +67,11 @@ def test_declared_tightening_with_displacement_is_flagged_with_the_right_ports_a
     flags = detect_displacement(series, measures=[Measure(PORTS[A], ORIGINS[ORIG], WEEKS[60])])
     assert [(f.from_port, f.to_port, f.origin) for f in flags] == [("NLRTM", "ESALG", "ECGYE")]
     f = flags[0]
-    assert f.tightening.source == "measure" and f.tightening.starts_on == WEEKS[60]
-    assert f.wdq < 0 and f.effect > 0.5 and f.p_value <= 0.05
+    assert f.tightening.source == "measure"
+    assert f.tightening.starts_on == WEEKS[60]
+    assert f.wdq < 0
+    assert f.effect > 0.5
+    assert f.p_value <= 0.05
     assert f.window_before[1] == WEEKS[60] <= f.window_after[0] < f.window_after[1]
     assert f.window_before[0] < f.window_before[1]
     assert f.confidence in ("low", "medium", "high")
@@ -115,7 +118,8 @@ def test_two_runs_give_the_same_identities_and_a_longer_history_keeps_them():
     measures = [Measure(PORTS[A], None, date(2025, 2, 26))]  # every origin, declared mid-week
     first = detect_displacement(series, measures=measures)
     second = detect_displacement(series, measures=measures)
-    assert first and [f.key for f in first] == [f.key for f in second]
+    assert first
+    assert [f.key for f in first] == [f.key for f in second]
     assert len({f.key for f in first}) == len(first)
     earlier = detect_displacement(series.truncate(80), measures=measures)
     assert {f.key for f in earlier} == {f.key for f in first}
@@ -158,7 +162,8 @@ def test_generated_alliance_planted_displacement_is_found():
     (planted,) = al.displacements
     assert planted.displaced_hits_per_week >= 3
     flags = detect_displacement(al.series, al.members, al.measures)
-    assert flags and all(match_flag(f, planted) for f in flags)
+    assert flags
+    assert all(match_flag(f, planted) for f in flags)
 
 
 def test_benjamini_hochberg_matches_the_step_up_rule():

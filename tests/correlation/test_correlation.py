@@ -55,9 +55,11 @@ def test_shared_alert_and_suspect_scan_notify_both_sides(cast, api_as, antwerp_n
 
     for reader in ("author", "hamburg_customs"):
         [notice] = _listed(api_as, u[reader])
-        assert notice["kind"] == "container" and notice["value"] == box
+        assert notice["kind"] == "container"
+        assert notice["value"] == box
         assert {notice["a"]["id"], notice["b"]["id"]} == {scan_id, alert["id"]}
-    assert _told("beanr-customs", "correlation") and _told("deham-customs", "correlation")
+    assert _told("beanr-customs", "correlation")
+    assert _told("deham-customs", "correlation")
     assert not OneSidedHit.objects.exists()
     # Nobody else reads both sides: not the Hamburg terminal, not Rotterdam, not Europol.
     for outsider in ("hamburg_terminal", "rotterdam_customs", "europol_liaison", "antwerp_police"):
@@ -78,7 +80,8 @@ def test_hidden_alert_gives_only_a_one_sided_hit_to_its_owner(cast, api_as, antw
     # Hamburg reads both (the scan was relayed to it) and holds a one-sided hit it may share.
     assert len(_listed(api_as, u["hamburg_customs"])) == 1
     [hit] = api_as(u["hamburg_customs"]).get(reverse("api-correlation-hits")).json()["results"]
-    assert hit["other_agency"] == "beanr-customs" and hit["yours"]["id"] == alert["id"]
+    assert hit["other_agency"] == "beanr-customs"
+    assert hit["yours"]["id"] == alert["id"]
     assert _told("deham-customs", "one_sided_hit")
     # Another agency cannot see or act on the hit.
     assert api_as(u["rotterdam_customs"]).get(reverse("api-correlation-hits")).json()["results"] == []
@@ -87,10 +90,12 @@ def test_hidden_alert_gives_only_a_one_sided_hit_to_its_owner(cast, api_as, antw
     assert api_as(u["author"]).post(share, {}, format="json").status_code == 404
 
     shared = api_as(u["hamburg_customs"]).post(share, {}, format="json")
-    assert shared.status_code == 200 and shared.json()["status"] == "shared"
+    assert shared.status_code == 200
+    assert shared.json()["status"] == "shared"
     # A new signed version adds Antwerp customs to the audience; now Antwerp reads both sides.
     latest = api_as(u["hamburg_customs"]).get(f"/api/v1/alerts/{alert['id']}/").json()
-    assert latest["version"] == 2 and "beanr-customs" in latest["audience"]["agencies"]
+    assert latest["version"] == 2
+    assert "beanr-customs" in latest["audience"]["agencies"]
     [notice] = _listed(api_as, u["author"])
     assert {notice["a"]["id"], notice["b"]["id"]} == {scan_id, alert["id"]}
     assert _told("beanr-customs", "correlation")
@@ -109,7 +114,8 @@ def test_scan_side_hidden_is_shared_as_a_read_grant(cast, api_as, antwerp_node, 
     rotterdam_scan = _push_and_relay(rotterdam_node, container=box, verdict="clear")
     assert api_as(u["author"]).get(f"/api/v1/scans/{rotterdam_scan}/").status_code == 404
     [hit] = api_as(u["rotterdam_customs"]).get(reverse("api-correlation-hits")).json()["results"]
-    assert hit["yours"]["id"] == rotterdam_scan and hit["other_agency"] == "beanr-customs"
+    assert hit["yours"]["id"] == rotterdam_scan
+    assert hit["other_agency"] == "beanr-customs"
     assert api_as(u["author"]).get(reverse("api-correlation-hits")).json()["results"] == []
     # An analyst may not share; an officer or admin of the owning agency may.
     share = reverse("api-correlation-hit-share", args=[hit["id"]])
@@ -135,8 +141,10 @@ def test_when_neither_scan_reads_the_other_both_sides_get_a_hit_and_no_notice(
     assert not Notification.objects.filter(kind="correlation").exists()
     [antwerp_hit] = api_as(u["author"]).get(reverse("api-correlation-hits")).json()["results"]
     [rotterdam_hit] = api_as(u["rotterdam_customs"]).get(reverse("api-correlation-hits")).json()["results"]
-    assert antwerp_hit["yours"]["id"] == antwerp_scan and antwerp_hit["other_agency"] == "nlrtm-customs"
-    assert rotterdam_hit["yours"]["id"] == rotterdam_scan and rotterdam_hit["other_agency"] == "beanr-customs"
+    assert antwerp_hit["yours"]["id"] == antwerp_scan
+    assert antwerp_hit["other_agency"] == "nlrtm-customs"
+    assert rotterdam_hit["yours"]["id"] == rotterdam_scan
+    assert rotterdam_hit["other_agency"] == "beanr-customs"
     assert api_as(u["author"]).get(f"/api/v1/scans/{rotterdam_scan}/").status_code == 404
     assert api_as(u["rotterdam_terminal"]).get(reverse("api-correlation-hits")).json()["results"] == []
 
@@ -227,10 +235,13 @@ def test_correlation_page_shows_notices_and_hits_to_their_readers_only(cast, api
     _push_and_relay(antwerp_node, container=box, verdict="suspect", next_port="DEHAM")
     client.force_login(u["hamburg_customs"])
     body = client.get(reverse("correlation_list")).content.decode()
-    assert box in body and "One-sided hits" in body and "beanr-customs" in body
+    assert box in body
+    assert "One-sided hits" in body
+    assert "beanr-customs" in body
     client.force_login(u["author"])
     body = client.get(reverse("correlation_list")).content.decode()
-    assert box not in body and "One-sided hits" not in body
+    assert box not in body
+    assert "One-sided hits" not in body
     client.force_login(u["hamburg_terminal"])
     assert box not in client.get(reverse("correlation_list")).content.decode()
     # Sharing from the page.

@@ -44,7 +44,8 @@ def test_one_sided_hit_shared_from_the_page(hidden_match, page):
     page.click("nav.mainnav >> text=Correlations")
     page.wait_for_url("**/correlations/")
     hit = page.locator("#hits tr", has_text=box)
-    assert hit.count() == 1 and "beanr-customs" in hit.inner_text()
+    assert hit.count() == 1
+    assert "beanr-customs" in hit.inner_text()
     assert "Cocaine in reefer machinery" in hit.inner_text()
     page.click("nav.mainnav >> text=Notifications")
     assert box in page.inner_text("#notifications")
@@ -60,7 +61,8 @@ def test_one_sided_hit_shared_from_the_page(hidden_match, page):
     login(page, "antwerp.officer")
     page.goto("/correlations/")
     notice = page.locator("#correlations tr", has_text=box)
-    assert notice.count() == 1 and "Cocaine in reefer machinery" in notice.inner_text()
+    assert notice.count() == 1
+    assert "Cocaine in reefer machinery" in notice.inner_text()
     assert page.csp_violations == []
 
     page.context.clear_cookies()

@@ -91,9 +91,7 @@ def test_no_scan_lost_or_doubled_when_worker_and_redis_die(cast, make_agency, re
 
     faults = {400: "kill worker", 800: "kill worker", 1100: "stop redis", 1400: "start redis"}
     with ThreadPoolExecutor(max_workers=4) as pool:
-        done = 0
-        for _ in pool.map(push, range(PUSHES)):
-            done += 1
+        for done, _ in enumerate(pool.map(push, range(PUSHES)), start=1):
             action = faults.get(done)
             if action:
                 print(f"{time.strftime('%X')} {done} pushes: {action}", flush=True)

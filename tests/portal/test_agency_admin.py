@@ -95,10 +95,12 @@ def test_admin_without_totp_is_sent_to_set_it_up_and_with_a_device_to_verify(cas
     client = Client()
     client.force_login(cast["users"]["antwerp_admin"])
     response = client.get(f"{BEANR}/members/")
-    assert response.status_code == 302 and response["Location"] == "/account/2fa/setup/"
+    assert response.status_code == 302
+    assert response["Location"] == "/account/2fa/setup/"
     TOTPDevice.objects.create(user=cast["users"]["antwerp_admin"], name="phone", confirmed=True)
     response = client.get(f"{BEANR}/members/")
-    assert response.status_code == 302 and response["Location"] == f"/account/2fa/verify/?next={BEANR}/members/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/account/2fa/verify/?next={BEANR}/members/"
 
 
 @pytest.mark.parametrize("who", ["colleague", "author"])
@@ -115,7 +117,8 @@ def test_admin_of_several_agencies_picks_one(cast, make_member, verified):
     assert response.status_code == 200, response
     html = response.content.decode()
     assert 'id="agency-picker"' in html
-    assert f"{BEANR}/" in html and "/agency/beanr-police/" in html
+    assert f"{BEANR}/" in html
+    assert "/agency/beanr-police/" in html
     assert client.get("/agency/beanr-police/members/").status_code == 200
     assert client.get("/agency/beanr-police/nodes/").status_code == 404  # police operate no scanners
 
@@ -160,13 +163,16 @@ def test_admin_of_another_agency_sees_and_touches_nothing_of_ours(cast, outsider
     colleague.refresh_from_db()
     key.refresh_from_db()
     node.refresh_from_db()
-    assert colleague.is_active and colleague.role == "analyst"
-    assert key.status == KeyStatus.ACTIVE and node.is_active
+    assert colleague.is_active
+    assert colleague.role == "analyst"
+    assert key.status == KeyStatus.ACTIVE
+    assert node.is_active
     assert token_client(raw).get("/api/v1/me/").status_code == 200
     assert not User.objects.filter(username="intruder").exists()
     # And what they list holds only their own agency.
     html = outsider_admin.get("/agency/deham-customs/members/").content.decode()
-    assert "antwerp.analyst" not in html and "laptop" not in html
+    assert "antwerp.analyst" not in html
+    assert "laptop" not in html
 
 
 # ---------------------------------------------------------------- members and tokens
@@ -197,10 +203,12 @@ def test_add_a_new_member_shows_a_one_time_password_that_works(admin, cast):
     password = response.context["new_account"]["password"]
     assert password in response.content.decode()
     membership = Membership.objects.get(user__username="antwerp.newcomer")
-    assert membership.role == "officer" and membership.agency.slug == "beanr-customs"
+    assert membership.role == "officer"
+    assert membership.agency.slug == "beanr-customs"
     assert AuditEntry.objects.filter(action="member.added", actor="antwerp.admin").exists()
     login = Client().post("/login/", {"username": "antwerp.newcomer", "password": password})
-    assert login.status_code == 302 and login["Location"] == "/"
+    assert login.status_code == 302
+    assert login["Location"] == "/"
     # Not kept anywhere for later: the members page no longer shows it.
     assert password not in admin.get(f"{BEANR}/members/").content.decode()
 
@@ -227,7 +235,8 @@ def test_admin_cannot_grant_liaison_nor_change_their_own_role(admin, cast):
     admin.post(f"{BEANR}/members/{own.pk}/role/", {"role": "analyst"})
     colleague.refresh_from_db()
     own.refresh_from_db()
-    assert colleague.role == "analyst" and own.role == "admin"
+    assert colleague.role == "analyst"
+    assert own.role == "admin"
     admin.post(f"{BEANR}/members/{colleague.pk}/role/", {"role": "officer"})
     colleague.refresh_from_db()
     assert colleague.role == "officer"
@@ -249,11 +258,13 @@ def test_offboarding_deactivates_revokes_tokens_and_is_audited(admin, cast):
     assert done.status_code == 200
     assert 'id="revoked-count">1<' in done.content.decode()
     colleague.refresh_from_db()
-    assert not colleague.is_active and colleague.deactivated_at is not None
+    assert not colleague.is_active
+    assert colleague.deactivated_at is not None
     assert not ApiToken.objects.filter(user=colleague.user, revoked_at__isnull=True).exists()
     assert api.get("/api/v1/alerts/").status_code == 401
     entry = AuditEntry.objects.filter(action="member.offboarded").latest("seq")
-    assert entry.actor == "antwerp.admin" and entry.data["user"] == "antwerp.analyst"
+    assert entry.actor == "antwerp.admin"
+    assert entry.data["user"] == "antwerp.analyst"
     html = admin.get(f"{BEANR}/members/").content.decode()
     assert "offboarded" in html.split('data-username="antwerp.analyst"')[1].split("</tr>")[0]
     # An admin does not offboard themselves (the agency would be left without one).
@@ -282,7 +293,8 @@ def test_key_rotation_and_revocation_show_in_the_jwks(admin, cast, api):
     jwks = {k["kid"]: k for k in api.get("/.well-known/jwks.json").json()["keys"]}
     assert jwks[first.kid]["status"] == "retired"
     new = SigningKey.objects.get(agency__slug="beanr-customs", status=KeyStatus.ACTIVE)
-    assert jwks[new.kid]["status"] == "active" and jwks[new.kid]["owner"] == "beanr-customs"
+    assert jwks[new.kid]["status"] == "active"
+    assert jwks[new.kid]["owner"] == "beanr-customs"
     # A reason is required.
     admin.post(f"{BEANR}/keys/{first.kid}/revoke/", {"reason": "  "})
     first.refresh_from_db()
@@ -318,16 +330,20 @@ def test_register_a_node_rotate_its_key_reissue_its_token_and_deactivate_it(admi
     first_token = response.context["token"]
     assert first_token in response.content.decode()
     node = ScannerNode.objects.get(pk="beanr-scanner-07")
-    assert node.agency.slug == "beanr-customs" and node.port_id == "BEANR"
+    assert node.agency.slug == "beanr-customs"
+    assert node.port_id == "BEANR"
     assert token_client(first_token).get("/api/v1/nodes/me/").status_code == 200
     html = admin.get(f"{BEANR}/nodes/").content.decode()
-    assert "beanr-scanner-07" in html and "Gate 7 portal" in html and first_token not in html
+    assert "beanr-scanner-07" in html
+    assert "Gate 7 portal" in html
+    assert first_token not in html
 
     # Key rotation: the old key is retired (still verifies old scans), the new one is active.
     old_kid = node.keys.get().kid
     admin.post(f"{BEANR}/nodes/{node.id}/key/", {"public_key": public_x(Ed25519PrivateKey.generate().public_key())})
     statuses = dict(node.keys.values_list("kid", "status"))
-    assert statuses[old_kid] == KeyStatus.RETIRED and list(statuses.values()).count(KeyStatus.ACTIVE) == 1
+    assert statuses[old_kid] == KeyStatus.RETIRED
+    assert list(statuses.values()).count(KeyStatus.ACTIVE) == 1
 
     # Token reissue: the old token stops, the new one works.
     response = admin.post(f"{BEANR}/nodes/{node.id}/token/")
@@ -347,7 +363,8 @@ def test_register_a_node_rotate_its_key_reissue_its_token_and_deactivate_it(admi
 
 def test_node_registration_refuses_bad_keys_and_taken_ids(admin, cast):
     response = admin.post(f"{BEANR}/nodes/", {"node_id": "beanr-scanner-08", "public_key": "not a key"})
-    assert response.status_code == 400 and "Not an Ed25519 public key" in response.content.decode()
+    assert response.status_code == 400
+    assert "Not an Ed25519 public key" in response.content.decode()
     node_register(
         node_id="deham-scanner-01",
         agency=cast["memberships"]["hamburg_customs"].agency,
@@ -366,7 +383,8 @@ def test_node_registration_by_uploaded_pem_file(admin):
 
     upload = SimpleUploadedFile("node.pem", pem(Ed25519PrivateKey.generate()).encode(), "application/x-pem-file")
     response = admin.post(f"{BEANR}/nodes/", {"node_id": "beanr-scanner-09", "public_key_file": upload})
-    assert response.status_code == 200 and ScannerNode.objects.filter(pk="beanr-scanner-09").exists()
+    assert response.status_code == 200
+    assert ScannerNode.objects.filter(pk="beanr-scanner-09").exists()
 
 
 # ---------------------------------------------------------------- report (a): who can read
@@ -439,10 +457,12 @@ def test_readers_report_page(cast, publish, admin):
     }
     html = response.content.decode()
     # The admin is no reader of the RED alert: its title stays hidden from them.
-    assert "Red notice for Rotterdam" not in html and "title withheld" in html
+    assert "Red notice for Rotterdam" not in html
+    assert "title withheld" in html
     assert "Strict notice" in html
     csv_body = b"".join(admin.get(f"{BEANR}/reports/readers/?format=csv").streaming_content).decode()
-    assert published["RED"]["id"] in csv_body and cast["memberships"]["rotterdam_customs"].handle in csv_body
+    assert published["RED"]["id"] in csv_body
+    assert cast["memberships"]["rotterdam_customs"].handle in csv_body
     assert "Red notice" not in csv_body
 
 
@@ -479,15 +499,18 @@ def test_reads_report_lists_a_red_read_by_a_named_member(cast, publish, admin, a
     events = response.context["events"]
     readers = [e.entry.actor for e in events]
     assert readers.count("rotterdam.analyst") == 2
-    assert "hamburg.police" not in readers and "rotterdam.police" not in readers
+    assert "hamburg.police" not in readers
+    assert "rotterdam.police" not in readers
     assert {e.entry.data.get("via") for e in events if e.entry.actor == "rotterdam.analyst"} == {"detail", "list"}
     for event in events:
         assert {str(i.pk) for i in event.items} <= {published["RED"]["id"], published["AMBER+STRICT"]["id"]}
     html = response.content.decode()
-    assert "Rotterdam Analyst" in html and cast["memberships"]["rotterdam_customs"].handle in html
+    assert "Rotterdam Analyst" in html
+    assert cast["memberships"]["rotterdam_customs"].handle in html
     assert " -05" in html  # times in the admin's own zone (Guayaquil, UTC-5)
     csv_body = b"".join(admin.get(f"{BEANR}/reports/reads/?format=csv").streaming_content).decode()
-    assert "rotterdam.analyst" in csv_body and red["id"] in csv_body
+    assert "rotterdam.analyst" in csv_body
+    assert red["id"] in csv_body
     # Hamburg's admin sees Hamburg's reads only.
     response = outsider_admin.get("/agency/deham-customs/reports/reads/")
     assert [e.entry.actor for e in response.context["events"]] == ["hamburg.police"]
@@ -538,4 +561,5 @@ def test_a_private_sector_admin_sees_handles_never_the_people_behind_them(cast, 
         body = b"".join(response.streaming_content) if response.streaming else response.content
         text = body.decode()
         assert reader.handle in text, path
-        assert "rotterdam.analyst" not in text and "Rotterdam Analyst" not in text, path
+        assert "rotterdam.analyst" not in text, path
+        assert "Rotterdam Analyst" not in text, path

@@ -111,14 +111,17 @@ def test_admin_enrols_totp_and_administers_the_agency(transactional_db, cast, ap
     page.click("nav.admin-tabs >> text=Who can read")
     page.wait_for_selector("#readers")
     text = page.inner_text("#readers")
-    assert "Everyone in the alliance" in text and "nlrtm-customs" in text and "europol" in text
+    assert "Everyone in the alliance" in text
+    assert "nlrtm-customs" in text
+    assert "europol" in text
     assert "Controlled delivery" not in text  # the admin is no reader of the RED alert
     page.screenshot(path="docs/screenshots/access-report.png", full_page=True)
 
     page.click("nav.admin-tabs >> text=Who read")
     page.wait_for_selector("#reads")
     text = page.inner_text("#reads")
-    assert "rotterdam.analyst" in text and "europol.analyst" in text
+    assert "rotterdam.analyst" in text
+    assert "europol.analyst" in text
     page.screenshot(path="docs/screenshots/access-reads.png", full_page=True)
 
     assert page.csp_violations == []

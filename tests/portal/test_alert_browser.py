@@ -113,14 +113,19 @@ def test_alert_round_trip_in_a_real_browser(transactional_db, cast, page):
     page.check("input[name=severity][value=high]")
     # GREEN with a container number: the warning appears live; AMBER makes it go away.
     page.check("input[name=tlp][value=GREEN]")
-    assert page.is_hidden("#list-ports") and page.is_hidden("#list-agencies") and page.is_hidden("#list-users")
+    assert page.is_hidden("#list-ports")
+    assert page.is_hidden("#list-agencies")
+    assert page.is_hidden("#list-users")
     page.fill("#id_containers", container())
     assert page.is_visible("#identifier-warning")
     page.check("input[name=tlp][value=RED]")
-    assert page.is_visible("#list-users") and page.is_hidden("#list-ports")
+    assert page.is_visible("#list-users")
+    assert page.is_hidden("#list-ports")
     page.check("input[name=tlp][value=AMBER]")
     assert page.is_hidden("#identifier-warning")
-    assert page.is_visible("#list-ports") and page.is_visible("#list-agencies") and page.is_hidden("#list-users")
+    assert page.is_visible("#list-ports")
+    assert page.is_visible("#list-agencies")
+    assert page.is_hidden("#list-users")
     page.fill("#list-ports .list-filter", "rotter")
     assert page.locator("#list-ports .choice:visible").count() == 1
     page.check("#list-ports input[value=NLRTM]")
@@ -135,15 +140,19 @@ def test_alert_round_trip_in_a_real_browser(transactional_db, cast, page):
     alert = Alert.objects.get(title=TITLE)
     assert page.url.endswith(f"/alerts/{alert.pk}/")
     assert "Verified" in page.inner_text("#signature")
-    assert alert.tlp == "AMBER" and [g.port_id for g in alert.grants.all()] == ["NLRTM"]
+    assert alert.tlp == "AMBER"
+    assert [g.port_id for g in alert.grants.all()] == ["NLRTM"]
     _logout(page)
 
     # -- A Rotterdam customs analyst sees it in the feed, verified, and reports a seizure.
     login(page, "rotterdam.analyst")
     page.goto("/alerts/")
     card = page.locator("#alerts li", has_text=TITLE)
-    assert card.count() == 1 and "Verified" in card.inner_text() and "TLP:AMBER" in card.inner_text()
-    assert "B2" in card.inner_text() and "H1" in card.inner_text()
+    assert card.count() == 1
+    assert "Verified" in card.inner_text()
+    assert "TLP:AMBER" in card.inner_text()
+    assert "B2" in card.inner_text()
+    assert "H1" in card.inner_text()
     page.screenshot(path=f"{SHOTS}/alert-feed.png", full_page=True)
     _submit(page, f"text={TITLE}")
     page.check("input[name=outcome][value=seized]")
@@ -164,7 +173,8 @@ def test_alert_round_trip_in_a_real_browser(transactional_db, cast, page):
     _submit(page, "text=Edit (new version)")
     page.fill("#id_valid_until", "2030-06-30T18:00")
     _submit(page, "#publish")
-    assert "Version 2" in page.inner_text("#versions") and "Version 1" in page.inner_text("#versions")
+    assert "Version 2" in page.inner_text("#versions")
+    assert "Version 1" in page.inner_text("#versions")
     page.screenshot(path=f"{SHOTS}/alert-detail.png", full_page=True)
     _submit(page, "#versions >> text=Version 1")
     assert "You are reading version 1" in page.inner_text("main")
@@ -209,11 +219,14 @@ def test_alert_round_trip_in_a_real_browser(transactional_db, cast, page):
     )
     login(page, "hamburg.terminal")
     page.goto("/practices/?tag=seals")
-    assert "Reefer unit checks" in page.inner_text("#practices") and "Seal photographs" in page.inner_text("#practices")
+    assert "Reefer unit checks" in page.inner_text("#practices")
+    assert "Seal photographs" in page.inner_text("#practices")
     page.goto(f"/practices/{hostile.pk}/")
     body = page.inner_html("#practice-body")
     assert "Photograph seals." in body
-    assert "<script" not in body and "javascript:" not in body and "data:" not in body
+    assert "<script" not in body
+    assert "javascript:" not in body
+    assert "data:" not in body
     assert not re.search(r"<img|\son\w+=", body)
     page.goto(f"/practices/{practice.pk}/")
     assert "<table>" in page.inner_html("#practice-body")

@@ -68,16 +68,23 @@ def amber(cast, client):
 
 
 def test_officer_posts_an_amber_alert_through_the_form(cast, client, amber, api_as):
-    assert amber.tlp == "AMBER" and amber.agency.slug == "beanr-customs" and amber.origin_id == "ECGYE"
-    assert amber.source_reliability == "B" and amber.information_reliability == "2"
+    assert amber.tlp == "AMBER"
+    assert amber.agency.slug == "beanr-customs"
+    assert amber.origin_id == "ECGYE"
+    assert amber.source_reliability == "B"
+    assert amber.information_reliability == "2"
     assert [g.port_id for g in amber.grants.all()] == ["NLRTM"]
     # The API's `url` is this page.
     api = api_as(cast["users"]["author"]).get(f"/api/v1/alerts/{amber.pk}/").json()
     assert api["url"] == reverse("alert_detail", args=[amber.pk])
-    assert api["signature_status"] == "verified" and api["author"] == cast["memberships"]["author"].handle
+    assert api["signature_status"] == "verified"
+    assert api["author"] == cast["memberships"]["author"].handle
     page = _text(_as(client, cast["users"]["author"]).get(api["url"]))
-    assert "✔ Verified" in page and amber.key_id[:12] in page and cast["memberships"]["author"].handle in page
-    assert "TLP:AMBER" in page and ">B2<" in page  # evaluation codes beside the label
+    assert "✔ Verified" in page
+    assert amber.key_id[:12] in page
+    assert cast["memberships"]["author"].handle in page
+    assert "TLP:AMBER" in page
+    assert ">B2<" in page
 
 
 def test_the_form_explains_each_tlp_level_and_offers_the_directory(cast, client):
@@ -86,10 +93,13 @@ def test_the_form_explains_each_tlp_level_and_offers_the_directory(cast, client)
         assert f'value="{level}"' in page
     assert "public-sector agency (customs, police, port authority) at the ports you pick" in page
     assert "not even your colleagues" in page
-    assert 'value="nlrtm-customs"' in page and 'value="NLRTM"' in page
+    assert 'value="nlrtm-customs"' in page
+    assert 'value="NLRTM"' in page
     assert cast["memberships"]["rotterdam_customs"].handle in page  # RED recipients from the directory
     assert "Drugs added to a legitimate container at loading" in page  # category definitions
-    assert "sharing/alert_form.js" in page and "<script>" not in page and "style=" not in page
+    assert "sharing/alert_form.js" in page
+    assert "<script>" not in page
+    assert "style=" not in page
 
 
 def test_lists_the_level_does_not_use_are_dropped(cast, client):
@@ -106,9 +116,8 @@ def test_identifiers_in_a_green_alert_need_confirmation(cast, client):
     box = container()
     response = officer.post("/alerts/new/", _form(tlp="GREEN", audience_ports=[], containers=box))
     assert response.status_code == 400
-    assert "Identifiers in a widely shared alert" in _text(response) and "Confirm, or pick a stricter" in _text(
-        response
-    )
+    assert "Identifiers in a widely shared alert" in _text(response)
+    assert "Confirm, or pick a stricter" in _text(response)
     assert not Alert.objects.exists()
     response = officer.post(
         "/alerts/new/",
@@ -126,11 +135,13 @@ def test_field_errors_are_shown_next_to_the_fields(cast, client):
     containers = page[page.index('id="id_containers"') :][:600]
     assert "is not an ISO 6346 container number" in containers
     origin = page[page.index('id="id_origin"') :][:1200]
-    assert "XX1" in origin and "errorlist" in origin
+    assert "XX1" in origin
+    assert "errorlist" in origin
     response = officer.post("/alerts/new/", _form(title=""))
     page = _text(response)
     title = page[page.index('id="field-title"') :][:600]
-    assert response.status_code == 400 and "This field is required" in title
+    assert response.status_code == 400
+    assert "This field is required" in title
     assert not Alert.objects.exists()
 
 
@@ -169,13 +180,14 @@ def test_feed_filters(cast, client, publish):
     )
     publish(author, title="Green one with a box", containers=[box], category="reefer_unit", severity="low")
     c = _as(client, author)
-    assert "Strict one" in _text(c.get("/alerts/?tlp=AMBER%2BSTRICT")) and "Green one" not in _text(
-        c.get("/alerts/?tlp=AMBER%2BSTRICT")
-    )
+    assert "Strict one" in _text(c.get("/alerts/?tlp=AMBER%2BSTRICT"))
+    assert "Green one" not in _text(c.get("/alerts/?tlp=AMBER%2BSTRICT"))
     page = _text(c.get(f"/alerts/?container={box.lower()}"))
-    assert "Green one" in page and "Strict one" not in page
+    assert "Green one" in page
+    assert "Strict one" not in page
     page = _text(c.get("/alerts/?category=reefer_unit&severity=low"))
-    assert "Green one" in page and "Strict one" not in page
+    assert "Green one" in page
+    assert "Strict one" not in page
     assert "Strict one" not in _text(_as(client, cast["users"]["rotterdam_customs"]).get("/alerts/?q=seals"))
 
 
@@ -183,7 +195,9 @@ def test_feed_shows_signature_expiry_and_withdrawal(cast, client, publish):
     author = cast["users"]["author"]
     publish(author, title="Old news", valid_until="2020-01-01T00:00:00Z")
     page = _text(_as(client, author).get("/alerts/"))
-    assert "Expired" in page and "✔ Verified" in page and "TLP:GREEN" in page
+    assert "Expired" in page
+    assert "✔ Verified" in page
+    assert "TLP:GREEN" in page
 
 
 def test_feed_is_bounded_in_queries(cast, client, publish, django_assert_max_num_queries):
@@ -223,18 +237,24 @@ def test_feed_is_bounded_in_queries(cast, client, publish, django_assert_max_num
 def test_edit_signs_a_new_version_and_every_version_stays_readable(cast, client, amber):
     officer = _as(client, cast["users"]["author"])
     form = officer.get(reverse("alert_edit", args=[amber.pk]))
-    assert form.status_code == 200 and "Sign new version" in _text(form) and amber.title in _text(form)
+    assert form.status_code == 200
+    assert "Sign new version" in _text(form)
+    assert amber.title in _text(form)
     response = officer.post(
         reverse("alert_edit", args=[amber.pk]),
         _form(title="Rip-on bags: second sighting", audience_ports=["NLRTM", "DEHAM"]),
     )
     assert response.status_code == 302
     amber.refresh_from_db()
-    assert amber.version == 2 and amber.title == "Rip-on bags: second sighting"
+    assert amber.version == 2
+    assert amber.title == "Rip-on bags: second sighting"
     page = _text(officer.get(reverse("alert_detail", args=[amber.pk])))
-    assert "Version 2" in page and "Version 1" in page
+    assert "Version 2" in page
+    assert "Version 1" in page
     v1 = _text(officer.get(reverse("alert_version", args=[amber.pk, 1])))
-    assert "Rip-on bags in reefers from Guayaquil" in v1 and "You are reading version 1" in v1 and "✔ Verified" in v1
+    assert "Rip-on bags in reefers from Guayaquil" in v1
+    assert "You are reading version 1" in v1
+    assert "✔ Verified" in v1
     assert officer.get(reverse("alert_version", args=[amber.pk, 3])).status_code == 404
     assert officer.get(reverse("alert_version", args=[amber.pk, "x"])).status_code == 404
     # Hamburg is now in the audience: it reads the whole history.
@@ -255,9 +275,11 @@ def test_withdrawal(cast, client, amber):
     response = officer.post(reverse("alert_withdraw", args=[amber.pk]))
     assert response.status_code == 302
     amber.refresh_from_db()
-    assert amber.status == "withdrawn" and amber.version == 2
+    assert amber.status == "withdrawn"
+    assert amber.version == 2
     page = _text(officer.get(reverse("alert_detail", args=[amber.pk])))
-    assert "This alert was withdrawn" in page and "Edit (new version)" not in page
+    assert "This alert was withdrawn" in page
+    assert "Edit (new version)" not in page
     assert "Withdrawn" in _text(_as(client, cast["users"]["rotterdam_customs"]).get("/alerts/"))
     officer = _as(client, cast["users"]["author"])
     assert officer.post(reverse("alert_edit", args=[amber.pk]), _form()).status_code == 302  # back to the alert
@@ -288,10 +310,12 @@ def test_reads_of_amber_strict_and_red_pages_are_audited(cast, client, publish):
     assert not AuditEntry.objects.filter(action="alert.read").exists()
     reader.get(reverse("alert_detail", args=[strict["id"]]))
     entry = AuditEntry.objects.filter(action="alert.read").get()
-    assert entry.actor == "rotterdam.analyst" and entry.object_id == strict["id"]
+    assert entry.actor == "rotterdam.analyst"
+    assert entry.object_id == strict["id"]
     reader.get("/alerts/")
     feed_entry = AuditEntry.objects.filter(action="alert.read").order_by("-seq").first()
-    assert feed_entry.data["via"] == "feed" and strict["id"] in feed_entry.data["ids"]
+    assert feed_entry.data["via"] == "feed"
+    assert strict["id"] in feed_entry.data["ids"]
 
 
 def test_feedback_through_the_page(cast, client, amber):
@@ -299,25 +323,30 @@ def test_feedback_through_the_page(cast, client, amber):
     rotterdam = _as(client, cast["users"]["rotterdam_customs"])
     assert 'id="feedback-form"' in _text(rotterdam.get(detail))
     response = rotterdam.post(reverse("alert_feedback", args=[amber.pk]), {"outcome": "seized", "seized_kg": "-3"})
-    assert response.status_code == 400 and "Kilograms cannot be negative" in _text(response)
+    assert response.status_code == 400
+    assert "Kilograms cannot be negative" in _text(response)
     response = rotterdam.post(
         reverse("alert_feedback", args=[amber.pk]),
         {"outcome": "seized", "seized_kg": "120", "note": "Bags behind doors"},
     )
-    assert response.status_code == 302 and response["Location"].endswith("#feedback")
+    assert response.status_code == 302
+    assert response["Location"].endswith("#feedback")
     assert Feedback.objects.get().seized_kg == 120
     assert "120 kg" in _text(rotterdam.get(detail))
     assert "120 kg" in _text(_as(client, cast["users"]["author"]).get(detail))
     # Rotterdam police read the alert, but the feedback is not theirs to read.
     police = _text(_as(client, cast["users"]["rotterdam_police"]).get(detail))
-    assert amber.title in police and "120 kg" not in police and "No feedback you may read yet" in police
+    assert amber.title in police
+    assert "120 kg" not in police
+    assert "No feedback you may read yet" in police
 
 
 def test_private_sector_reads_green_but_gives_no_feedback(cast, client, publish):
     green = publish(cast["users"]["author"])
     terminal = _as(client, cast["users"]["rotterdam_terminal"])
     page = _text(terminal.get(reverse("alert_detail", args=[green["id"]])))
-    assert green["title"] in page and 'id="feedback-form"' not in page
+    assert green["title"] in page
+    assert 'id="feedback-form"' not in page
     assert terminal.post(reverse("alert_feedback", args=[green["id"]]), {"outcome": "seized"}).status_code == 403
     assert not Feedback.objects.exists()
 
@@ -356,16 +385,23 @@ def test_practice_published_through_the_form_renders_markdown_safely(cast, clien
     )
     assert response.status_code == 302, _text(response)
     practice = Practice.objects.get()
-    assert practice.tags == ["reefer", "seals"] and practice.body == MALICIOUS.strip()
+    assert practice.tags == ["reefer", "seals"]
+    assert practice.body == MALICIOUS.strip()
     page = _text(officer.get(reverse("practice_detail", args=[practice.pk])))
     body = page[page.index('id="practice-body"') :]
     body = body[: body.index("</article>")]
-    assert "<h2>Checking reefer units</h2>" in body and "<strong>compressor</strong>" in body
-    assert 'href="https://example.org/guide"' in body and 'rel="noopener noreferrer"' in body
-    assert "<script" not in body and "javascript:" not in body and "data:" not in body and "<img" not in body
+    assert "<h2>Checking reefer units</h2>" in body
+    assert "<strong>compressor</strong>" in body
+    assert 'href="https://example.org/guide"' in body
+    assert 'rel="noopener noreferrer"' in body
+    assert "<script" not in body
+    assert "javascript:" not in body
+    assert "data:" not in body
+    assert "<img" not in body
     assert not re.search(r"<[^>]+\son\w+=", body)
     listing = _text(_as(client, cast["users"]["hamburg_terminal"]).get("/practices/?tag=reefer"))
-    assert "Reefer unit checks" in listing and "✔ Verified" in listing
+    assert "Reefer unit checks" in listing
+    assert "✔ Verified" in listing
 
 
 def test_practice_access_follows_the_rule(cast, client, api_as):
@@ -441,14 +477,18 @@ def test_practice_edit_and_withdrawal_are_signed_versions(cast, client, api_as):
     # Who may not: a reader outside the audience (404, nothing revealed), a reader who is not an
     # officer of the author agency (403).
     outsider = _as(client, cast["users"]["hamburg_customs"])
-    assert outsider.get(edit).status_code == 404 and outsider.post(withdraw).status_code == 404
+    assert outsider.get(edit).status_code == 404
+    assert outsider.post(withdraw).status_code == 404
     reader = _as(client, cast["users"]["rotterdam_customs"])
-    assert reader.get(edit).status_code == 403 and reader.post(withdraw).status_code == 403
+    assert reader.get(edit).status_code == 403
+    assert reader.post(withdraw).status_code == 403
     assert "Edit (new version)" not in _text(reader.get(reverse("practice_detail", args=[pk])))
 
     officer = _as(client, cast["users"]["author"])
     form = officer.get(edit)
-    assert form.status_code == 200 and "Seal checks at the gate" in _text(form) and "Sign version 2" in _text(form)
+    assert form.status_code == 200
+    assert "Seal checks at the gate" in _text(form)
+    assert "Sign version 2" in _text(form)
     response = officer.post(
         edit,
         {
@@ -466,6 +506,7 @@ def test_practice_edit_and_withdrawal_are_signed_versions(cast, client, api_as):
     practice.refresh_from_db()
     assert (practice.version, practice.status) == (3, "withdrawn")
     page = _text(officer.get(reverse("practice_detail", args=[pk])))
-    assert "Withdrawn by beanr-customs" in page and "Edit (new version)" not in page
+    assert "Withdrawn by beanr-customs" in page
+    assert "Edit (new version)" not in page
     # Rotterdam still reads every version, the withdrawal included.
     assert "Withdrawn by beanr-customs" in _text(reader.get(reverse("practice_detail", args=[pk])))

@@ -13,17 +13,21 @@ def test_ports_list_envelope_filters_and_paging(cast, api_as):
     client = api_as(cast["users"]["rotterdam_terminal"])
     body = client.get("/api/v1/ports/").json()
     assert list(body) == ["count", "next", "previous", "results"]
-    assert body["count"] >= 35 and body["previous"] is None
+    assert body["count"] >= 35
+    assert body["previous"] is None
     first = body["results"][0]
     assert set(first) == {"locode", "name", "country", "hub", "latitude", "longitude", "is_member"}
     members = client.get("/api/v1/ports/?member=true&page_size=200").json()
-    assert all(p["is_member"] for p in members["results"]) and members["count"] >= 25
+    assert all(p["is_member"] for p in members["results"])
+    assert members["count"] >= 25
     origins = client.get("/api/v1/ports/?member=false").json()["results"]
     assert all(p["hub"] is None for p in origins)  # absent values are null, never missing
     hub = client.get("/api/v1/ports/?hub=north_east").json()["results"]
     assert {p["locode"] for p in hub} >= {"PLGDN", "LVRIX", "EETLL"}
     paged = client.get("/api/v1/ports/?page_size=5&page=2").json()
-    assert len(paged["results"]) == 5 and paged["previous"] and paged["next"]
+    assert len(paged["results"]) == 5
+    assert paged["previous"]
+    assert paged["next"]
     assert client.get("/api/v1/ports/?page_size=1000").json()["results"].__len__() <= 200
 
 
@@ -31,7 +35,8 @@ def test_bad_filter_gets_field_error(cast, api_as):
     response = api_as(cast["users"]["author"]).get("/api/v1/ports/?hub=atlantis")
     assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "invalid" and "hub" in body["errors"]
+    assert body["code"] == "invalid"
+    assert "hub" in body["errors"]
 
 
 def test_agencies_list_and_filters(cast, api_as):
@@ -85,6 +90,7 @@ def test_openapi_schema_and_swagger_ui_served_locally(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     html = docs.content.decode()
-    assert "http://" not in html.replace("http://testserver", "") and "https://" not in html
+    assert "http://" not in html.replace("http://testserver", "")
+    assert "https://" not in html
     assert "<script>" not in html  # the split view serves its init script as a file
     assert "unsafe-inline" not in docs["Content-Security-Policy"]

@@ -71,17 +71,22 @@ def test_untouched_chain_passes_also_with_its_logged_checkpoint(ports, caplog, d
     _entries(5)
     checkpoint, line = _checkpoint_logged(caplog, django_capture_on_commit_callbacks)
     logged = json.loads(line)  # one JSON line holding the signed checkpoint
-    assert logged["seq"] == checkpoint.seq and logged["hash"] == checkpoint.hash and logged["jws"] == checkpoint.jws
+    assert logged["seq"] == checkpoint.seq
+    assert logged["hash"] == checkpoint.hash
+    assert logged["jws"] == checkpoint.jws
     _entries(2)
     code, text = _verify()
-    assert code == 0 and "Audit chain OK" in text
+    assert code == 0
+    assert "Audit chain OK" in text
     code, text = _verify("--checkpoint", line)
-    assert code == 0 and "Audit chain OK" in text
+    assert code == 0
+    assert "Audit chain OK" in text
     # The bare JWS, a worker's prefixed line, a JSON log record wrapping the line: all are taken.
     wrapped = json.dumps({"time": "2025-01-01T00:00:00Z", "level": "INFO", "logger": "ports.audit", "message": line})
     for given in (checkpoint.jws, f"[2025-01-01 00:00:00,000: INFO/ForkPoolWorker-1] {line}", wrapped):
         code, text = _verify("--checkpoint", given)
-        assert code == 0 and "consistent with 1 given" in text
+        assert code == 0
+        assert "consistent with 1 given" in text
 
 
 def test_first_entries_deleted_fail(ports):
@@ -90,7 +95,8 @@ def test_first_entries_deleted_fail(ports):
     _as_attacker(("DELETE FROM ports_auditentry WHERE seq < %s", [first_kept]))
     code, text = _verify()
     assert code == 1
-    assert "cut from its start" in text and f"#{first_kept - 1}" in text
+    assert "cut from its start" in text
+    assert f"#{first_kept - 1}" in text
 
 
 def test_first_entries_deleted_up_to_a_periodic_checkpoint_fail(ports):
@@ -100,7 +106,8 @@ def test_first_entries_deleted_up_to_a_periodic_checkpoint_fail(ports):
     _entries(3)
     _as_attacker(("DELETE FROM ports_auditentry WHERE seq <= %s", [checkpoint.seq]))
     code, text = _verify()
-    assert code == 1 and "cut from its start" in text
+    assert code == 1
+    assert "cut from its start" in text
 
 
 def test_archived_prefix_moved_out_still_passes(ports, tmp_path):
@@ -129,7 +136,9 @@ def test_last_entries_deleted_and_head_rewound_fail_with_the_logged_checkpoint(
     _cut_end_and_rewind(cut_after)
     code, text = _verify("--checkpoint", line)
     assert code == 1
-    assert "cut from its end" in text and f"#{cut_after}" in text and f"#{checkpoint.seq}" in text
+    assert "cut from its end" in text
+    assert f"#{cut_after}" in text
+    assert f"#{checkpoint.seq}" in text
 
 
 def test_last_entries_deleted_and_head_rewound_fail_with_a_checkpoint_in_the_database(ports):
@@ -138,7 +147,9 @@ def test_last_entries_deleted_and_head_rewound_fail_with_a_checkpoint_in_the_dat
     _entries(3)
     _cut_end_and_rewind(checkpoint.seq - 1)
     code, text = _verify()
-    assert code == 1 and "cut from its end" in text and f"#{checkpoint.seq}" in text
+    assert code == 1
+    assert "cut from its end" in text
+    assert f"#{checkpoint.seq}" in text
 
 
 def test_every_entry_deleted_and_head_kept_fail(ports):
@@ -146,7 +157,8 @@ def test_every_entry_deleted_and_head_kept_fail(ports):
     _as_attacker(("DELETE FROM ports_auditentry", []))
     assert AuditHead.objects.get(id=1).seq > 0
     code, text = _verify()
-    assert code == 1 and "empty" in text
+    assert code == 1
+    assert "empty" in text
 
 
 def test_logged_checkpoint_must_match_the_chain(ports, caplog, django_capture_on_commit_callbacks):
@@ -160,7 +172,9 @@ def test_logged_checkpoint_must_match_the_chain(ports, caplog, django_capture_on
     code, text = _verify()
     assert code == 0  # nothing in the database can tell
     code, text = _verify("--checkpoint", line)
-    assert code == 1 and f"entry #{checkpoint.seq}" in text and "checkpoint" in text
+    assert code == 1
+    assert f"entry #{checkpoint.seq}" in text
+    assert "checkpoint" in text
 
 
 def test_forged_checkpoint_is_refused(ports, caplog, django_capture_on_commit_callbacks):
@@ -171,6 +185,9 @@ def test_forged_checkpoint_is_refused(ports, caplog, django_capture_on_commit_ca
     forged = sign_with_private_key(document, Ed25519PrivateKey.generate(), kid, "checkpoint+json")
     for given in (forged, json.dumps({"event": "audit.checkpoint", "seq": checkpoint.seq + 50, "jws": forged})):
         code, text = _verify("--checkpoint", given)
-        assert code == 1 and "signature" in text and "portal" in text
+        assert code == 1
+        assert "signature" in text
+        assert "portal" in text
     code, text = _verify("--checkpoint", "not a checkpoint")
-    assert code == 1 and "--checkpoint" in text
+    assert code == 1
+    assert "--checkpoint" in text

@@ -33,7 +33,9 @@ def test_seed_demo_is_idempotent(settings, tmp_path, monkeypatch):
     call_command("seed_demo", stdout=io.StringIO())
     assert _snapshot() == first
     text = out.getvalue()
-    assert "a-demo-password-123" in text and "antwerp.officer" in text and "europol.liaison" in text
+    assert "a-demo-password-123" in text
+    assert "antwerp.officer" in text
+    assert "europol.liaison" in text
     # What the SPEC asks of the seed.
     member_ports = Port.objects.filter(is_member=True)
     for port in member_ports:
@@ -77,7 +79,7 @@ def test_add_member_reads_password_from_stdin(ports, make_agency, monkeypatch, d
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--agency", "nowhere-customs", "--role", "analyst"], "Unknown agency"),
         (["--agency", "beanr-terminal-operator", "--role", "liaison"], "public-sector"),
@@ -96,9 +98,11 @@ def test_issue_token_prints_token_alone_on_last_line(make_member):
     out = io.StringIO()
     call_command("issue_token", "token.person", stdout=out)
     raw = out.getvalue().strip().splitlines()[-1]
-    assert " " not in raw and len(raw) > 30
+    assert " " not in raw
+    assert len(raw) > 30
     token = ApiToken.objects.get(user__username="token.person")
-    assert token.key_hash == hash_token(raw) and raw not in (token.key_hash, token.prefix)
+    assert token.key_hash == hash_token(raw)
+    assert raw not in (token.key_hash, token.prefix)
     with pytest.raises(CommandError, match="Unknown"):
         call_command("issue_token", "nobody", stdout=io.StringIO())
 
@@ -118,7 +122,9 @@ def test_register_node_accepts_pem_or_base64url(ports, make_agency, tmp_path, fo
     assert node.port_id == "BEANR"
     assert ApiToken.objects.get(node=node).key_hash == hash_token(raw)
     key = SigningKey.objects.get(node=node)
-    assert key.kid == thumbprint(x) and key.x == x and not key.held_by_portal
+    assert key.kid == thumbprint(x)
+    assert key.x == x
+    assert not key.held_by_portal
 
 
 def test_register_node_rejects_unknown_agency_and_wrong_kind(ports, make_agency, tmp_path):

@@ -47,9 +47,14 @@ def test_a_second_seed_adds_nothing(seeded):
     assert counts() == seeded["first"]
     first = seeded["first"]
     assert first["StatisticsRow"] >= 104 * 8 * 5
-    assert first["Alert"] == 5 and first["Practice"] == 1 and first["Feedback"] == 1
-    assert first["Scan"] == 2 and first["Correlation"] == 2 and first["OneSidedHit"] == 1
-    assert first["Delivery"] > 0 and first["Notification"] > 0
+    assert first["Alert"] == 5
+    assert first["Practice"] == 1
+    assert first["Feedback"] == 1
+    assert first["Scan"] == 2
+    assert first["Correlation"] == 2
+    assert first["OneSidedHit"] == 1
+    assert first["Delivery"] > 0
+    assert first["Notification"] > 0
 
 
 def test_the_detector_finds_the_planted_displacement_and_not_the_decoy(seeded, api_as):
@@ -61,7 +66,8 @@ def test_the_detector_finds_the_planted_displacement_and_not_the_decoy(seeded, a
     measure = Measure.objects.get(port_id="NLRTM", origin_id="ECGYE")
     assert measure.agency.slug == "nlrtm-customs"
     flag = DisplacementFlag.objects.get(from_port_id="NLRTM", to_port_id="BEANR", origin_id="ECGYE")
-    assert flag.tightening_source == "measure" and flag.tightening_starts_on == measure.starts_on
+    assert flag.tightening_source == "measure"
+    assert flag.tightening_starts_on == measure.starts_on
 
 
 def test_hamburg_has_a_correlation_and_a_one_sided_hit(seeded, api_as):
@@ -72,7 +78,8 @@ def test_hamburg_has_a_correlation_and_a_one_sided_hit(seeded, api_as):
     assert len(hits) == 1
     antwerp = api_as(user("antwerp.officer"))
     seen_by_antwerp = {c["value"] for c in antwerp.get("/api/v1/correlations/").json()["results"]}
-    assert CORRELATED_CONTAINER in seen_by_antwerp and HIDDEN_CONTAINER not in seen_by_antwerp
+    assert CORRELATED_CONTAINER in seen_by_antwerp
+    assert HIDDEN_CONTAINER not in seen_by_antwerp
     assert antwerp.get("/api/v1/correlations/hits/").json()["results"] == []
 
 
@@ -94,4 +101,5 @@ def test_every_tlp_and_the_red_alert_reaches_only_the_liaison(seeded, api_as):
     assert api_as(user("europol.analyst")).get(f"/api/v1/alerts/{red.pk}/").status_code == 404
     assert api_as(user("rotterdam.analyst")).get(f"/api/v1/alerts/{red.pk}/").status_code == 404
     feedback = Feedback.objects.get()
-    assert feedback.outcome == "seized" and feedback.agency.slug == "nlrtm-customs"
+    assert feedback.outcome == "seized"
+    assert feedback.agency.slug == "nlrtm-customs"

@@ -22,7 +22,8 @@ def test_healthz_names_the_unreachable_broker_without_exception_text(client):
         response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
-    assert "broker" in body["down"] and body["checks"]["database"]["ok"] is True
+    assert "broker" in body["down"]
+    assert body["checks"]["database"]["ok"] is True
     assert {check["error"] for check in body["checks"].values()} <= REASONS
     text = response.content.decode()
     for leak in ("Error", "refused", "111", "127.0.0.1", "Traceback", "connecting"):

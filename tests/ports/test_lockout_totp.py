@@ -98,12 +98,15 @@ def test_admin_without_totp_enrols_then_reaches_agency_administration(cast):
     client = Client(REMOTE_ADDR=ADDRESS_A)
     assert client.post("/login/", {"username": "antwerp.admin", "password": PASSWORD}).status_code == 302
     response = client.get("/agency/")
-    assert response.status_code == 302 and response["Location"] == "/account/2fa/setup/"
+    assert response.status_code == 302
+    assert response["Location"] == "/account/2fa/setup/"
     setup = client.get("/account/2fa/setup/")
-    assert setup.status_code == 200 and "data:image/svg+xml" in setup.content.decode()
+    assert setup.status_code == 200
+    assert "data:image/svg+xml" in setup.content.decode()
     device = TOTPDevice.objects.get(user__username="antwerp.admin", confirmed=False)
     wrong = client.post("/account/2fa/setup/", {"token": "000000" if code(device) != "000000" else "111111"})
-    assert wrong.status_code == 200 and "not valid" in wrong.content.decode()
+    assert wrong.status_code == 200
+    assert "not valid" in wrong.content.decode()
     assert client.get("/agency/").status_code == 302
     # Right after a wrong code, even the right one waits out the throttle.
     assert client.post("/account/2fa/setup/", {"token": code(device)}).status_code == 200
@@ -119,17 +122,21 @@ def test_admin_with_a_device_verifies_at_login_and_a_code_is_not_replayed(cast):
     device = TOTPDevice.objects.create(user=cast["users"]["antwerp_admin"], name="phone", confirmed=True)
     client = Client(REMOTE_ADDR=ADDRESS_A)
     response = client.post("/login/", {"username": "antwerp.admin", "password": PASSWORD, "next": "/agency/"})
-    assert response.status_code == 302 and response["Location"].startswith("/account/2fa/verify/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/2fa/verify/")
     # Logged in but not verified: administration stays closed.
     response = client.get("/agency/beanr-customs/members/")
-    assert response.status_code == 302 and "/account/2fa/verify/" in response["Location"]
+    assert response.status_code == 302
+    assert "/account/2fa/verify/" in response["Location"]
     bad = client.post("/account/2fa/verify/?next=/agency/", {"token": "12345"})
-    assert bad.status_code == 200 and "not valid" in bad.content.decode()
+    assert bad.status_code == 200
+    assert "not valid" in bad.content.decode()
     assert AuditEntry.objects.filter(action="auth.totp_failed", actor="antwerp.admin").exists()
     throttle_passes(device)
     token = code(device)
     response = client.post("/account/2fa/verify/?next=/agency/", {"token": token})
-    assert response.status_code == 302 and response["Location"] == "/agency/"
+    assert response.status_code == 302
+    assert response["Location"] == "/agency/"
     assert client.get("/agency/beanr-customs/members/").status_code == 200
     # Someone who saw the code cannot use it again in another session.
     other = Client(REMOTE_ADDR=ADDRESS_B)
@@ -143,7 +150,8 @@ def test_verify_next_is_never_an_open_redirect(cast):
     client = Client()
     client.force_login(cast["users"]["antwerp_admin"])
     response = client.post("/account/2fa/verify/?next=//evil.example/", {"token": code(device)})
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
 
 
 @pytest.mark.parametrize("who", ["author", "colleague"])

@@ -24,7 +24,8 @@ def test_reference_ports_are_real_and_complete(ports):
     assert not Port.objects.filter(locode__in=["ITTRN", "LVVEN"]).exists()
     for port in Port.objects.all():
         assert locode_error(port.locode) is None
-        assert -90 <= port.latitude <= 90 and -180 <= port.longitude <= 180
+        assert -90 <= port.latitude <= 90
+        assert -180 <= port.longitude <= 180
         assert port.country == port.locode[:2]
     # Every member port sits in one of the five SOCTA hubs.
     assert set(members.values_list("hub", flat=True)) == {
@@ -37,7 +38,7 @@ def test_reference_ports_are_real_and_complete(ports):
 
 
 @pytest.mark.parametrize(
-    "value, message",
+    ("value", "message"),
     [
         ("beanr", "upper case"),
         ("BEAN", "exactly 5"),
@@ -53,7 +54,8 @@ def test_bad_locodes_are_refused_with_a_reason(value, message):
 
 def test_unknown_valid_locode_becomes_a_non_member_port(ports):
     port = port_for_locode("ECMEC")
-    assert port.is_member is False and port.country == "EC"
+    assert port.is_member is False
+    assert port.country == "EC"
     assert port_for_locode("ECMEC") == port
     with pytest.raises(ValidationError) as exc:
         port_for_locode("ZZ123")
@@ -96,7 +98,8 @@ def test_handles_are_stable_pseudonyms(make_member):
     assert membership.handle.startswith("nlrtm-police/")
     assert "handle.user" not in membership.handle
     again = make_member("handle.user", "nlrtm-police", "officer")
-    assert again.handle == membership.handle and again.role == "officer"
+    assert again.handle == membership.handle
+    assert again.role == "officer"
 
 
 def test_agency_slugs_and_sectors(make_agency):
@@ -104,7 +107,8 @@ def test_agency_slugs_and_sectors(make_agency):
     assert make_agency("deham-port-authority").kind == "port_authority"
     assert make_agency("beanr-terminal-operator").is_private
     europol = make_agency("europol")
-    assert europol.port is None and europol.is_public
+    assert europol.port is None
+    assert europol.is_public
     with pytest.raises(IntegrityError), transaction.atomic():
         Agency(slug="nowhere-police", name="x", kind="police", port=None).save()
 

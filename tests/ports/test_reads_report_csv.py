@@ -79,4 +79,5 @@ def test_ordinary_names_are_unchanged(cast, api_as):
     _, *rows = _reads_csv(_admin(cast["users"]["antwerp_admin"]))
     [row] = [r for r in rows if r[1] == "rotterdam.analyst"]
     assert row[2] == cast["users"]["rotterdam_customs"].get_full_name() == "Rotterdam Analyst"
-    assert row[4] == "detail" and row[7] == "AMBER+STRICT"
+    assert row[4] == "detail"
+    assert row[7] == "AMBER+STRICT"

@@ -118,12 +118,15 @@ def test_purge_removes_old_objects_with_everything_attached_and_keeps_young_ones
     reader = api_as(cast["users"]["rotterdam_customs"])
     old_deliveries = Delivery.objects.filter(scan_id=world["old_scan"]).count()
     middle_deliveries = Delivery.objects.filter(scan_id=world["middle_scan"]).count()
-    assert old_deliveries and middle_deliveries
+    assert old_deliveries
+    assert middle_deliveries
 
     code, out = _run("purge_expired")
     assert code == 0
-    assert "alerts: purged 1 " in out and "scans: purged 1 " in out
-    assert f"deliveries: purged {middle_deliveries} " in out and "feedback: purged 0 " in out
+    assert "alerts: purged 1 " in out
+    assert "scans: purged 1 " in out
+    assert f"deliveries: purged {middle_deliveries} " in out
+    assert "feedback: purged 0 " in out
 
     # The old alert and all its rows are gone; the young one is whole.
     assert not Alert.objects.filter(pk=world["old_alert"]).exists()
@@ -148,7 +151,8 @@ def test_purge_removes_old_objects_with_everything_attached_and_keeps_young_ones
     assert reader.get(f"/api/v1/alerts/{world['old_alert']}/").status_code == 404
     assert reader.get(f"/api/v1/alerts/{world['young_alert']}/").status_code == 200
     listed = {a["id"] for a in reader.get("/api/v1/alerts/").json()["results"]}
-    assert world["old_alert"] not in listed and world["young_alert"] in listed
+    assert world["old_alert"] not in listed
+    assert world["young_alert"] in listed
     antwerp = api_as(cast["users"]["author"])
     assert antwerp.get(f"/api/v1/scans/{world['old_scan']}/").status_code == 404
     assert antwerp.get(f"/api/v1/scans/{world['young_scan']}/").status_code == 200
@@ -156,13 +160,16 @@ def test_purge_removes_old_objects_with_everything_attached_and_keeps_young_ones
     # One audit entry per kind, with the cut-off and the counts; the chain still verifies.
     purges = _purges()
     assert set(purges) == {"alerts", "feedback", "scans", "deliveries", "notifications"}
-    assert purges["alerts"]["purged"] == 1 and purges["alerts"]["retention_days"] == 5 * 365
-    assert purges["alerts"]["along"]["sharing.Feedback"] == 1 and purges["alerts"]["along"]["sharing.AlertVersion"] == 1
+    assert purges["alerts"]["purged"] == 1
+    assert purges["alerts"]["retention_days"] == 5 * 365
+    assert purges["alerts"]["along"]["sharing.Feedback"] == 1
+    assert purges["alerts"]["along"]["sharing.AlertVersion"] == 1
     assert purges["scans"]["purged"] == 1
     assert purges["scans"]["along"]["scans.Delivery"] == old_deliveries
     assert purges["scans"]["along"]["scans.InspectionOutcome"] == 1
     assert purges["scans"]["along"]["webhooks.WebhookDelivery"] == 1
-    assert purges["deliveries"]["purged"] == middle_deliveries and purges["feedback"]["purged"] == 0
+    assert purges["deliveries"]["purged"] == middle_deliveries
+    assert purges["feedback"]["purged"] == 0
     cutoff = datetime.fromisoformat(purges["scans"]["cutoff"])
     assert abs(cutoff - (timezone.now() - 3 * YEAR)) < timedelta(minutes=5)
     assert all(e.actor == "system" for e in AuditEntry.objects.filter(action="retention.purged"))
@@ -171,7 +178,10 @@ def test_purge_removes_old_objects_with_everything_attached_and_keeps_young_ones
     # Idempotent: a second run finds nothing, and says so in the log too.
     before = AuditEntry.objects.filter(action="retention.purged").count()
     code, out = _run("purge_expired")
-    assert code == 0 and "alerts: purged 0 " in out and "scans: purged 0 " in out and "deliveries: purged 0 " in out
+    assert code == 0
+    assert "alerts: purged 0 " in out
+    assert "scans: purged 0 " in out
+    assert "deliveries: purged 0 " in out
     entries = AuditEntry.objects.filter(action="retention.purged").order_by("seq")[before:]
     assert [e.data["purged"] for e in entries] == [0, 0, 0, 0, 0]
     assert _run("audit_verify")[0] == 0
@@ -185,7 +195,8 @@ def test_feedback_has_its_own_period(world, policy):
     # Alerts are kept forever; the feedback on both alerts is old enough and goes alone.
     assert Alert.objects.filter(pk=world["old_alert"]).exists()
     assert not Feedback.objects.exists()
-    assert _purges()["feedback"]["purged"] == 2 and _purges()["alerts"]["purged"] == 0
+    assert _purges()["feedback"]["purged"] == 2
+    assert _purges()["alerts"]["purged"] == 0
 
 
 def test_zero_keeps_a_kind_forever(world, policy):
@@ -193,7 +204,8 @@ def test_zero_keeps_a_kind_forever(world, policy):
         setattr(policy, f"RETENTION_DAYS_{kind}", 0)
     counts = (Alert.objects.count(), Feedback.objects.count(), Scan.objects.count(), Delivery.objects.count())
     code, out = _run("purge_expired")
-    assert code == 0 and out.count("kept forever") == 5
+    assert code == 0
+    assert out.count("kept forever") == 5
     assert (Alert.objects.count(), Feedback.objects.count(), Scan.objects.count(), Delivery.objects.count()) == counts
     purges = _purges()
     assert all(p["cutoff"] is None and p["purged"] == 0 and p["retention_days"] == 0 for p in purges.values())
@@ -212,10 +224,14 @@ def test_dry_run_counts_and_deletes_nothing(world):
     entries = AuditEntry.objects.count()
     code, out = _run("purge_expired", "--dry-run")
     assert code == 0
-    assert "alerts: would purge 1 " in out and "scans: would purge 1 " in out and "feedback: would purge 0 " in out
-    assert f"deliveries: would purge {middle_deliveries} " in out and "nothing was deleted" in out
+    assert "alerts: would purge 1 " in out
+    assert "scans: would purge 1 " in out
+    assert "feedback: would purge 0 " in out
+    assert f"deliveries: would purge {middle_deliveries} " in out
+    assert "nothing was deleted" in out
     assert (Alert.objects.count(), Feedback.objects.count(), Scan.objects.count(), Delivery.objects.count()) == counts
-    assert AuditEntry.objects.count() == entries and not RetentionState.objects.exists()
+    assert AuditEntry.objects.count() == entries
+    assert not RetentionState.objects.exists()
 
 
 def test_small_batches_purge_everything(antwerp_node, cast):
@@ -223,8 +239,10 @@ def test_small_batches_purge_everything(antwerp_node, cast):
     relay_batch(scan_ids=ids)
     Scan.objects.filter(pk__in=ids).update(scanned_at=timezone.now() - 4 * YEAR)
     code, out = _run("purge_expired", "--batch-size", "2")
-    assert code == 0 and "scans: purged 7 " in out
-    assert not Scan.objects.exists() and not Delivery.objects.exists()
+    assert code == 0
+    assert "scans: purged 7 " in out
+    assert not Scan.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_rollups_survive_the_purge_and_rebuild_leaves_purged_days_alone(antwerp_node, cast):
@@ -245,10 +263,12 @@ def test_rollups_survive_the_purge_and_rebuild_leaves_purged_days_alone(antwerp_
     # A recount from what is left would lose the purged days: rebuild must leave them as they are.
     assert sum(c[0] for c in rollups.recount().values()) == 1
     code, out = _run("rebuild_rollups")
-    assert code == 0 and "kept the rollups before" in out
+    assert code == 0
+    assert "kept the rollups before" in out
     assert rollups.snapshot() == live
     code, out = _run("rebuild_rollups", "--since", (now - 5 * YEAR).date().isoformat())
-    assert code == 0 and rollups.snapshot() == live
+    assert code == 0
+    assert rollups.snapshot() == live
     watermark = RetentionState.objects.get(kind="scans").purged_before
     assert abs(watermark - (now - 3 * YEAR)) < timedelta(minutes=5)
 
@@ -272,16 +292,19 @@ def test_archive_ends_at_a_signed_checkpoint_and_verifies(ports, tmp_path):
     code, text, out = _archive(tmp_path)
     assert code == 0, text
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert lines[0]["type"] == "audit_archive" and lines[-1]["type"] == "checkpoint"
+    assert lines[0]["type"] == "audit_archive"
+    assert lines[-1]["type"] == "checkpoint"
     entries = lines[1:-1]
     assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
-    assert lines[-1]["seq"] == entries[-1]["seq"] and lines[-1]["hash"] == entries[-1]["hash"]
+    assert lines[-1]["seq"] == entries[-1]["seq"]
+    assert lines[-1]["hash"] == entries[-1]["hash"]
     assert AuditCheckpoint.objects.filter(seq=lines[-1]["seq"]).exists()
     # Entries stay in the database; the archive is recorded; everything verifies.
     assert AuditEntry.objects.filter(seq__lte=entries[-1]["seq"]).count() == len(entries)
     assert AuditEntry.objects.filter(action="audit.archived").count() == 1
     code, text = _run("audit_verify", "--archive", str(out))
-    assert code == 0 and f"{len(entries)} entries" in text
+    assert code == 0
+    assert f"{len(entries)} entries" in text
     assert _run("audit_verify")[0] == 0
 
 
@@ -321,7 +344,8 @@ def test_tampered_archives_fail(ports, tmp_path):
     altered = json.loads(json.dumps(original))
     altered[2]["data"]["i"] = 99
     code, text = verdict(altered)
-    assert code == 1 and "altered" in text
+    assert code == 1
+    assert "altered" in text
 
     # Rewriting every hash after the change makes a consistent chain, but not the signed one.
     rehashed = json.loads(json.dumps(original))
@@ -340,19 +364,24 @@ def test_tampered_archives_fail(ports, tmp_path):
             line["data"],
         )
     code, text = verdict(rehashed)
-    assert code == 1 and "signed checkpoint" in text
+    assert code == 1
+    assert "signed checkpoint" in text
 
     code, text = verdict(original[:-2] + original[-1:])  # the last entry dropped
-    assert code == 1 and "signed checkpoint" in text
+    assert code == 1
+    assert "signed checkpoint" in text
     code, text = verdict(original[:3] + original[4:])  # an entry in the middle dropped
-    assert code == 1 and "missing" in text
+    assert code == 1
+    assert "missing" in text
     code, text = verdict(original[:-1])  # no checkpoint
-    assert code == 1 and "checkpoint" in text
+    assert code == 1
+    assert "checkpoint" in text
     forged = json.loads(json.dumps(original))
     header, payload, signature = forged[-1]["jws"].split(".")
     forged[-1]["jws"] = f"{header}.{payload}.{signature[:-4]}AAAA"
     code, text = verdict(forged)
-    assert code == 1 and "signature" in text
+    assert code == 1
+    assert "signature" in text
 
     code, text = verdict(original)
     assert code == 0
@@ -363,7 +392,8 @@ def test_the_beat_task_is_registered_and_safe_twice(antwerp_node, cast, settings
     from retention.tasks import purge_expired
 
     assert settings.CELERY_BEAT_SCHEDULE["purge-expired"]["task"] == "sharing.purge_expired"
-    assert purge_expired.name in app.tasks and purge_expired.name == "sharing.purge_expired"
+    assert purge_expired.name in app.tasks
+    assert purge_expired.name == "sharing.purge_expired"
     old = _push(antwerp_node, verdict="clear")
     Scan.objects.filter(pk=old).update(scanned_at=timezone.now() - 4 * YEAR)
     young = _push(antwerp_node, verdict="clear")
@@ -382,7 +412,8 @@ def test_old_notices_go_and_young_ones_stay(cast, policy):
     Notification.objects.update(created_at=timezone.now() - 2 * YEAR)
     notify(kind="correlation", subject="Container CSQU3054383: new match", memberships=[author.id])
     code, out = _run("purge_expired")
-    assert code == 0 and "notifications: purged 1 " in out
+    assert code == 0
+    assert "notifications: purged 1 " in out
     assert list(Notification.objects.values_list("subject", flat=True)) == ["Container CSQU3054383: new match"]
     policy.RETENTION_DAYS_NOTIFICATIONS = 0
     Notification.objects.update(created_at=timezone.now() - 10 * YEAR)

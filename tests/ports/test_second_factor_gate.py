@@ -52,7 +52,8 @@ def password_only(username: str) -> APIClient:
     """A client that logged in through the form with the right password and nothing else."""
     client = APIClient()
     response = client.post("/login/", {"username": username, "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"].startswith(VERIFY)
+    assert response.status_code == 302
+    assert response["Location"].startswith(VERIFY)
     return client
 
 
@@ -114,16 +115,19 @@ def test_password_alone_opens_no_page_only_the_verify_form(officer):
     # A form post is refused too (not only page views): no alert gets published this way.
     form = {k: v for k, v in alert_data(title="Posted without a second factor", tlp="GREEN").items() if k != "audience"}
     created = client.post("/alerts/new/", form)
-    assert created.status_code == 302 and created["Location"].startswith(VERIFY)
+    assert created.status_code == 302
+    assert created["Location"].startswith(VERIFY)
     assert not Alert.objects.filter(title="Posted without a second factor").exists()
     assert "Rip-on bags" not in client.get(f"/alerts/{alert.pk}/", follow=True).content.decode()
     # The verify form itself, and logging out, stay open.
     assert client.get(VERIFY).status_code == 200
     # After the second factor, the way back leads where they were going, and every page opens.
     response = client.post(f"{VERIFY}?next=/alerts/{alert.pk}/", {"token": totp_code(device)})
-    assert response.status_code == 302 and response["Location"] == f"/alerts/{alert.pk}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/alerts/{alert.pk}/"
     detail = client.get(f"/alerts/{alert.pk}/")
-    assert detail.status_code == 200 and "Rip-on bags" in detail.content.decode()
+    assert detail.status_code == 200
+    assert "Rip-on bags" in detail.content.decode()
     for path in ["/", "/alerts/", "/trends/"]:
         assert client.get(path).status_code == 200, path
 
@@ -133,7 +137,8 @@ def test_logout_still_works_before_the_second_factor(officer):
     client = password_only(user.username)
     client.post("/logout/")
     response = client.get("/alerts/")
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
 
 
 def test_login_with_a_device_keeps_a_safe_next_through_the_verify_form(officer):
@@ -166,7 +171,8 @@ def test_password_alone_gets_no_api_answer(officer, cast, flag):
     client.credentials()
     verify(client, device)
     listing = client.get("/api/v1/alerts/")
-    assert listing.status_code == 200 and listing.json()["count"] == 1
+    assert listing.status_code == 200
+    assert listing.json()["count"] == 1
     assert client.post("/api/v1/alerts/", alert_data(title="Second one"), format="json").status_code == 201
 
 
@@ -181,7 +187,8 @@ def test_a_liaison_decides_on_a_flag_only_after_the_second_factor(cast, flag):
     assert flag.status == "open"
     verify(client, device)
     response = client.post(url, {"status": "confirmed", "reason": "seizures at Antwerp match"}, format="json")
-    assert response.status_code == 200 and response.json()["status"] == "confirmed"
+    assert response.status_code == 200
+    assert response.json()["status"] == "confirmed"
 
 
 def test_a_personal_token_is_not_a_session_and_keeps_working(officer):
@@ -190,7 +197,8 @@ def test_a_personal_token_is_not_a_session_and_keeps_working(officer):
     by_token = APIClient()
     by_token.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     listing = by_token.get("/api/v1/alerts/")
-    assert listing.status_code == 200 and listing.json()["results"][0]["id"] == str(alert.pk)
+    assert listing.status_code == 200
+    assert listing.json()["results"][0]["id"] == str(alert.pk)
     # Even sent from a browser that also holds an unverified session: the token decides, not the session.
     mixed = password_only(user.username)
     mixed.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
@@ -230,12 +238,14 @@ HOSTILE_NEXT = [
 def test_next_after_login_stays_on_this_site(cast, hostile):
     client = Client()
     response = client.post("/login/", {"username": "antwerp.analyst", "password": PASSWORD, "next": hostile})
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
     client.logout()
     response = client.post(
         "/login/?" + urlencode({"next": hostile}), {"username": "antwerp.analyst", "password": PASSWORD}
     )
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_NEXT)
@@ -245,7 +255,8 @@ def test_next_after_the_second_factor_stays_on_this_site(officer, hostile):
     login = client.post("/login/", {"username": user.username, "password": PASSWORD, "next": hostile})
     assert login["Location"] == f"{VERIFY}?next=/"
     response = client.post(VERIFY, {"token": totp_code(device), "next": hostile})
-    assert response.status_code == 302 and response["Location"] == "/"
+    assert response.status_code == 302
+    assert response["Location"] == "/"
 
 
 def test_a_path_on_this_site_is_kept(cast):

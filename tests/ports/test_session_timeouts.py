@@ -24,7 +24,8 @@ def test_idle_session_ends(cast, client, settings):
     client.get(reverse("home"))
     _age(client, last_seen=settings.SESSION_IDLE_TIMEOUT + 5)
     response = client.get(reverse("home"))
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
 
 
 def test_absolute_lifetime_ends_even_an_active_session(cast, client, settings):
@@ -33,4 +34,5 @@ def test_absolute_lifetime_ends_even_an_active_session(cast, client, settings):
     # Busy all along (seen a second ago), but logged in longer ago than the lifetime.
     _age(client, started=settings.SESSION_COOKIE_AGE + 5, last_seen=1)
     response = client.get(reverse("home"))
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]

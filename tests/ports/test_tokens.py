@@ -28,7 +28,8 @@ def test_bad_and_revoked_tokens_are_401(cast):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = client.get("/api/v1/me/")
-    assert response.status_code == 401 and response.json()["code"] == "authentication_failed"
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
     token, raw = token_issue(user=cast["users"]["colleague"])
     member_offboard(membership=cast["memberships"]["colleague"], actor=None)
     client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")

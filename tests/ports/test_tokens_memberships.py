@@ -104,7 +104,8 @@ def test_a_private_admin_inviting_a_customs_officer_learns_nothing_until_they_ac
     assert [response.redirect_chain[-1][1]] == [unknown.redirect_chain[-1][1]] == [302]
     said = [str(m).replace("antwerp.officer", "X") for m in response.context["messages"]]
     said_unknown = [str(m).replace("no.such.person", "X") for m in unknown.context["messages"]]
-    assert said == said_unknown and said
+    assert said == said_unknown
+    assert said
     assert not User.objects.filter(username="no.such.person").exists()
 
     # No membership until accepted, and nothing of the account on the admin's pages.
@@ -124,11 +125,14 @@ def test_a_private_admin_inviting_a_customs_officer_learns_nothing_until_they_ac
 
     # The officer accepts; the terminal admin now sees that membership's handle and tokens only.
     joined = accept(officer.user)
-    assert joined.role == "analyst" and joined.is_active
+    assert joined.role == "analyst"
+    assert joined.is_active
     _, terminal_raw = token_issue(membership=joined, name="terminal script")
     html = members_page(terminal_admin)
-    assert joined.handle in html and "terminal script" in html
-    assert officer.handle not in html and "customs script" not in html
+    assert joined.handle in html
+    assert "terminal script" in html
+    assert officer.handle not in html
+    assert "customs script" not in html
     row = html.split('data-username="antwerp.officer"')[1].split("</tr>")[0]
     assert '<td class="num">1</td>' in row  # the terminal membership's one token, not the customs one
     assert terminal_admin.post(f"{TERMINAL}/tokens/{customs_token.pk}/revoke/").status_code == 404
@@ -136,7 +140,8 @@ def test_a_private_admin_inviting_a_customs_officer_learns_nothing_until_they_ac
     assert customs_token.revoked_at is None
     # Offboarding from the terminal revokes the terminal token only, and names no other agency.
     confirm = terminal_admin.get(f"{TERMINAL}/members/{joined.pk}/offboard/").content.decode()
-    assert "beanr-customs" not in confirm and "revoke their 1 live API token" in confirm
+    assert "beanr-customs" not in confirm
+    assert "revoke their 1 live API token" in confirm
     terminal_admin.post(f"{TERMINAL}/members/{joined.pk}/offboard/", {"confirm": "antwerp.officer"})
     assert token_client(terminal_raw).get("/api/v1/me/").status_code == 401
     assert token_client(customs_raw).get("/api/v1/me/").status_code == 200
@@ -187,9 +192,11 @@ def test_reads_report_shows_only_the_handle_the_reader_read_with(cast, make_memb
     assert session.get(f"/api/v1/alerts/{red['id']}/").status_code == 200
     admin = verified(cast["users"]["antwerp_admin"])
     html = admin.get("/agency/beanr-customs/reports/reads/").content.decode()
-    assert reader.handle in html and elsewhere.handle not in html
+    assert reader.handle in html
+    assert elsewhere.handle not in html
     csv_body = b"".join(admin.get("/agency/beanr-customs/reports/reads/?format=csv").streaming_content).decode()
-    assert reader.handle in csv_body and elsewhere.handle not in csv_body
+    assert reader.handle in csv_body
+    assert elsewhere.handle not in csv_body
 
 
 # ---------------------------------------------------------------- a token acts for one membership
@@ -233,7 +240,8 @@ def test_a_token_cannot_act_under_the_other_membership(cast, two_hats):
     # The same person's police token publishes for the police.
     _, as_police = token_issue(membership=police, name="police")
     response = token_client(as_police).post("/api/v1/alerts/", alert_fields(port="NLRTM"), format="json")
-    assert response.status_code == 201 and response.json()["agency"] == "nlrtm-police"
+    assert response.status_code == 201
+    assert response.json()["agency"] == "nlrtm-police"
 
 
 def test_issue_token_needs_agency_when_the_user_has_two_memberships(two_hats):
@@ -247,7 +255,8 @@ def test_issue_token_needs_agency_when_the_user_has_two_memberships(two_hats):
     call_command("issue_token", "rotterdam.analyst", "--agency", "nlrtm-police", stdout=out)
     raw = out.getvalue().strip().splitlines()[-1]
     token = ApiToken.objects.get(key_hash=hash_token(raw))
-    assert token.membership == police and not token.read_only
+    assert token.membership == police
+    assert not token.read_only
     assert [m["agency"] for m in token_client(raw).get("/api/v1/me/").json()["memberships"]] == ["nlrtm-police"]
 
 
@@ -257,7 +266,8 @@ def test_a_read_only_token_reads_but_gets_403_on_writes(cast):
     client = token_client(out.getvalue().strip().splitlines()[-1])
     assert client.get("/api/v1/alerts/").status_code == 200
     response = client.post("/api/v1/alerts/", alert_fields(), format="json")
-    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
     assert not Alert.objects.exists()
 
 
@@ -270,7 +280,8 @@ def test_personal_tokens_do_no_administration(cast):
         assert client.post(path, {"agency": "beanr-customs"}, format="json").status_code == 403, path
     # Agency admin pages never take a token: the caller is anonymous there.
     response = client.get("/agency/beanr-customs/members/")
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
 
 
 def test_offboarding_one_membership_leaves_the_other_memberships_token(two_hats):
@@ -310,5 +321,7 @@ def test_migration_keeps_single_membership_tokens_and_revokes_the_ambiguous_ones
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     kept, ended = ApiToken.objects.get(key_hash="a" * 64), ApiToken.objects.get(key_hash="b" * 64)
-    assert kept.membership_id == only.pk and kept.revoked_at is None
-    assert ended.membership.user.username == "two.hats" and ended.revoked_at is not None
+    assert kept.membership_id == only.pk
+    assert kept.revoked_at is None
+    assert ended.membership.user.username == "two.hats"
+    assert ended.revoked_at is not None

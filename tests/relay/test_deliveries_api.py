@@ -34,13 +34,18 @@ def test_each_agency_sees_its_own_deliveries_newest_first(cast, api_as, push_and
     hamburg = _inbox(api_as(cast["users"]["hamburg_customs"]))
     assert hamburg["count"] == 1
     [delivery] = hamburg["results"]
-    assert delivery["reason"] == "route" and delivery["agency"] == "deham-customs"
-    assert delivery["acknowledged_at"] is None and delivery["acknowledged_by"] is None
+    assert delivery["reason"] == "route"
+    assert delivery["agency"] == "deham-customs"
+    assert delivery["acknowledged_at"] is None
+    assert delivery["acknowledged_by"] is None
     scan = delivery["scan"]
-    assert scan["id"] == bound["id"] and scan["scan_id"] == bound["scan_id"]
+    assert scan["id"] == bound["id"]
+    assert scan["scan_id"] == bound["scan_id"]
     assert (scan["port"], scan["origin"], scan["next_port"], scan["verdict"]) == ("BEANR", "ECGYE", "DEHAM", "suspect")
-    assert scan["vessel_imo"] == "9321483" and scan["scanned_at"] == bound["scanned_at"]
-    assert scan["jws"] == bound["jws"] and scan["signature_status"] == "verified"
+    assert scan["vessel_imo"] == "9321483"
+    assert scan["scanned_at"] == bound["scanned_at"]
+    assert scan["jws"] == bound["jws"]
+    assert scan["signature_status"] == "verified"
     assert scan["delivery"]["id"] == delivery["id"]  # the reader's own delivery state, never the others'
 
     # The same scan went to Hamburg police too, but a reader never sees another agency's delivery.
@@ -58,7 +63,8 @@ def test_outsiders_neither_list_nor_search_the_inbox(cast, api_as, push_and_rela
     for name in ["hamburg_terminal", "rotterdam_terminal"]:  # private sector: closed, like the scans API
         client = api_as(cast["users"][name])
         response = client.get("/api/v1/deliveries/")
-        assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+        assert response.status_code == 403
+        assert response.json()["code"] == "permission_denied"
         assert client.get("/api/v1/scans/").status_code == 403
     assert antwerp_node.client.get("/api/v1/deliveries/").status_code == 403  # a scanner node token
     superuser = api_as(cast["users"]["superuser"], token=False)  # no membership, so no token: its session
@@ -79,7 +85,8 @@ def test_filters(cast, api_as, push_and_relay):
     assert _containers(_inbox(client, acknowledged="true")) == [suspect["container"]]
     assert _containers(_inbox(client, acknowledged="false")) == [clear["container"]]
     response = client.get("/api/v1/deliveries/", {"verdict": "alarming"})
-    assert response.status_code == 400 and "verdict" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "verdict" in response.json()["errors"]
 
 
 def test_acknowledge_is_idempotent_and_audited(cast, api_as, push_and_relay):
@@ -91,7 +98,8 @@ def test_acknowledge_is_idempotent_and_audited(cast, api_as, push_and_relay):
     first = officer.post(url)
     assert first.status_code == 200, first.json()
     body = first.json()
-    assert body["id"] == delivery["id"] and body["acknowledged_at"] is not None
+    assert body["id"] == delivery["id"]
+    assert body["acknowledged_at"] is not None
     assert body["acknowledged_by"] == cast["memberships"]["hamburg_customs"].handle
     assert body["scan"]["id"] == scan["id"]
 
@@ -106,7 +114,8 @@ def test_acknowledge_is_idempotent_and_audited(cast, api_as, push_and_relay):
     # Hamburg police got its own delivery of the same scan: still unacknowledged for them.
     police = api_as(cast["users"]["hamburg_police"])
     [theirs] = _inbox(police)["results"]
-    assert theirs["id"] != delivery["id"] and theirs["acknowledged_at"] is None
+    assert theirs["id"] != delivery["id"]
+    assert theirs["acknowledged_at"] is None
 
 
 def test_nobody_acknowledges_another_agencys_delivery(cast, api_as, push_and_relay):

@@ -22,7 +22,8 @@ def test_admin_creates_lists_and_stops_a_subscription(cast, verified_session):
     created = response.json()
     assert created["agency"] == "beanr-customs"
     assert (created["port"], created["origin"], created["min_verdict"]) == ("NLRTM", "ECGYE", "inconclusive")
-    assert created["is_active"] and created["created_by"] == cast["memberships"]["antwerp_admin"].handle
+    assert created["is_active"]
+    assert created["created_by"] == cast["memberships"]["antwerp_admin"].handle
 
     anywhere = admin.post(URL, {"origin": "brssz"}, format="json")  # any port, default minimum: suspect
     assert anywhere.status_code == 201, anywhere.json()
@@ -32,7 +33,8 @@ def test_admin_creates_lists_and_stops_a_subscription(cast, verified_session):
         "suspect",
     )
     listed = admin.get(URL).json()
-    assert listed["count"] == 2 and {s["id"] for s in listed["results"]} == {created["id"], anywhere.json()["id"]}
+    assert listed["count"] == 2
+    assert {s["id"] for s in listed["results"]} == {created["id"], anywhere.json()["id"]}
 
     duplicate = admin.post(URL, {"port": "NLRTM", "origin": "ECGYE", "min_verdict": "inconclusive"}, format="json")
     assert duplicate.status_code == 400
@@ -45,7 +47,8 @@ def test_admin_creates_lists_and_stops_a_subscription(cast, verified_session):
     assert not Subscription.objects.get(pk=created["id"]).is_active
     # Subscribing again to the same thing reactivates the stopped one rather than failing.
     again = admin.post(URL, {"port": "NLRTM", "origin": "ECGYE", "min_verdict": "inconclusive"}, format="json")
-    assert again.status_code == 201 and again.json()["id"] == created["id"]
+    assert again.status_code == 201
+    assert again.json()["id"] == created["id"]
 
     actions = list(AuditEntry.objects.filter(object_type="scans.subscription").values_list("action", flat=True))
     assert sorted(actions) == sorted(
@@ -98,7 +101,8 @@ def test_only_public_sector_admins_in_a_verified_session_manage(
     assert rotterdam_admin.get(detail).status_code == 404
     assert rotterdam_admin.delete(detail).status_code == 404
     response = rotterdam_admin.post(URL, {**body, "agency": "beanr-customs"}, format="json")
-    assert response.status_code == 403 and "not an admin of beanr-customs" in response.json()["errors"]["agency"][0]
+    assert response.status_code == 403
+    assert "not an admin of beanr-customs" in response.json()["errors"]["agency"][0]
     assert Subscription.objects.get(pk=created["id"]).is_active
     assert Subscription.objects.count() == 1
 
@@ -133,7 +137,8 @@ def test_a_matching_subscription_relays_the_scan(cast, api_as, rotterdam_admin, 
 def test_subscription_page(cast, make_member, verified_session, client):
     admin = verified_session(cast["users"]["antwerp_admin"])
     page = admin.get("/agency/subscriptions/")
-    assert page.status_code == 200 and "No subscriptions yet" in page.content.decode()
+    assert page.status_code == 200
+    assert "No subscriptions yet" in page.content.decode()
 
     created = admin.post("/agency/subscriptions/", {"action": "create", "port": "nlrtm", "min_verdict": "positive"})
     assert created.status_code == 302
@@ -142,14 +147,17 @@ def test_subscription_page(cast, make_member, verified_session, client):
     assert "NLRTM" in admin.get("/agency/subscriptions/").content.decode()
 
     bad = admin.post("/agency/subscriptions/", {"action": "create", "port": "XX1", "origin": "ECGYE"})
-    assert bad.status_code == 400 and "exactly 5 characters" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "exactly 5 characters" in bad.content.decode()
     duplicate = admin.post("/agency/subscriptions/", {"action": "create", "port": "NLRTM", "min_verdict": "positive"})
-    assert duplicate.status_code == 400 and "already subscribes" in duplicate.content.decode()
+    assert duplicate.status_code == 400
+    assert "already subscribes" in duplicate.content.decode()
 
     # Another agency's admin neither sees nor stops it.
     rotterdam = verified_session(make_member("rotterdam.admin", "nlrtm-customs", "admin").user)
     table = rotterdam.get("/agency/subscriptions/").content.decode().split('id="subscriptions"')[1]
-    assert "No subscriptions yet" in table and "beanr-customs" not in table
+    assert "No subscriptions yet" in table
+    assert "beanr-customs" not in table
     rotterdam.post("/agency/subscriptions/", {"action": "deactivate", "subscription": subscription.pk})
     subscription.refresh_from_db()
     assert subscription.is_active

@@ -44,14 +44,18 @@ def test_accepted_scan_is_stored_as_signed_with_its_outbox(antwerp_node):
     response = antwerp_node.client.post("/api/v1/scans/", {"jws": jws}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["jws"] == jws and body["signature_status"] == "verified" and body["kid"] == antwerp_node.kid
+    assert body["jws"] == jws
+    assert body["signature_status"] == "verified"
+    assert body["kid"] == antwerp_node.kid
     for name, value in document.items():
         if name != "node":
             assert body[name] == value, name
     scan = Scan.objects.get(pk=body["id"])
     assert scan.jws == jws
     assert ScanOutbox.objects.filter(scan=scan, processed_at=None).exists()
-    assert body["route"] == [] and body["onward_route"] == [] and body["voyage"] is None
+    assert body["route"] == []
+    assert body["onward_route"] == []
+    assert body["voyage"] is None
 
 
 def test_same_push_three_times_is_one_scan(antwerp_node):
@@ -59,7 +63,8 @@ def test_same_push_three_times_is_one_scan(antwerp_node):
     codes = [antwerp_node.client.post("/api/v1/scans/", {"jws": jws}, format="json") for _ in range(3)]
     assert [r.status_code for r in codes] == [201, 200, 200]
     assert len({r.json()["id"] for r in codes}) == 1
-    assert Scan.objects.count() == 1 and ScanOutbox.objects.count() == 1
+    assert Scan.objects.count() == 1
+    assert ScanOutbox.objects.count() == 1
     assert NodeCounter.objects.get(node=antwerp_node.node).duplicate == 2
 
 
@@ -81,7 +86,8 @@ def test_missing_or_bad_token_is_401_before_the_body(antwerp_node):
     anonymous.credentials(HTTP_AUTHORIZATION="Token nope")
     _assert_error(anonymous.post("/api/v1/scans/", {"bad": 1}, format="json"), 401)
     response = anonymous.post("/api/v1/scans/batch/", {"items": []}, format="json")
-    assert response.status_code == 401 and response.headers.get("WWW-Authenticate") == "Token"
+    assert response.status_code == 401
+    assert response.headers.get("WWW-Authenticate") == "Token"
 
 
 def test_personal_token_is_401_on_scanner_endpoints(antwerp_node, cast):
@@ -103,7 +109,8 @@ def test_node_token_is_refused_on_member_endpoints(antwerp_node):
 @pytest.mark.parametrize("body", [{"nothing": 1}, {"jws": ""}, {"jws": 12}, {"jws": "a.b"}, {"jws": "a.b.c"}])
 def test_malformed_body_or_jws_is_400(antwerp_node, body):
     _assert_error(antwerp_node.client.post("/api/v1/scans/", body, format="json"), 400)
-    assert _rejected(antwerp_node) == 1 and not Scan.objects.exists()
+    assert _rejected(antwerp_node) == 1
+    assert not Scan.objects.exists()
 
 
 def test_key_of_another_node_is_403(antwerp_node, hamburg_node):
@@ -122,7 +129,8 @@ def test_unknown_key_is_403_and_bad_signature_is_400(antwerp_node):
     _assert_error(
         antwerp_node.client.post("/api/v1/scans/", {"jws": forged}, format="json"), 400, "jws", "bad_signature"
     )
-    assert _rejected(antwerp_node) == 2 and not Scan.objects.exists()
+    assert _rejected(antwerp_node) == 2
+    assert not Scan.objects.exists()
 
 
 def test_signature_is_checked_before_the_fields(antwerp_node):
@@ -233,13 +241,14 @@ BAD_FIELDS = [
 ]
 
 
-@pytest.mark.parametrize("field, value", BAD_FIELDS, ids=[f"{f}={v!r}"[:40] for f, v in BAD_FIELDS])
+@pytest.mark.parametrize(("field", "value"), BAD_FIELDS, ids=[f"{f}={v!r}"[:40] for f, v in BAD_FIELDS])
 def test_each_field_rule_broken_alone_is_a_400_naming_the_field(antwerp_node, field, value):
     if value == "FUTURE":
         value = now_z(timedelta(minutes=10))
     document = antwerp_node.document(**{field: value})
     _assert_error(antwerp_node.push(document), 400, field, "invalid_document")
-    assert not Scan.objects.exists() and not ScanOutbox.objects.exists()
+    assert not Scan.objects.exists()
+    assert not ScanOutbox.objects.exists()
     assert _rejected(antwerp_node) == 1
 
 
@@ -278,10 +287,16 @@ def test_batch_keeps_good_items_and_answers_in_order(antwerp_node):
     for r in results:
         assert set(r) == {"index", "status", "id", "code", "errors"}
         if r["index"] in bad:
-            assert r["status"] == "rejected" and r["id"] is None and "verdict" in r["errors"]
+            assert r["status"] == "rejected"
+            assert r["id"] is None
+            assert "verdict" in r["errors"]
         else:
-            assert r["status"] == "created" and r["id"] and r["code"] is None and r["errors"] == {}
-    assert Scan.objects.count() == 7 and ScanOutbox.objects.count() == 7
+            assert r["status"] == "created"
+            assert r["id"]
+            assert r["code"] is None
+            assert r["errors"] == {}
+    assert Scan.objects.count() == 7
+    assert ScanOutbox.objects.count() == 7
     assert _rejected(antwerp_node) == 3
 
 
@@ -302,7 +317,8 @@ def test_batch_repeats_inside_one_batch(antwerp_node):
     jws = antwerp_node.sign(document)
     results = antwerp_node.batch([jws, jws, antwerp_node.sign({**document, "verdict": "positive"})]).json()["results"]
     assert [r["status"] for r in results] == ["created", "duplicate", "rejected"]
-    assert results[0]["id"] == results[1]["id"] and results[2]["code"] == "conflict"
+    assert results[0]["id"] == results[1]["id"]
+    assert results[2]["code"] == "conflict"
 
 
 @pytest.mark.parametrize("count", [0, 501])
@@ -327,7 +343,9 @@ def test_nodes_me_reports_status_counters_and_key(antwerp_node):
     antwerp_node.push()
     antwerp_node.push(verdict="maybe")
     body = antwerp_node.client.get("/api/v1/nodes/me/").json()
-    assert body["node"] == antwerp_node.id and body["port"] == "BEANR" and body["status"] == "active"
+    assert body["node"] == antwerp_node.id
+    assert body["port"] == "BEANR"
+    assert body["status"] == "active"
     assert body["counters"] == {"accepted": 1, "duplicate": 0, "rejected": 1}
     assert body["key"] == {"kid": antwerp_node.kid, "status": "active"}
 
@@ -338,7 +356,8 @@ def test_node_rotates_its_key(antwerp_node):
     jws = antwerp_node.sign({"node": antwerp_node.id, "x": x, "created_at": now_z()}, typ="key+json")
     response = antwerp_node.client.post("/api/v1/nodes/me/keys/", {"jws": jws}, format="json")
     assert response.status_code == 201, response.json()
-    assert response.json()["kid"] == thumbprint(x) and response.json()["owner"] == f"node:{antwerp_node.id}"
+    assert response.json()["kid"] == thumbprint(x)
+    assert response.json()["owner"] == f"node:{antwerp_node.id}"
     old_kid = antwerp_node.kid
     # The old key now signs nothing new; the new one does.
     _assert_error(antwerp_node.push(), 403)
@@ -377,7 +396,8 @@ def test_node_throttle_answers_429_with_retry_after(antwerp_node):
         codes = [antwerp_node.push().status_code for _ in range(3)]
         assert codes == [201, 201, 201]
         last = antwerp_node.push()
-        assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
+        assert last.status_code == 429
+        assert int(last.headers["Retry-After"]) > 0
         assert last.json()["code"] == "throttled"
     finally:
         SimpleRateThrottle.THROTTLE_RATES = original

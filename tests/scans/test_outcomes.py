@@ -19,8 +19,10 @@ def test_officer_at_the_port_records_a_signed_outcome(antwerp_node, cast, api_as
     )
     assert response.status_code == 201, response.json()
     outcome = response.json()
-    assert outcome["agency"] == "beanr-customs" and outcome["author"] == cast["memberships"]["author"].handle
-    assert outcome["signature_status"] == "verified" and outcome["type"] == "outcome"
+    assert outcome["agency"] == "beanr-customs"
+    assert outcome["author"] == cast["memberships"]["author"].handle
+    assert outcome["signature_status"] == "verified"
+    assert outcome["type"] == "outcome"
     parsed = signing.parse(outcome["jws"], "outcome+json")
     assert parsed.payload == {
         k: outcome[k]
@@ -56,4 +58,5 @@ def test_outcome_validation(antwerp_node, cast, api_as):
         ({}, "result"),
     ]:
         response = client.post(url, body, format="json")
-        assert response.status_code == 400 and field in response.json()["errors"], body
+        assert response.status_code == 400, body
+        assert field in response.json()["errors"], body

@@ -54,7 +54,9 @@ def _ids(response) -> list[str]:
 def test_envelope_and_newest_first(feed, cast, api_as):
     body = api_as(cast["users"]["hamburg_customs"]).get("/api/v1/alerts/").json()
     assert set(body) == {"count", "next", "previous", "results"}
-    assert body["count"] == 3 and body["next"] is None and body["previous"] is None
+    assert body["count"] == 3
+    assert body["next"] is None
+    assert body["previous"] is None
     times = [(a["created_at"], a["id"]) for a in body["results"]]
     assert times == sorted(times, reverse=True)
 
@@ -62,7 +64,8 @@ def test_envelope_and_newest_first(feed, cast, api_as):
 def test_pagination(feed, cast, api_as):
     client = api_as(cast["users"]["hamburg_customs"])
     first = client.get("/api/v1/alerts/", {"page_size": 2}).json()
-    assert len(first["results"]) == 2 and first["next"]
+    assert len(first["results"]) == 2
+    assert first["next"]
     second = client.get("/api/v1/alerts/", {"page_size": 2, "page": 2}).json()
     assert {a["id"] for a in first["results"]} | {a["id"] for a in second["results"]} == {feed[k]["id"] for k in "abc"}
 
@@ -137,7 +140,8 @@ def test_no_n_plus_one(cast, publish, api_as, django_assert_max_num_queries):
         )
     with django_assert_max_num_queries(baseline) as many:
         body = client.get("/api/v1/alerts/").json()
-    assert body["count"] == 27 and len(body["results"]) == 27
+    assert body["count"] == 27
+    assert len(body["results"]) == 27
     assert len(many.captured_queries) <= baseline
 
 
@@ -177,12 +181,15 @@ def test_count_is_exact_up_to_the_cap_then_estimated_on_postgresql(cast, publish
         publish(cast["users"]["author"], tlp="GREEN")
     client = api_as(cast["users"]["hamburg_police"])
     exact = client.get("/api/v1/alerts/", {"page_size": 2})
-    assert exact.json()["count"] == 5 and "X-Count-Estimated" not in exact
+    assert exact.json()["count"] == 5
+    assert "X-Count-Estimated" not in exact
     monkeypatch.setattr(alerts_api, "EXACT_COUNT_UP_TO", 3)
     capped = client.get("/api/v1/alerts/", {"page_size": 2})
-    assert len(capped.json()["results"]) == 2 and capped.json()["next"]
+    assert len(capped.json()["results"]) == 2
+    assert capped.json()["next"]
     if connection.vendor == "postgresql":
         assert capped["X-Count-Estimated"] == "true"
         assert capped.json()["count"] >= 4  # never below the cap once past it
     else:
-        assert capped.json()["count"] == 5 and "X-Count-Estimated" not in capped
+        assert capped.json()["count"] == 5
+        assert "X-Count-Estimated" not in capped

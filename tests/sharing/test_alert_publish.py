@@ -34,15 +34,19 @@ def test_officer_publishes_a_portal_signed_alert(cast, api_as):
     assert response.status_code == 201, response.json()
     body = response.json()
     handle = cast["memberships"]["author"].handle
-    assert body["version"] == 1 and body["type"] == "alert" and body["status"] == "active"
-    assert body["agency"] == "beanr-customs" and body["author"] == handle
+    assert body["version"] == 1
+    assert body["type"] == "alert"
+    assert body["status"] == "active"
+    assert body["agency"] == "beanr-customs"
+    assert body["author"] == handle
     assert body["tlp"] == "AMBER"
     assert body["audience"] == {"agencies": ["europol", "nlrtm-customs"], "ports": ["DEHAM"], "users": []}
     assert body["containers"] == [box]
     assert body["vessels"] == ["9074729", "9321483"]
     assert body["valid_until"] == "2030-01-01T10:00:00Z"
     assert (body["source_reliability"], body["information_reliability"], body["handling"]) == ("B", "2", "H1")
-    assert body["created_at"].endswith("Z") and len(body["created_at"]) == 20
+    assert body["created_at"].endswith("Z")
+    assert len(body["created_at"]) == 20
     assert body["signature_status"] == "verified"
     assert body["url"] == f"/alerts/{body['id']}/"
     assert body["expired"] is False
@@ -52,7 +56,8 @@ def test_officer_publishes_a_portal_signed_alert(cast, api_as):
     header = json.loads(base64.urlsafe_b64decode(body["jws"].split(".")[0] + "=="))
     assert header == {"alg": "EdDSA", "kid": body["kid"], "typ": "alert+json"}
     alert = Alert.objects.get(pk=body["id"])
-    assert alert.jws == body["jws"] and alert.key_id == body["kid"] == thumbprint(alert.key.x)
+    assert alert.jws == body["jws"]
+    assert alert.key_id == body["kid"] == thumbprint(alert.key.x)
     assert AlertVersion.objects.get(alert=alert, version=1).jws == body["jws"]
     assert AuditEntry.objects.filter(action="alert.published", object_id=body["id"]).count() == 1
 
@@ -107,5 +112,6 @@ def test_vessels_and_containers_are_checked(cast, api_as):
     )
     assert response.status_code == 400
     errors = response.json()["errors"]
-    assert "containers" in errors and "vessels" in errors
+    assert "containers" in errors
+    assert "vessels" in errors
     assert Alert.objects.count() == 0

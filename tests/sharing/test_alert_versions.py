@@ -17,14 +17,18 @@ def test_edit_makes_version_two_signed_by_a_colleague_officer(cast, make_member,
     )
     assert response.status_code == 201, response.json()
     second = response.json()
-    assert second["id"] == first["id"] and second["version"] == 2
-    assert second["severity"] == "critical" and second["title"] == "Update: more bags"
+    assert second["id"] == first["id"]
+    assert second["version"] == 2
+    assert second["severity"] == "critical"
+    assert second["title"] == "Update: more bags"
     assert second["author"] == colleague_officer.handle
     assert second["containers"] == first["containers"]  # unchanged fields carry over
-    assert second["signature_status"] == "verified" and second["jws"] != first["jws"]
+    assert second["signature_status"] == "verified"
+    assert second["jws"] != first["jws"]
     versions = client.get(f"/api/v1/alerts/{first['id']}/versions/").json()
     assert [v["version"] for v in versions["results"]] == [2, 1]
-    assert versions["results"][1]["jws"] == first["jws"] and versions["results"][1]["title"] == first["title"]
+    assert versions["results"][1]["jws"] == first["jws"]
+    assert versions["results"][1]["title"] == first["title"]
     assert all(v["signature_status"] == "verified" for v in versions["results"])
     assert client.get(f"/api/v1/alerts/{first['id']}/").json()["version"] == 2
     assert AuditEntry.objects.filter(action="alert.version_signed", object_id=first["id"]).count() == 1
@@ -35,12 +39,14 @@ def test_withdrawal(cast, publish, api_as):
     client = api_as(cast["users"]["author"])
     response = client.post(f"/api/v1/alerts/{first['id']}/versions/", {"status": "withdrawn"}, format="json")
     assert response.status_code == 201
-    assert response.json()["status"] == "withdrawn" and response.json()["version"] == 2
+    assert response.json()["status"] == "withdrawn"
+    assert response.json()["version"] == 2
     reader = api_as(cast["users"]["hamburg_police"])
     assert [a["id"] for a in reader.get("/api/v1/alerts/", {"status": "withdrawn"}).json()["results"]] == [first["id"]]
     assert reader.get("/api/v1/alerts/", {"status": "active"}).json()["results"] == []
     again = client.post(f"/api/v1/alerts/{first['id']}/versions/", {"title": "back"}, format="json")
-    assert again.status_code == 400 and "status" in again.json()["errors"]
+    assert again.status_code == 400
+    assert "status" in again.json()["errors"]
 
 
 def test_latest_tlp_governs_the_whole_history(cast, publish, api_as):
@@ -107,7 +113,8 @@ def test_version_validation_errors_store_nothing(cast, publish, api_as):
         {"audience": {"agencies": ["europol"], "ports": [], "users": []}},
         format="json",
     )
-    assert response.status_code == 400 and "audience.agencies" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "audience.agencies" in response.json()["errors"]
     assert AlertVersion.objects.filter(alert_id=first["id"]).count() == 2
 
 
@@ -124,11 +131,13 @@ def test_presigned_version(version, cast, publish, api_as, external_key):
     response = client.post(f"/api/v1/alerts/{first['id']}/versions/", {"jws": jws}, format="json")
     if version == 2:
         assert response.status_code == 201, response.json()
-        assert response.json()["jws"] == jws and response.json()["kid"] == kid
+        assert response.json()["jws"] == jws
+        assert response.json()["kid"] == kid
         versions = client.get(f"/api/v1/alerts/{first['id']}/versions/").json()["results"]
         assert [(v["version"], v["kid"]) for v in versions] == [(2, kid), (1, first["kid"])]
     else:
-        assert response.status_code == 400 and "version" in response.json()["errors"]
+        assert response.status_code == 400
+        assert "version" in response.json()["errors"]
         assert Alert.objects.get(pk=first["id"]).version == 1
 
 
@@ -141,6 +150,7 @@ def test_rotation_keeps_old_signatures_valid_and_revocation_shows(cast, publish,
     client = api_as(cast["users"]["hamburg_police"])
     assert client.get(f"/api/v1/alerts/{first['id']}/").json()["signature_status"] == "key_retired"
     second = publish(cast["users"]["author"], tlp="GREEN")
-    assert second["kid"] != first["kid"] and second["signature_status"] == "verified"
+    assert second["kid"] != first["kid"]
+    assert second["signature_status"] == "verified"
     key_revoke(key=SigningKey.objects.get(kid=first["kid"]), reason="compromised")
     assert client.get(f"/api/v1/alerts/{first['id']}/").json()["signature_status"] == "key_revoked"

@@ -60,7 +60,8 @@ def test_portal_signed_bad_fields(overrides, field, cast, officer):
     assert response.status_code == 400, response.json()
     body = response.json()
     assert body["code"] == "invalid"
-    assert field in body["errors"] and all(isinstance(m, str) and m for m in body["errors"][field])
+    assert field in body["errors"]
+    assert all(isinstance(m, str) and m for m in body["errors"][field])
     _nothing_stored()
 
 
@@ -97,7 +98,9 @@ def test_presigned_alert_is_stored_unchanged(cast, officer, external_key):
     response = _post_jws(officer, jws)
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["jws"] == jws and body["id"] == doc["id"] and body["kid"] == kid
+    assert body["jws"] == jws
+    assert body["id"] == doc["id"]
+    assert body["kid"] == kid
     assert body["signature_status"] == "verified"
     assert {k: body[k] for k in doc} == doc
     assert Alert.objects.get(pk=doc["id"]).jws == jws

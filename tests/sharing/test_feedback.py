@@ -29,17 +29,22 @@ def test_rotterdam_reports_a_seizure_and_antwerp_is_told(cast, amber, api_as):
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["agency"] == "nlrtm-customs" and body["outcome"] == "seized" and body["seized_kg"] == 120
-    assert body["container"] == box and body["alert_version"] == 1
+    assert body["agency"] == "nlrtm-customs"
+    assert body["outcome"] == "seized"
+    assert body["seized_kg"] == 120
+    assert body["container"] == box
+    assert body["alert_version"] == 1
     assert body["author"] == cast["memberships"]["rotterdam_customs"].handle
     assert body["created_at"].endswith("Z")
     # Every member of the author agency is told, nobody else.
     told = set(Notification.objects.filter(kind="alert.feedback").values_list("membership__user__username", flat=True))
     assert told == {"antwerp.officer", "antwerp.analyst", "antwerp.admin"}
     notice = Notification.objects.filter(membership=cast["memberships"]["author"]).get()
-    assert notice.url == f"/alerts/{amber['id']}/" and "120 kg" in notice.subject
+    assert notice.url == f"/alerts/{amber['id']}/"
+    assert "120 kg" in notice.subject
     entry = AuditEntry.objects.filter(action="feedback.submitted").get()
-    assert entry.data["alert"] == amber["id"] and "note" not in entry.data  # metadata only
+    assert entry.data["alert"] == amber["id"]
+    assert "note" not in entry.data
 
 
 @pytest.mark.django_db
@@ -52,7 +57,8 @@ def test_feedback_audience_is_author_agency_reporter_and_liaisons_who_read_the_a
         assert response.status_code == 200, (name, response.status_code)
         return response.json()["count"]
 
-    assert seen("author") == 1 and seen("colleague") == 1  # the author agency
+    assert seen("author") == 1
+    assert seen("colleague") == 1
     assert seen("rotterdam_customs") == 1  # the reporting agency
     assert seen("europol_liaison") == 1  # a liaison who reads the alert (Europol is in the audience)
     assert seen("rotterdam_police") == 0  # reads the alert (public sector at NLRTM) but is none of those
@@ -101,7 +107,8 @@ def test_access_is_checked_before_the_body(cast, amber, api_as):
 def test_bad_feedback_is_refused_field_by_field(cast, amber, api_as, body, field):
     response = api_as(cast["users"]["rotterdam_customs"]).post(_url(amber["id"]), body, format="json")
     assert response.status_code == 400, response.json()
-    assert response.json()["code"] == "invalid" and field in response.json()["errors"]
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["errors"]
     assert not Feedback.objects.exists()
 
 
@@ -129,9 +136,11 @@ def test_a_member_of_several_public_agencies_says_which_one_reports(cast, amber,
     member_add(username=user.username, agency=police, role="analyst")
     client = api_as(user, token=False)  # a session acts for every membership; a token for one
     response = client.post(_url(amber["id"]), {"outcome": "seized"}, format="json")
-    assert response.status_code == 400 and "agency" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "agency" in response.json()["errors"]
     response = client.post(_url(amber["id"]), {"outcome": "seized", "agency": "nlrtm-police"}, format="json")
-    assert response.status_code == 201 and response.json()["agency"] == "nlrtm-police"
+    assert response.status_code == 201
+    assert response.json()["agency"] == "nlrtm-police"
 
 
 def test_a_private_author_agency_reads_feedback_but_the_private_sector_never_reports(cast, api_as, make_member):
@@ -167,6 +176,8 @@ def test_feedback_is_reported_under_a_membership_that_reads_the_alert(cast, api_
     u["rotterdam_customs"].refresh_from_db()
     reporter = api_as(u["rotterdam_customs"], token=False)  # a session acts for every membership
     refused = reporter.post(_url(amber["id"]), {"outcome": "seized", "agency": "deham-police"}, format="json")
-    assert refused.status_code == 400 and "agency" in refused.json()["errors"]
+    assert refused.status_code == 400
+    assert "agency" in refused.json()["errors"]
     ok = reporter.post(_url(amber["id"]), {"outcome": "checked_negative"}, format="json")  # only one reads it
-    assert ok.status_code == 201 and ok.json()["agency"] == "nlrtm-customs"
+    assert ok.status_code == 201
+    assert ok.json()["agency"] == "nlrtm-customs"

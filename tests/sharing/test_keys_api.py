@@ -40,7 +40,8 @@ def test_register_an_external_key_by_x_and_pem(cast, admin, api):
     assert admin.post("/api/v1/keys/", {"agency": "beanr-customs", "pem": pem}, format="json").status_code == 201
     # A public key is registered once only.
     again = admin.post("/api/v1/keys/", {"agency": "beanr-customs", "x": x}, format="json")
-    assert again.status_code == 400 and "x" in again.json()["errors"]
+    assert again.status_code == 400
+    assert "x" in again.json()["errors"]
     assert x in {k["x"] for k in api.get("/.well-known/jwks.json").json()["keys"]}
     assert AuditEntry.objects.filter(action="key.created", object_id=thumbprint(x)).exists()
 
@@ -57,21 +58,25 @@ def test_rotate_retires_the_held_key(cast, admin, publish, api):
     assert response.status_code == 201
     new_kid = response.json()["kid"]
     statuses = {k["kid"]: k["status"] for k in api.get("/.well-known/jwks.json").json()["keys"]}
-    assert statuses[first["kid"]] == "retired" and statuses[new_kid] == "active"
+    assert statuses[first["kid"]] == "retired"
+    assert statuses[new_kid] == "active"
     assert publish(cast["users"]["author"])["kid"] == new_kid
 
 
 def test_revoke(cast, admin, publish, api_as):
     first = publish(cast["users"]["author"])
     response = admin.post(f"/api/v1/keys/{first['kid']}/revoke/", {"reason": "HSM lost"}, format="json")
-    assert response.status_code == 200 and response.json()["status"] == "revoked"
+    assert response.status_code == 200
+    assert response.json()["status"] == "revoked"
     assert SigningKey.objects.get(kid=first["kid"]).revocation_reason == "HSM lost"
     detail = api_as(cast["users"]["hamburg_police"]).get(f"/api/v1/alerts/{first['id']}/")
     assert detail.json()["signature_status"] == "key_revoked"
     no_reason = admin.post(f"/api/v1/keys/{first['kid']}/revoke/", {}, format="json")
-    assert no_reason.status_code == 400 and "reason" in no_reason.json()["errors"]
+    assert no_reason.status_code == 400
+    assert "reason" in no_reason.json()["errors"]
     again = admin.post(f"/api/v1/keys/{first['kid']}/revoke/", {"reason": "second"}, format="json")
-    assert again.status_code == 400 and "kid" in again.json()["errors"]
+    assert again.status_code == 400
+    assert "kid" in again.json()["errors"]
     assert SigningKey.objects.get(kid=first["kid"]).revocation_reason == "HSM lost"
 
 

@@ -34,7 +34,8 @@ def practice(cast, api_as):
 
 
 def test_publish_practice(practice, cast):
-    assert practice["type"] == "practice" and practice["version"] == 1
+    assert practice["type"] == "practice"
+    assert practice["version"] == 1
     assert practice["tags"] == ["reefer", "seals"]
     assert practice["url"] == f"/practices/{practice['id']}/"
     assert practice["signature_status"] == "verified"
@@ -117,9 +118,11 @@ def test_practice_access(level, audience, readers, outsiders, cast, api_as):
 def test_practice_versions_and_withdrawal(practice, cast, api_as):
     client = api_as(cast["users"]["author"])
     response = client.post(f"/api/v1/practices/{practice['id']}/versions/", {"tags": ["drones"]}, format="json")
-    assert response.status_code == 201 and response.json()["tags"] == ["drones"]
+    assert response.status_code == 201
+    assert response.json()["tags"] == ["drones"]
     response = client.post(f"/api/v1/practices/{practice['id']}/versions/", {"status": "withdrawn"}, format="json")
-    assert response.json()["version"] == 3 and response.json()["status"] == "withdrawn"
+    assert response.json()["version"] == 3
+    assert response.json()["status"] == "withdrawn"
     versions = client.get(f"/api/v1/practices/{practice['id']}/versions/").json()["results"]
     assert [v["version"] for v in versions] == [3, 2, 1]
     assert (
@@ -139,7 +142,8 @@ def test_practice_bad_input(cast, api_as):
         ({"body": ""}, "body"),
     ):
         response = client.post("/api/v1/practices/", _fields(**overrides), format="json")
-        assert response.status_code == 400 and field in response.json()["errors"]
+        assert response.status_code == 400
+        assert field in response.json()["errors"]
     assert api_as(cast["users"]["colleague"]).post("/api/v1/practices/", _fields(), format="json").status_code == 403
     assert Practice.objects.count() == 0
 

@@ -87,13 +87,16 @@ def test_correlation_notices_audit_the_alert_they_show(cast, api_as, make_agency
     [notice] = api_as(reader).get("/api/v1/correlations/").json()["results"]
     assert title in {notice["a"].get("title"), notice["b"].get("title")}
     entries = _reads()[before:]
-    assert len(entries) == 1 and entries[0].actor == "antwerp.officer"
-    assert alert["id"] in _ids(entries[0]) and entries[0].data["via"] == "correlations"
+    assert len(entries) == 1
+    assert entries[0].actor == "antwerp.officer"
+    assert alert["id"] in _ids(entries[0])
+    assert entries[0].data["via"] == "correlations"
 
     page = _portal(reader).get(reverse("correlation_list"))
     assert title in page.content.decode()
     entries = _reads()[before + 1 :]
-    assert len(entries) == 1 and alert["id"] in _ids(entries[0])
+    assert len(entries) == 1
+    assert alert["id"] in _ids(entries[0])
 
 
 def test_one_sided_hits_audit_the_red_alert_they_show(cast, api_as, make_agency):
@@ -107,15 +110,19 @@ def test_one_sided_hits_audit_the_red_alert_they_show(cast, api_as, make_agency)
     [hit] = api_as(owner).get(reverse("api-correlation-hits")).json()["results"]
     assert hit["yours"]["title"] == title
     entries = _reads()[before:]
-    assert len(entries) == 1 and alert["id"] in _ids(entries[0]) and entries[0].data["via"] == "hits"
+    assert len(entries) == 1
+    assert alert["id"] in _ids(entries[0])
+    assert entries[0].data["via"] == "hits"
 
     page = _portal(owner).get(reverse("correlation_list")).content.decode()
     assert title in page
     assert any(alert["id"] in _ids(e) for e in _reads()[before + 1 :])
 
     dismissed = api_as(owner).post(reverse("api-correlation-hit-dismiss", args=[hit["id"]]), format="json")
-    assert dismissed.status_code == 200 and dismissed.json()["yours"]["title"] == title
-    assert _reads()[-1].data["via"] == "hit" and alert["id"] in _ids(_reads()[-1])
+    assert dismissed.status_code == 200
+    assert dismissed.json()["yours"]["title"] == title
+    assert _reads()[-1].data["via"] == "hit"
+    assert alert["id"] in _ids(_reads()[-1])
 
 
 def test_a_green_correlation_adds_no_read_entry(cast, api_as, make_agency):
@@ -134,13 +141,18 @@ def test_the_alert_edit_form_is_an_audited_read(cast, strict):
     author = _portal(cast["users"]["author"])
     url = reverse("alert_edit", args=[strict["id"]])
     page = author.get(url)
-    assert page.status_code == 200 and strict["title"] in page.content.decode()
+    assert page.status_code == 200
+    assert strict["title"] in page.content.decode()
     [entry] = _reads()
-    assert entry.actor == "antwerp.officer" and strict["id"] in _ids(entry) and entry.data["via"] == "edit"
+    assert entry.actor == "antwerp.officer"
+    assert strict["id"] in _ids(entry)
+    assert entry.data["via"] == "edit"
     # Shown again after a validation error: read again.
     again = author.post(url, {"title": ""})
-    assert again.status_code == 400 and strict["title"] in again.content.decode()
-    assert len(_reads()) == 2 and strict["id"] in _ids(_reads()[-1])
+    assert again.status_code == 400
+    assert strict["title"] in again.content.decode()
+    assert len(_reads()) == 2
+    assert strict["id"] in _ids(_reads()[-1])
 
 
 def test_the_practice_edit_form_is_an_audited_read(cast, api_as):
@@ -160,9 +172,11 @@ def test_the_practice_edit_form_is_an_audited_read(cast, api_as):
     author = _portal(cast["users"]["author"])
     url = reverse("practice_edit", args=[practice["id"]])
     page = author.get(url)
-    assert page.status_code == 200 and "Only the named officer reads this." in page.content.decode()
+    assert page.status_code == 200
+    assert "Only the named officer reads this." in page.content.decode()
     [entry] = _reads("practice.read")
-    assert practice["id"] in _ids(entry) and entry.data["via"] == "edit"
+    assert practice["id"] in _ids(entry)
+    assert entry.data["via"] == "edit"
     assert author.post(url, {"title": ""}).status_code == 400
     assert len(_reads("practice.read")) == 2
 
@@ -179,6 +193,9 @@ def test_a_green_edit_form_adds_no_read_entry(cast, api_as):
 def test_the_alert_page_shown_again_after_a_feedback_error_is_an_audited_read(cast, strict):
     reader = _portal(cast["users"]["rotterdam_customs"])
     response = reader.post(reverse("alert_feedback", args=[strict["id"]]), {"outcome": "seized", "seized_kg": "-3"})
-    assert response.status_code == 400 and strict["title"] in response.content.decode()
+    assert response.status_code == 400
+    assert strict["title"] in response.content.decode()
     [entry] = _reads()
-    assert entry.actor == "rotterdam.analyst" and strict["id"] in _ids(entry) and entry.data["via"] == "feedback"
+    assert entry.actor == "rotterdam.analyst"
+    assert strict["id"] in _ids(entry)
+    assert entry.data["via"] == "feedback"

@@ -87,7 +87,8 @@ def test_clean_database_verifies(cast, amber, capsys):
 def test_periodic_verifier_marks_and_clears(cast, amber):
     _sql("UPDATE sharing_alert SET title = 'x' WHERE id = %s", _pk(amber["id"]))
     result = verify_signatures.apply().get()
-    assert result["checked"] == 2 and len(result["problems"]) == 1
+    assert result["checked"] == 2
+    assert len(result["problems"]) == 1
     assert Alert.objects.get(pk=amber["id"]).integrity_failed is True
     verify_signatures.apply()  # safe twice
     version = AlertVersion.objects.get(alert_id=amber["id"])

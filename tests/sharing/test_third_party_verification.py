@@ -92,7 +92,8 @@ def test_alerts_verify_with_joserfc_and_openssl(cast, publish, live_server, tmp_
             capture_output=True,
             text=True,
         )
-        assert ok.returncode == 0 and "Signature Verified Successfully" in ok.stdout, ok.stderr
+        assert ok.returncode == 0, ok.stderr
+        assert "Signature Verified Successfully" in ok.stdout, ok.stderr
         # ... and openssl refuses a one-byte change, so the check above is not vacuous.
         data.write_bytes(f"{header_b64}.{payload_b64[:-1]}{'A' if payload_b64[-1] != 'A' else 'B'}".encode())
         bad = subprocess.run(

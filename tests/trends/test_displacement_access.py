@@ -69,10 +69,13 @@ def test_ports_of_the_flag_and_liaisons_read_it(flag, cast, api_as):
         listing = client.get("/api/v1/displacement/").json()
         assert [f["id"] for f in listing["results"]] == [str(flag.pk)], name
         detail = client.get(f"/api/v1/displacement/{flag.pk}/").json()
-        assert detail["from_port"] == "NLRTM" and detail["to_port"] == "BEANR" and detail["origin"] == "ECGYE"
+        assert detail["from_port"] == "NLRTM"
+        assert detail["to_port"] == "BEANR"
+        assert detail["origin"] == "ECGYE"
         assert detail["window_before"] == {"start": "2024-09-02", "end": "2025-03-03"}
         assert detail["window_after"] == {"start": "2025-03-17", "end": "2025-06-09"}
-        assert detail["status"] == "open" and detail["confidence"] == "high"
+        assert detail["status"] == "open"
+        assert detail["confidence"] == "high"
         assert detail["tightening"] == {
             "port": "NLRTM",
             "origin": "ECGYE",
@@ -114,7 +117,8 @@ def test_only_a_liaison_sets_status_with_a_reason(flag, cast, api_as):
     assert "reason" in liaison.post(url, {"status": "confirmed"}, format="json").json()["errors"]
     assert "status" in liaison.post(url, {"status": "open", "reason": "x"}, format="json").json()["errors"]
     response = liaison.post(url, {"status": "confirmed", "reason": "seizures at Antwerp match"}, format="json")
-    assert response.status_code == 200 and response.json()["status"] == "confirmed"
+    assert response.status_code == 200
+    assert response.json()["status"] == "confirmed"
     assert response.json()["status_reason"] == "seizures at Antwerp match"
     entry = AuditEntry.objects.get(action="displacement.status")
     assert entry.data == {"from": "open", "to": "confirmed", "reason": "seizures at Antwerp match"}
@@ -123,7 +127,8 @@ def test_only_a_liaison_sets_status_with_a_reason(flag, cast, api_as):
     # Dismissed stays dismissed, for a liaison's decision as for a detection rerun.
     assert liaison.post(url, {"status": "dismissed", "reason": "a new route"}, format="json").status_code == 200
     refused = liaison.post(url, {"status": "confirmed", "reason": "second thoughts"}, format="json")
-    assert refused.status_code == 400 and "status" in refused.json()["errors"]
+    assert refused.status_code == 400
+    assert "status" in refused.json()["errors"]
 
 
 def test_window_kilograms_are_hidden_where_they_would_show_one_seizure(flag, cast, api_as, client):
@@ -132,9 +137,11 @@ def test_window_kilograms_are_hidden_where_they_would_show_one_seizure(flag, cas
     flag.save(update_fields=["seized_kg_before", "seized_kg_after"])
     url = f"/api/v1/displacement/{flag.pk}/"
     rotterdam = api_as(cast["users"]["rotterdam_customs"]).get(url).json()  # reads the flag, outside BEANR
-    assert rotterdam["seized_kg_before"] is None and rotterdam["seized_kg_after"] == 0.0
+    assert rotterdam["seized_kg_before"] is None
+    assert rotterdam["seized_kg_after"] == 0.0
     for name in ("colleague", "europol_liaison"):  # BEANR's own agency, and a liaison, see it
         assert api_as(cast["users"][name]).get(url).json()["seized_kg_before"] == 12.0, name
     client.force_login(cast["users"]["rotterdam_customs"])
     page = client.get(f"/trends/flags/{flag.pk}/").content.decode()
-    assert "hidden (fewer than 3 hits)" in page and "12 kg" not in page
+    assert "hidden (fewer than 3 hits)" in page
+    assert "12 kg" not in page

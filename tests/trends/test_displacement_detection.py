@@ -37,8 +37,11 @@ def test_planted_displacement_is_flagged_with_its_ports_and_origin(cast, seed):
     flag = matching[0]
     assert flag.tightening_source == ("measure" if planted.declared else "changepoint")
     assert abs((flag.tightening_starts_on - planted.start).days) <= 8 * 7
-    assert flag.wdq < 0 and flag.p_value <= 0.05 and flag.status == "open"
-    assert flag.window_before_end <= flag.window_after_start and flag.evidence
+    assert flag.wdq < 0
+    assert flag.p_value <= 0.05
+    assert flag.status == "open"
+    assert flag.window_before_end <= flag.window_after_start
+    assert flag.evidence
     assert {"week", "a_hits", "b_hits", "c_hits"} <= set(flag.evidence[0])
     liaison = cast["memberships"]["europol_liaison"]
     assert Notification.objects.filter(membership=liaison, kind="displacement").count() == result["created"]
@@ -63,14 +66,16 @@ def test_rerun_updates_never_duplicates_and_dismissed_stays_dismissed(cast, api_
     response = liaison.post(
         f"/api/v1/displacement/{flag.pk}/status/", {"status": "dismissed", "reason": "known new service"}, format="json"
     )
-    assert response.status_code == 200 and response.json()["status"] == "dismissed"
+    assert response.status_code == 200
+    assert response.json()["status"] == "dismissed"
     notices = Notification.objects.filter(kind="displacement").count()
     call_command("detect_displacement")
     assert "0 new" in capsys.readouterr().out
     again = {f.pk: f for f in DisplacementFlag.objects.all()}
     assert set(again) == set(first)
     flag.refresh_from_db()
-    assert flag.status == "dismissed" and flag.status_reason == "known new service"
+    assert flag.status == "dismissed"
+    assert flag.status_reason == "known new service"
     assert flag.updated_at >= first[flag.pk].updated_at
     assert Notification.objects.filter(kind="displacement").count() == notices  # no notice for an old flag
     # --since after every tightening examines none and changes nothing.

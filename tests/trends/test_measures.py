@@ -18,12 +18,15 @@ def test_officer_declares_at_own_port_and_public_sector_reads(cast, api_as):
     response = api_as(cast["users"]["author"]).post("/api/v1/measures/", BODY, format="json")
     assert response.status_code == 201, response.json()
     measure = response.json()
-    assert measure["port"] == "BEANR" and measure["origin"] == "ECGYE" and measure["agency"] == "beanr-customs"
+    assert measure["port"] == "BEANR"
+    assert measure["origin"] == "ECGYE"
+    assert measure["agency"] == "beanr-customs"
     assert measure["author"] == cast["memberships"]["author"].handle
     everywhere = api_as(cast["users"]["author"]).post(
         "/api/v1/measures/", {**BODY, "origin": None, "starts_on": "2025-04-01"}, format="json"
     )
-    assert everywhere.status_code == 201 and everywhere.json()["origin"] is None
+    assert everywhere.status_code == 201
+    assert everywhere.json()["origin"] is None
     assert AuditEntry.objects.filter(action="measure.declared").count() == 2
     for name in ["rotterdam_customs", "hamburg_police", "europol_analyst", "europol_liaison", "colleague"]:
         listing = api_as(cast["users"][name]).get("/api/v1/measures/")
@@ -44,8 +47,10 @@ def test_private_sector_never_sees_measures(cast, api_as):
 
 def test_only_an_officer_at_that_port_declares(cast, api_as):
     other_port = api_as(cast["users"]["hamburg_customs"]).post("/api/v1/measures/", BODY, format="json")
-    assert other_port.status_code == 400 and "port" in other_port.json()["errors"]
+    assert other_port.status_code == 400
+    assert "port" in other_port.json()["errors"]
     for name in ["colleague", "europol_liaison", "rotterdam_customs"]:
         assert api_as(cast["users"][name]).post("/api/v1/measures/", BODY, format="json").status_code == 403, name
     bad = api_as(cast["users"]["author"]).post("/api/v1/measures/", {**BODY, "starts_on": "soon"}, format="json")
-    assert bad.status_code == 400 and "starts_on" in bad.json()["errors"]
+    assert bad.status_code == 400
+    assert "starts_on" in bad.json()["errors"]

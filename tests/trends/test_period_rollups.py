@@ -111,12 +111,14 @@ def test_read_plan_reads_every_day_once_from_whole_periods():
                 seen += [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
                 continue
             starts = selectors.bucket_list(lo, hi, kind)
-            assert starts[0] == lo and starts[-1] == hi
+            assert starts[0] == lo
+            assert starts[-1] == hi
             for start in starts:
                 days = [start + timedelta(days=i) for i in range(400)]
                 days = [x for x in days if selectors.bucket_of(x, kind) == start]
                 # a period span is whole periods of the range, each inside one bucket of the answer
-                assert since <= days[0] and days[-1] <= until
+                assert since <= days[0]
+                assert days[-1] <= until
                 assert {selectors.bucket_of(x, bucket) for x in days} == {selectors.bucket_of(start, bucket)}
                 seen += days
         assert sorted(seen) == [since + timedelta(days=i) for i in range((until - since).days + 1)]
@@ -209,7 +211,8 @@ def test_api_answers_equal_the_daily_table_for_random_filters(random_rollups, ca
         masked += '"<3"' in response.content.decode()
     # Not vacuous: both period tables were read, answers had data, and some of them masked small counts.
     assert kinds == {"day", "week", "month"}
-    assert nonempty >= 30 and masked >= 3
+    assert nonempty >= 30
+    assert masked >= 3
 
     monkeypatch.setattr(selectors, "PERIOD_ROLLUPS", True)
     assert api_as(cast["users"]["rotterdam_terminal"]).get("/api/v1/trends/").status_code == 403

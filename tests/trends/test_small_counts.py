@@ -49,8 +49,10 @@ def test_two_origin_sets_do_not_reveal_a_hidden_count(cast, api_as):
     one, two = first
     assert one["ports"][0]["series"][0]["suspect"] == "<3"
     # The scans are shown; the suspect count is left out of the sum, and that is said.
-    assert two["ports"][0]["series"][0]["suspect"] == 5 and two["ports"][0]["series"][0]["cells_left_out"] == 1
-    assert two["overall"][0]["suspect"] == 5 and two["cells_left_out"] == 1
+    assert two["ports"][0]["series"][0]["suspect"] == 5
+    assert two["ports"][0]["series"][0]["cells_left_out"] == 1
+    assert two["overall"][0]["suspect"] == 5
+    assert two["cells_left_out"] == 1
 
     def ask_insiders(_flag):
         return [
@@ -84,7 +86,8 @@ def test_day_buckets_of_another_port_are_refused_and_months_come_from_weeks(cast
     month, week, own = first
     assert own == 200  # their own port, by day
     assert [p["suspect"] for p in week["ports"][0]["series"]] == ["<3", 4]
-    assert month["ports"][0]["series"][0]["suspect"] == 4 and month["ports"][0]["series"][0]["cells_left_out"] == 1
+    assert month["ports"][0]["series"][0]["suspect"] == 4
+    assert month["ports"][0]["series"][0]["cells_left_out"] == 1
 
     def ask_insiders(_flag):
         out = []
@@ -124,7 +127,8 @@ def test_flag_evidence_does_not_reveal_a_hidden_count(cast, api_as):
     assert first == second
     row = first[0]["evidence"][0]
     assert (row["b_hits"], row["c_hits"], row["c_scans"]) == (5, 9, 300)
-    assert row["a_hits"] == 6 and row["cells_left_out"] == 2  # their own port: exact
+    assert row["a_hits"] == 6
+    assert row["cells_left_out"] == 2
 
     def ask_liaison(flag):
         return api_as(cast["users"]["europol_liaison"]).get(f"/api/v1/displacement/{flag.pk}/").json()["evidence"][0]

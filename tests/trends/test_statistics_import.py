@@ -118,7 +118,8 @@ def test_api_who_may_not_import(cast, api_as):
     # Not an officer (analyst), an officer of another port, the private sector, Europol's liaison.
     assert api_as(cast["users"]["colleague"]).post("/api/v1/statistics/", body, format="json").status_code == 403
     response = api_as(cast["users"]["hamburg_customs"]).post("/api/v1/statistics/", body, format="json")
-    assert response.status_code == 400 and "rows.0.port" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "rows.0.port" in response.json()["errors"]
     assert (
         api_as(cast["users"]["rotterdam_terminal"]).post("/api/v1/statistics/", body, format="json").status_code == 403
     )

@@ -82,16 +82,20 @@ def test_other_ports_readers_see_small_counts_masked(data, cast, api_as):
         # A masked cell is left out of the overall sum (subtraction would reveal it) and counted.
         assert body["overall"][0]["suspect"] == 7
         assert body["overall"][0]["masked_ports"] == 1
-        assert body["overall"][1]["scans"] == 0 and body["overall"][1]["masked_ports"] == 1
-        assert body["overall"][0]["cells_left_out"] == 1 and body["cells_left_out"] == 2
+        assert body["overall"][1]["scans"] == 0
+        assert body["overall"][1]["masked_ports"] == 1
+        assert body["overall"][0]["cells_left_out"] == 1
+        assert body["cells_left_out"] == 2
     own = _port(api_as(cast["users"]["rotterdam_customs"]).get(URL).json(), "NLRTM")
-    assert own["masked"] is False and own["series"][0]["suspect"] == 7
+    assert own["masked"] is False
+    assert own["series"][0]["suspect"] == 7
 
 
 def test_single_seizure_weight_is_hidden_with_its_count(cast, api_as):
     _rollup("2025-03-05", "BEANR", "ECGYE", "positive", 1, kg=900.0)
     point = _port(api_as(cast["users"]["hamburg_police"]).get(URL).json(), "BEANR")["series"][0]
-    assert point["positive"] == "<3" and point["seized_kg"] is None
+    assert point["positive"] == "<3"
+    assert point["seized_kg"] is None
 
 
 def test_filters_and_statistics_are_spread_over_buckets(data, cast, api_as):
@@ -142,7 +146,8 @@ def test_bad_parameters_are_named(cast, api_as):
         ("hub=atlantis", "hub"),
     ]:
         response = client.get(f"/api/v1/trends/?{query}")
-        assert response.status_code == 400 and field in response.json()["errors"], (query, response.json())
+        assert response.status_code == 400, (query, response.json())
+        assert field in response.json()["errors"], (query, response.json())
 
 
 def test_private_sector_is_refused(data, cast, api_as):

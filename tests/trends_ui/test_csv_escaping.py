@@ -14,7 +14,9 @@ def test_text_cells_that_start_a_formula_are_escaped():
 
 
 def test_numbers_are_written_as_numbers_and_none_as_empty():
-    assert escape_cell(-3) == -3 and escape_cell(-1.5) == -1.5 and escape_cell(0) == 0
+    assert escape_cell(-3) == -3
+    assert escape_cell(-1.5) == -1.5
+    assert escape_cell(0) == 0
     assert escape_cell(None) == ""
     text = write_csv([("=cmd|' /C calc'!A0", -4, 12.5, None, "-ish", "<3")], header=("a", "b", "c", "d", "e", "f"))
     lines = text.split("\r\n")

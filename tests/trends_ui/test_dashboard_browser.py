@@ -5,6 +5,7 @@ operator cannot open the dashboard or the export. No CSP violation on any page."
 import csv
 import io
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -63,7 +64,7 @@ def test_liaison_filters_opens_a_flag_and_exports_what_is_shown(transactional_db
     download = info.value
     export_query = urlparse(page.get_attribute("#export-csv", "href")).query
     assert "origin=ECGYE" in export_query
-    rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert rows[0] == ["bucket", "port", "origin", "scans", "suspect", "positive", "seized_kg", "cells_left_out"]
     api = page.request.get(f"/api/v1/trends/?{export_query}").json()
     expected = [
@@ -99,7 +100,8 @@ def test_liaison_filters_opens_a_flag_and_exports_what_is_shown(transactional_db
     page.wait_for_selector("#status-message:has-text('Decision recorded')")
     assert page.inner_text("#status-pill") == "Confirmed"
     flag = DisplacementFlag.objects.get(pk=flag.pk)
-    assert flag.status == "confirmed" and "rerouted" in flag.status_reason
+    assert flag.status == "confirmed"
+    assert "rerouted" in flag.status_reason
     page.screenshot(path="docs/screenshots/trends-flag.png", full_page=True)
     assert page.csp_violations == []
 
@@ -146,5 +148,6 @@ def test_officer_declares_a_measure_from_the_dashboard(transactional_db, cast, p
     page.wait_for_selector("#measure-message:has-text('Measure declared')")
     assert "Second line scanning of all reefers from Cartagena" in page.inner_text("#measures")
     measure = Measure.objects.get(port_id="BEANR", origin_id="COCTG")
-    assert measure.agency.slug == "beanr-customs" and str(measure.starts_on) == "2026-01-05"
+    assert measure.agency.slug == "beanr-customs"
+    assert str(measure.starts_on) == "2026-01-05"
     assert page.csp_violations == []

@@ -65,7 +65,9 @@ def test_public_sector_members_open_the_dashboard_private_sector_cannot(seeded, 
         page = _as(client, cast["users"][name]).get("/trends/")
         assert page.status_code == 200, name
         html = page.content.decode()
-        assert 'id="port-map"' in html and 'id="ports-data"' in html and "chart.umd.min.js" in html
+        assert 'id="port-map"' in html
+        assert 'id="ports-data"' in html
+        assert "chart.umd.min.js" in html
         assert '<a href="/trends/">Trends</a>' in html
         client.logout()
     for name in ("rotterdam_terminal", "hamburg_terminal"):
@@ -120,7 +122,8 @@ def test_export_rows_equal_the_api_rows_for_the_same_filters(seeded, cast, clien
 def test_export_refuses_bad_filters(seeded, cast, client):
     response = _as(client, cast["users"]["europol_liaison"]).get("/trends/export.csv?bucket=year&since=nope")
     assert response.status_code == 400
-    assert "bucket" in response.content.decode() and "since" in response.content.decode()
+    assert "bucket" in response.content.decode()
+    assert "since" in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -128,7 +131,8 @@ def test_only_officers_get_the_measure_form_and_only_for_their_own_ports(seeded,
     html = _as(client, cast["users"]["author"]).get("/trends/").content.decode()
     assert 'id="measure-form"' in html
     form = html[html.index('id="measure-form"') :]
-    assert '<option value="BEANR">' in form and '<option value="NLRTM">' not in form.split("On traffic from")[0]
+    assert '<option value="BEANR">' in form
+    assert '<option value="NLRTM">' not in form.split("On traffic from")[0]
     client.logout()
     for name in ("europol_liaison", "rotterdam_customs"):  # a liaison and an analyst read measures only
         assert 'id="measure-form"' not in _as(client, cast["users"][name]).get("/trends/").content.decode()

@@ -61,7 +61,8 @@ def test_a_dead_letter_whose_read_was_revoked_is_not_replayed(
     assert "may no longer read" in response.json()["errors"]["non_field_errors"][0]
     assert WebhookDelivery.objects.get(pk=attempt.pk).state == State.DROPPED
     assert AuditEntry.objects.filter(action="webhook.replay_refused", object_id=str(attempt.pk)).exists()
-    assert queued == [] and len(receiver.received) == sent_before
+    assert queued == []
+    assert len(receiver.received) == sent_before
 
 
 def test_a_tampered_scan_is_not_sent(

@@ -42,8 +42,11 @@ def test_dead_after_24_hours_then_listed_and_replayed(
     listed = admin_client.get("/api/v1/webhooks/dead-letters/").json()
     assert listed["count"] == 1
     [letter] = listed["results"]
-    assert letter["id"] == str(attempt.pk) and letter["state"] == "dead" and letter["attempts"] == 2
-    assert letter["delivery_id"] == str(attempt.delivery_id) and letter["last_error"] == "HTTP 500"
+    assert letter["id"] == str(attempt.pk)
+    assert letter["state"] == "dead"
+    assert letter["attempts"] == 2
+    assert letter["delivery_id"] == str(attempt.delivery_id)
+    assert letter["last_error"] == "HTTP 500"
 
     # Another agency's admin neither lists nor replays it (404: existence does not leak).
     hamburg_admin = verified_session(make_member("hamburg.admin", "deham-customs", "admin").user)
@@ -56,7 +59,8 @@ def test_dead_after_24_hours_then_listed_and_replayed(
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(f"/api/v1/webhooks/dead-letters/{attempt.pk}/replay/")
     assert response.status_code == 202, response.json()
-    assert response.json()["state"] == "pending" and response.json()["attempts"] == 0
+    assert response.json()["state"] == "pending"
+    assert response.json()["attempts"] == 0
     assert AuditEntry.objects.filter(action="webhook.replayed", object_id=str(attempt.pk)).exists()
     assert queued == [str(attempt.pk)]
     assert send_attempt(str(attempt.pk)) == State.SENT
@@ -72,10 +76,12 @@ def test_a_portal_page_lists_endpoints_attempts_and_dead_letters_with_replay(
 ):
     receiver.fail_first = 10**6
     page = admin_client.get("/agency/webhooks/")
-    assert page.status_code == 200 and b"No endpoints yet." in page.content
+    assert page.status_code == 200
+    assert b"No endpoints yet." in page.content
     # Registering through the page; a refused URL shows its field error.
     refused = admin_client.post("/agency/webhooks/", {"url": "http://example.org/hook"})
-    assert refused.status_code == 400 and b"Only https:// URLs are accepted." in refused.content
+    assert refused.status_code == 400
+    assert b"Only https:// URLs are accepted." in refused.content
     created = admin_client.post("/agency/webhooks/", {"url": receiver.url(), "description": "SOC"})
     assert created.status_code == 302
     scan = push_and_relay(antwerp_node, django_capture_on_commit_callbacks)
@@ -84,8 +90,10 @@ def test_a_portal_page_lists_endpoints_attempts_and_dead_letters_with_replay(
     send_attempt(str(attempt.pk))
     page = admin_client.get("/agency/webhooks/")
     html = page.content.decode()
-    assert receiver.url() in html and "SOC" in html
-    assert f"/agency/webhooks/dead-letters/{attempt.pk}/replay/" in html and "Replay" in html
+    assert receiver.url() in html
+    assert "SOC" in html
+    assert f"/agency/webhooks/dead-letters/{attempt.pk}/replay/" in html
+    assert "Replay" in html
 
     # The Replay button.
     receiver.fail_first = 0
@@ -125,7 +133,8 @@ def test_another_agency_admin_page_shows_none_of_ours(
     [attempt] = attempts_of(scan["id"])
     hamburg_admin = verified_session(make_member("hamburg.admin", "deham-customs", "admin").user)
     html = hamburg_admin.get("/agency/webhooks/").content.decode()
-    assert receiver.url() not in html and str(attempt.delivery_id) not in html
+    assert receiver.url() not in html
+    assert str(attempt.delivery_id) not in html
     endpoint_id = attempt.endpoint_id
     assert hamburg_admin.post(f"/agency/webhooks/{endpoint_id}/delete/").status_code == 404
     assert attempt.endpoint.__class__.objects.get(pk=endpoint_id).is_active

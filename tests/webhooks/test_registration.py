@@ -37,11 +37,13 @@ def test_an_admin_registers_a_public_https_endpoint(cast, admin_client, monkeypa
     assert body["url"] == "https://siem.example.org/alliance?src=epa"
     assert body["created_by"] == cast["memberships"]["antwerp_admin"].handle
     listed = admin_client.get("/api/v1/webhooks/").json()
-    assert listed["count"] == 1 and listed["results"][0]["id"] == body["id"]
+    assert listed["count"] == 1
+    assert listed["results"][0]["id"] == body["id"]
     assert AuditEntry.objects.filter(action="webhook.endpoint_created", object_id=str(body["id"])).exists()
     # The same URL twice for one agency is refused.
     again = _register(admin_client, "https://siem.example.org/alliance?src=epa")
-    assert again.status_code == 400 and "url" in again.json()["errors"]
+    assert again.status_code == 400
+    assert "url" in again.json()["errors"]
 
 
 @pytest.mark.parametrize(
@@ -130,7 +132,8 @@ def test_another_agency_cannot_see_or_delete_our_endpoints(
     assert Endpoint.objects.get(pk=ours["id"]).is_active
     # Naming an agency one does not administer is refused.
     response = _register(hamburg_admin, "https://hh.example.org/other", agency="beanr-customs")
-    assert response.status_code == 400 and "agency" in response.json()["errors"]
+    assert response.status_code == 400
+    assert "agency" in response.json()["errors"]
     # Our own delete works, is audited, and the endpoint leaves the list.
     assert admin_client.delete(f"/api/v1/webhooks/{ours['id']}/").status_code == 204
     assert admin_client.get("/api/v1/webhooks/").json()["count"] == 0

@@ -23,7 +23,8 @@ def test_a_relayed_scan_is_posted_once_with_a_portal_signature(
     _register(admin_client, receiver)
     scan = push_and_relay(antwerp_node, django_capture_on_commit_callbacks, verdict="suspect")
     [attempt] = attempts_of(scan["id"])
-    assert attempt.delivery.agency.slug == "beanr-customs" and attempt.state == State.PENDING
+    assert attempt.delivery.agency.slug == "beanr-customs"
+    assert attempt.state == State.PENDING
     assert queued == [str(attempt.pk)]
 
     assert send_attempt(str(attempt.pk)) == State.SENT
@@ -39,12 +40,15 @@ def test_a_relayed_scan_is_posted_once_with_a_portal_signature(
     assert document["delivery_id"] == str(attempt.delivery_id)
     assert document["sent_at"].endswith("Z")
     stored = Scan.objects.get(pk=scan["id"])
-    assert document["scan"]["id"] == scan["id"] and document["scan"]["scan_id"] == stored.scan_id
+    assert document["scan"]["id"] == scan["id"]
+    assert document["scan"]["scan_id"] == stored.scan_id
     assert document["scan"]["jws"] == stored.jws  # the node's original JWS, byte for byte
     assert document["scan"]["signature_status"] == "verified"
     assert document["scan"]["verdict"] == "suspect"
     attempt.refresh_from_db()
-    assert attempt.attempts == 1 and attempt.last_status == 200 and attempt.sent_at is not None
+    assert attempt.attempts == 1
+    assert attempt.last_status == 200
+    assert attempt.sent_at is not None
 
 
 def test_relaying_again_does_not_send_again(
@@ -75,13 +79,16 @@ def test_failures_back_off_exponentially_then_succeed(
         assert send_attempt(str(attempt.pk)) == expected
         attempt.refresh_from_db()
         if expected == State.FAILED:
-            assert attempt.last_status == 500 and attempt.last_error == "HTTP 500"
+            assert attempt.last_status == 500
+            assert attempt.last_error == "HTTP 500"
             delays.append((attempt.next_attempt_at - before).total_seconds())
             # Not due yet: a task that fires early sends nothing.
             assert send_attempt(str(attempt.pk)) == "skipped"
             WebhookDelivery.objects.filter(pk=attempt.pk).update(next_attempt_at=timezone.now())
-    assert 0.9 <= delays[0] < 1.9 and 1.9 <= delays[1] < 2.9, delays  # 1 s, then 2 s (base 1 s in tests)
-    assert attempt.attempts == 3 and attempt.state == State.SENT
+    assert 0.9 <= delays[0] < 1.9, delays  # 1 s, then 2 s (base 1 s in tests)
+    assert 1.9 <= delays[1] < 2.9, delays
+    assert attempt.attempts == 3
+    assert attempt.state == State.SENT
     assert [r["status"] for r in receiver.received] == [500, 500, 200]
     # The retries were queued with their countdowns (the sweep is only the safety net).
     assert queued.count(str(attempt.pk)) == 3
@@ -96,7 +103,8 @@ def test_redirects_are_not_followed(
     [attempt] = attempts_of(scan["id"])
     assert send_attempt(str(attempt.pk)) == State.FAILED
     attempt.refresh_from_db()
-    assert attempt.last_status == 302 and "redirects are not followed" in attempt.last_error
+    assert attempt.last_status == 302
+    assert "redirects are not followed" in attempt.last_error
     assert len(receiver.received) == 1  # one request, and the Location was not visited
 
 
@@ -124,7 +132,8 @@ def test_an_endpoint_registered_later_gets_no_history_and_a_removed_one_gets_not
     assert admin_client.delete(f"/api/v1/webhooks/{endpoint['id']}/").status_code == 204
     assert send_attempt(str(attempt.pk)) == "skipped"
     attempt.refresh_from_db()
-    assert attempt.state == State.DROPPED and attempt.last_error == "endpoint removed"
+    assert attempt.state == State.DROPPED
+    assert attempt.last_error == "endpoint removed"
     assert receiver.received == []
 
 
@@ -137,7 +146,8 @@ def test_the_sweep_requeues_due_attempts_and_recreates_lost_ones(
     scan = push_and_relay(antwerp_node, django_capture_on_commit_callbacks)
     [attempt] = attempts_of(scan["id"])
     queued.clear()
-    assert sweep() == 1 and queued == [str(attempt.pk)]
+    assert sweep() == 1
+    assert queued == [str(attempt.pk)]
     # The after-relay hook never ran for this delivery (a worker died after the relay committed).
     attempt.delete()
     queued.clear()
@@ -147,7 +157,8 @@ def test_the_sweep_requeues_due_attempts_and_recreates_lost_ones(
     assert send_attempt(str(recreated.pk)) == State.SENT
     # A sent attempt is never queued again.
     queued.clear()
-    assert sweep() == 0 and queued == []
+    assert sweep() == 0
+    assert queued == []
     assert len(receiver.received) == 1
 
 
@@ -166,5 +177,6 @@ def test_an_error_inside_the_portal_counts_as_a_failed_attempt_and_frees_the_cla
     monkeypatch.setattr(services, "body_bytes", broken)
     assert send_attempt(str(attempt.pk)) == State.FAILED
     attempt.refresh_from_db()
-    assert attempt.last_error == "internal error: RuntimeError" and attempt.claimed_until is None
+    assert attempt.last_error == "internal error: RuntimeError"
+    assert attempt.claimed_until is None
     assert receiver.received == []

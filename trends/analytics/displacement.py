@@ -249,7 +249,7 @@ def _changepoints(series: WeeklySeries, midx: np.ndarray, params: DetectionParam
     s = series.scans[midx]
     n_ports, n_origins, T = s.shape
     W = params.cp_window
-    if T < params.cp_min_before + params.cp_min_after:
+    if T < params.cp_min_before + params.cp_min_after:  # noqa: SIM300 - T is the series length, not a constant
         return []
     e = _scan_exposure(s)
     y = s.reshape(n_ports * n_origins, T)

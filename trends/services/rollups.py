@@ -17,6 +17,7 @@ its difference; an outcome recorded before the relay adds nothing (the relay wil
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import DateField, F, Q, Sum
@@ -35,7 +36,7 @@ def _day(scanned_at: datetime) -> date:
 
 
 PeriodKey = tuple[date, str, str]
-PERIOD_MODELS = {"week": WeeklyRollup, "month": MonthlyRollup}
+PERIOD_MODELS: dict[str, type[WeeklyRollup] | type[MonthlyRollup]] = {"week": WeeklyRollup, "month": MonthlyRollup}
 
 
 def period_start(day: date, period: str) -> date:
@@ -284,7 +285,7 @@ def rebuild_periods(since: date | None = None) -> int:
             )
             .order_by("start", "port_id", "origin_id")
         )
-        batch = []
+        batch: list[Any] = []  # rows of this period's model
         for r in rows.iterator(chunk_size=5000):
             batch.append(
                 model(

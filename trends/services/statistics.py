@@ -11,6 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -104,11 +105,11 @@ def _clean(raw: dict, member_ports: set[str]) -> tuple[CleanRow | None, dict[str
     kg = field("seized_kg", _kg)
     if port and "port" not in errors:
         if locode_error(port):
-            errors["port"] = [locode_error(port)]
+            errors["port"] = [cast(str, locode_error(port))]
         elif port not in member_ports:
             errors["port"] = [f"{port} is not a member port of the alliance."]
     if origin and "origin" not in errors and locode_error(origin):
-        errors["origin"] = [locode_error(origin)]
+        errors["origin"] = [cast(str, locode_error(origin))]
     if start and end:
         days = (end - start).days + 1
         if days < MIN_DAYS or days > MAX_DAYS:
@@ -147,7 +148,7 @@ def statistics_validate(rows: list[dict], *, allowed_ports: set[str] | None = No
         if row_errors:
             errors[index] = row_errors
         else:
-            clean.append(row)
+            clean.append(cast(CleanRow, row))  # _clean returns a row whenever it finds no error
     if not errors:
         errors.update(_overlaps(clean))
     return clean, errors
