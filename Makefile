@@ -13,6 +13,7 @@ lint:
 	@scripts/bootstrap.sh
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
 	scripts/mypy.sh
 
 format:
