@@ -110,7 +110,7 @@ def point(bucket: date, fig: Figures) -> dict[str, object]:
     }
 
 
-def _released(field: str, small: Q, output: Field[Any, Any]) -> Sum:
+def _released(field: str, small: Q, output: "Field[Any, Any]") -> Sum:
     return Sum(Case(When(small, then=Value(0, output_field=output)), default=F(field), output_field=output))
 
 
