@@ -4,8 +4,9 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ports import audit
+from scans.models import Scan
 
-from .models import AlertIdentifier, PracticeTag, Scan, Tlp
+from .models import AlertIdentifier, PracticeTag, Tlp
 
 # Reads of these levels are audited (SPEC section 9).
 AUDITED_TLP = (Tlp.AMBER_STRICT, Tlp.RED)
