@@ -4,7 +4,6 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from ports import audit
-from scans.models import Scan
 
 from .models import AlertIdentifier, PracticeTag, Tlp
 
@@ -54,5 +53,6 @@ def audit_reads(user, objects, *, object_type: str, via: str) -> None:
 
 def audit_side_reads(user, sides, *, via: str) -> None:
     """Correlation sides that are alerts show the alert's title: a read like any other (SPEC section 9)."""
-    alerts = {obj.pk: obj for obj in sides if obj is not None and not isinstance(obj, Scan)}
+    # Named by label: sharing does not import scans (an import contract).
+    alerts = {obj.pk: obj for obj in sides if obj is not None and obj._meta.label != "scans.Scan"}
     audit_reads(user, list(alerts.values()), object_type="alert", via=via)
