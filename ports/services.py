@@ -32,6 +32,7 @@ from .models import (
     hash_token,
     sector_of,
 )
+from .validation import clean_text
 
 User = get_user_model()
 
@@ -382,8 +383,9 @@ def _key_retire(key: SigningKey, actor) -> None:
 
 @transaction.atomic
 def key_revoke(*, key: SigningKey, reason: str, actor=None) -> SigningKey:
-    if not reason or not reason.strip():
-        raise ValidationError({"reason": ["Say why the key is revoked."]})
+    reason, problem = clean_text(reason, max_length=2000, required=True)
+    if problem or not reason:
+        raise ValidationError({"reason": ["Say why the key is revoked." if not problem else problem]})
     if key.status == KeyStatus.REVOKED:
         # The first revocation's time and reason are the record; a second one must not overwrite them.
         raise ValidationError({"kid": ["This key is already revoked."]})
