@@ -71,6 +71,13 @@ def _admin_agency(user, slug) -> Agency:
     raise ApiError("permission_denied", {"agency": [f"You are not an admin of {slug}."]}, 403)
 
 
+def _body(request) -> dict:
+    """The JSON object sent; a list or a string is a 400, not an AttributeError."""
+    if not isinstance(request.data, dict):
+        raise ApiError("invalid", {"non_field_errors": ["A JSON object is expected."]})
+    return request.data
+
+
 def _validation(exc: ValidationError) -> ApiError:
     return ApiError("invalid", exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
 
@@ -97,12 +104,15 @@ class KeyListRegisterApi(APIView):
         responses={201: JwkOutput},
     )
     def post(self, request):
-        agency = _admin_agency(request.user, request.data.get("agency"))
-        x, pem = request.data.get("x"), request.data.get("pem")
+        data = _body(request)
+        agency = _admin_agency(request.user, data.get("agency"))
+        x, pem = data.get("x"), data.get("pem")
         if bool(x) == bool(pem):
             raise ApiError("invalid", {"x": ["Give the public key as `x` (base64url) or `pem`, one of the two."]})
         try:
-            key = key_services.agency_key_register_external(agency=agency, public_key=x or pem, actor=request.user)
+            key = key_services.agency_key_register_external(
+                agency=agency, public_key=cast(str, x or pem), actor=request.user
+            )
         except ValidationError as exc:
             raise _validation(exc)
         return Response(jwk(key), status=status.HTTP_201_CREATED)
@@ -115,7 +125,7 @@ class KeyRotateApi(APIView):
         request=inline_serializer("KeyRotate", {"agency": serializers.CharField()}), responses={201: JwkOutput}
     )
     def post(self, request):
-        agency = _admin_agency(request.user, request.data.get("agency"))
+        agency = _admin_agency(request.user, _body(request).get("agency"))
         key = key_services.agency_key_generate(agency=agency, actor=request.user)
         return Response(jwk(key), status=status.HTTP_201_CREATED)
 
@@ -138,7 +148,7 @@ class KeyRevokeApi(APIView):
             )
         try:
             key = key_services.key_revoke(
-                key=cast(SigningKey, key), reason=request.data.get("reason") or "", actor=request.user
+                key=cast(SigningKey, key), reason=_body(request).get("reason") or "", actor=request.user
             )
         except ValidationError as exc:
             raise _validation(exc)

@@ -33,6 +33,7 @@ from .models import (
     hash_token,
     sector_of,
 )
+from .validation import clean_text
 
 User = get_user_model()
 
@@ -383,8 +384,10 @@ def _key_retire(key: SigningKey, actor) -> None:
 
 @transaction.atomic
 def key_revoke(*, key: SigningKey, reason: str, actor=None) -> SigningKey:
-    if not reason or not reason.strip():
-        raise ValidationError({"reason": ["Say why the key is revoked."]})
+    cleaned, problem = clean_text(reason, max_length=2000, required=True)
+    if problem or not cleaned:
+        raise ValidationError({"reason": [problem if problem else "Say why the key is revoked."]})
+    reason = cleaned
     if key.status == KeyStatus.REVOKED:
         # The first revocation's time and reason are the record; a second one must not overwrite them.
         raise ValidationError({"kid": ["This key is already revoked."]})

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .keys import b64url, decrypt_private_key, public_key_from_x
 from .models import KeyStatus, SigningKey
+from .validation import MAX_DEPTH, hostile_errors, too_deep_field
 
 TYPES = ("alert+json", "practice+json", "outcome+json", "scan+json", "key+json", "checkpoint+json")
 ACCEPTED_ALGS = ("EdDSA", "Ed25519")  # RFC 9864 names Ed25519 explicitly
@@ -125,7 +126,7 @@ def parse(jws, typ: str) -> ParsedJws:
         raise JwsError("malformed_jws", "A JWS part is not valid base64url.") from exc
     try:
         header = json.loads(header_bytes.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise JwsError("malformed_jws", "The protected header is not a JSON object.") from exc
     if not isinstance(header, dict):
         raise JwsError("malformed_jws", "The protected header is not a JSON object.")
@@ -144,10 +145,18 @@ def parse(jws, typ: str) -> ParsedJws:
         raise JwsError("bad_header", "kid must be a non-empty string.")
     try:
         payload = json.loads(payload_bytes.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except RecursionError as exc:
+        # Thousands of levels: the decoder gives up, the answer still names the field.
+        field = too_deep_field(payload_bytes.decode("utf-8")) or "jws"
+        raise JwsError("invalid_document", f"Nested deeper than {MAX_DEPTH} levels.", field) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise JwsError("malformed_payload", "The payload is not UTF-8 JSON.") from exc
     if not isinstance(payload, dict):
         raise JwsError("malformed_payload", "The payload must be a JSON object.")
+    hostile = hostile_errors(payload)
+    if hostile:  # NaN, lone surrogates, NUL, deep nesting: refused by name before anything else looks at them
+        field, messages = next(iter(hostile.items()))
+        raise JwsError("invalid_document", messages[0], field)
     try:
         if canonical(payload) != payload_bytes:
             raise JwsError("non_canonical", "The payload is not RFC 8785 canonical JSON.")

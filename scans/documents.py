@@ -16,6 +16,7 @@ from ports import signing
 from ports.locode import locode_error
 from ports.models import KeyOwner, ScannerNode
 from ports.signing import rfc3339
+from ports.validation import finite_number, strict_datetime
 
 from .models import Anomaly, Mode, Scan, Verdict
 
@@ -38,6 +39,7 @@ RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 MAX_ROUTE = 20
 FUTURE_SKEW = timedelta(minutes=5)
+MAX_SEIZED_KG = 100_000
 
 
 def _number(value) -> bool:
@@ -89,8 +91,8 @@ def validate(payload: dict, node: ScannerNode, now: datetime | None = None) -> d
             add("port", f"This node scans at {node.port_id}, not {payload['port']}.")
     scanned_at = payload.get("scanned_at")
     if scanned_at is not None:
-        parsed = parse_datetime(scanned_at) if isinstance(scanned_at, str) else None
-        if not isinstance(scanned_at, str) or not RFC3339_Z.match(scanned_at) or parsed is None:
+        parsed = strict_datetime(scanned_at)  # 30 February and hour 25 match the pattern but do not exist
+        if parsed is None:
             add("scanned_at", "An RFC 3339 time in UTC with whole seconds ending in Z, e.g. 2026-11-22T08:15:00Z.")
         elif parsed > now + FUTURE_SKEW:
             add("scanned_at", "More than 5 minutes in the future.")
@@ -136,8 +138,10 @@ def validate(payload: dict, node: ScannerNode, now: datetime | None = None) -> d
     if digest is not None and (not isinstance(digest, str) or not SHA256_HEX.match(digest)):
         add("image_sha256", "64 lower-case hexadecimal characters.")
     seized = payload.get("seized_kg")
-    if seized is not None and (not _number(seized) or seized < 0):
-        add("seized_kg", "A number of kilograms, 0 or more.")
+    if seized is not None:
+        _, problem = finite_number(seized, minimum=0, maximum=MAX_SEIZED_KG, what="A number of kilograms")
+        if problem:
+            add("seized_kg", f"{problem} Kilograms run from 0 to {MAX_SEIZED_KG:,}.")
     return errors
 
 

@@ -56,26 +56,17 @@ def scan_detail(request, scan_id):
     if request.method == "POST":
         if not can_record:
             return HttpResponseForbidden("You may not record this scan's outcome.")
-        data = {
-            "result": request.POST.get("result"),
-            "seized_kg": float(request.POST["seized_kg"]) if request.POST.get("seized_kg") else None,
-            "substance": request.POST.get("substance") or None,
-            "note": request.POST.get("note") or None,
-        }
-        if data["result"] not in OutcomeResult.values:
-            errors["result"] = ["Choose negative or positive."]
-        elif data["seized_kg"] is not None and data["seized_kg"] < 0:
-            errors["seized_kg"] = ["Kilograms cannot be negative."]
+        # Raw form strings: the service reads and checks them, as it does the API's JSON.
+        data = {name: request.POST.get(name) for name in outcome_services.FIELDS}
+        try:
+            outcome_services.outcome_record(membership=membership, scan=scan, data=data)
+        except ValidationError as exc:
+            errors = exc.message_dict
+        except outcome_services.OutcomeExists:
+            errors["result"] = ["This scan already has an outcome."]
         else:
-            try:
-                outcome_services.outcome_record(membership=membership, scan=scan, data=data)
-            except ValidationError as exc:
-                errors = exc.message_dict
-            except outcome_services.OutcomeExists:
-                errors["result"] = ["This scan already has an outcome."]
-            else:
-                messages.success(request, "Inspection outcome recorded and signed by your agency.")
-                return redirect("scan_detail", scan_id=scan.pk)
+            messages.success(request, "Inspection outcome recorded and signed by your agency.")
+            return redirect("scan_detail", scan_id=scan.pk)
     reader = access.reader_for(request.user)
     delivery = Delivery.objects.filter(scan=scan, agency_id__in=reader.agency_ids).select_related("agency").first()
     return render(
@@ -90,4 +81,5 @@ def scan_detail(request, scan_id):
             "outcome_status": outcome_services.outcome_signature_status(outcome) if outcome else None,
             "results": OutcomeResult.choices,
         },
+        status=400 if errors else 200,
     )

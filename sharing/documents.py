@@ -17,6 +17,7 @@ from ports import signing
 from ports.locode import locode_error
 from ports.models import Agency, KeyOwner, Membership, Port
 from ports.services import port_for_locode
+from ports.validation import hostile_errors
 
 from .models import (
     Category,
@@ -342,27 +343,12 @@ def _resolve_ports(audience_ports: list[str], *codes: str | None) -> tuple[list[
     return [resolved[c] for c in audience_ports], resolved
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    return False
-
-
 def _reject_nul(raw: dict) -> None:
-    """PostgreSQL text cannot hold NUL: a document carrying one anywhere is refused before any lookup."""
-    fields = sorted(
-        {
-            key if "\x00" not in key else "non_field_errors"
-            for key, value in raw.items()
-            if _has_nul(key) or _has_nul(value)
-        }
-    )
-    if fields:
-        raise ValidationError({field: ["NUL characters are not allowed."] for field in fields})
+    """Hostile values (NUL, lone surrogates, NaN and Infinity, deep nesting) are refused by field before any
+    lookup: PostgreSQL text cannot hold them and the signer cannot canonicalize them."""
+    errors = hostile_errors(raw)
+    if errors:
+        raise ValidationError(errors)
 
 
 def validate_alert(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)) -> Validated:

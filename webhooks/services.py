@@ -34,6 +34,7 @@ import access
 from ports import audit, signing
 from ports.models import Membership, Role, Sector
 from ports.services import portal_key_ensure
+from ports.validation import clean_text, text_problem
 from scans import documents as scan_documents
 from scans.models import Delivery, Scan
 
@@ -121,6 +122,9 @@ def resolve_target(url) -> Target:
 
     if not isinstance(url, str) or not url.strip():
         raise refuse("This field is required.")
+    problem = text_problem(url)
+    if problem:
+        raise refuse(problem)
     url = url.strip()
     if len(url) > MAX_URL:
         raise refuse(f"At most {MAX_URL} characters.")
@@ -179,9 +183,10 @@ def endpoint_register(*, membership: Membership, url, description="", actor) -> 
         target = resolve_target(url)  # DNS before the transaction: no network I/O while it is open
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    description = description if isinstance(description, str) else ""
-    if len(description) > MAX_DESCRIPTION:
-        errors["description"] = [f"At most {MAX_DESCRIPTION} characters."]
+    description, problem = clean_text(description, max_length=MAX_DESCRIPTION)
+    if problem:
+        errors["description"] = [problem]
+    description = description or ""
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -202,6 +202,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "alliance.schema.AutoSchema",  # documents the error answers of every operation
     "EXCEPTION_HANDLER": "alliance.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Names the field of a NaN or a too-deep nesting instead of a 500 or an anonymous parse error.
+    "DEFAULT_PARSER_CLASSES": [
+        "alliance.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "alliance.throttling.FailOpenUserThrottle",
         "alliance.throttling.FailOpenAnonThrottle",

@@ -82,12 +82,25 @@ class BatchItemOutput(serializers.Serializer):
 ERROR = ErrorSerializer
 
 
-def _node_input(request, serializer_class, node):
-    """Malformed bodies are 400s that still count as rejected pushes."""
-    if not isinstance(request.data, dict):
+def _node_body(request, node) -> dict:
+    """The JSON object a node sent; a body that is not one is a 400 that still counts as a rejected push.
+
+    What the object holds is checked by the services (signing.parse for `jws`, the batch envelope for `items`):
+    the serializers above only describe it for the schema."""
+    try:
+        data = request.data
+    except exceptions.APIException:  # unreadable JSON (the parser names a field when it can)
+        scan_services.reject_malformed(node)
+        raise
+    if not isinstance(data, dict):
         scan_services.reject_malformed(node)
         raise exceptions.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
-    serializer = serializer_class(data=request.data)
+    return data
+
+
+def _node_input(request, serializer_class, node):
+    """Malformed bodies are 400s that still count as rejected pushes."""
+    serializer = serializer_class(data=_node_body(request, node))
     if not serializer.is_valid():
         scan_services.reject_malformed(node)
         raise exceptions.ValidationError(serializer.errors)
@@ -139,8 +152,7 @@ class ScanListCreateApi(GenericAPIView):
     )
     def post(self, request):
         node = request.auth.node
-        data = _node_input(request, JwsInput, node)
-        result = scan_services.scan_ingest(node=node, jws=data["jws"])
+        result = scan_services.scan_ingest(node=node, jws=_node_body(request, node).get("jws"))
         if result.status == "rejected":
             raise ApiError(result.code, result.errors, status_code=result.http)
         return Response(_scan_body(result.scan), status=result.http)
@@ -164,8 +176,10 @@ class ScanBatchApi(GenericAPIView):
     )
     def post(self, request):
         node = request.auth.node
-        data = _node_input(request, BatchInput, node)
-        results = scan_services.scan_ingest_batch(node=node, items=data["items"])
+        try:
+            results = scan_services.scan_ingest_batch(node=node, items=_node_body(request, node).get("items"))
+        except scan_services.Rejected as exc:
+            raise ApiError(exc.code, exc.errors, status_code=exc.http) from exc
         return Response(
             {
                 "results": [
@@ -198,10 +212,12 @@ class ScanDetailApi(GenericAPIView):
 
 
 class OutcomeInput(serializers.Serializer):
+    """For the schema; the service validates (outcome_services.outcome_clean)."""
+
     result = serializers.ChoiceField(choices=["negative", "positive"])
-    seized_kg = serializers.FloatField(required=False, allow_null=True, min_value=0)
-    substance = serializers.CharField(required=False, allow_null=True, max_length=64)
-    note = serializers.CharField(required=False, allow_null=True, max_length=2000)
+    seized_kg = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100_000)
+    substance = serializers.CharField(required=False, allow_null=True, max_length=outcome_services.MAX_SUBSTANCE)
+    note = serializers.CharField(required=False, allow_null=True, max_length=outcome_services.MAX_NOTE)
     agency = serializers.CharField(required=False, help_text="Acting agency slug, when an officer in several.")
 
 
@@ -215,11 +231,11 @@ class ScanOutcomeApi(GenericAPIView):
     def post(self, request, scan_id):
         scan = access.get_scan_for(request.user, scan_id)  # 404 before the body is looked at
         agency = request.data.get("agency") if isinstance(request.data, dict) else None
-        membership = outcome_services.outcome_membership(request.user, scan, agency)
-        serializer = OutcomeInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        membership = outcome_services.outcome_membership(
+            request.user, scan, agency if isinstance(agency, str) else None
+        )
         try:
-            outcome = outcome_services.outcome_record(membership=membership, scan=scan, data=serializer.validated_data)
+            outcome = outcome_services.outcome_record(membership=membership, scan=scan, data=request.data)
         except outcome_services.OutcomeExists as exc:
             raise ApiError("conflict", {"scan": [str(exc)]}, status_code=409) from exc
         return Response(OutcomeOutput(outcome).data, status=status.HTTP_201_CREATED)

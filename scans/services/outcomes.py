@@ -11,10 +11,15 @@ from ports import audit, signing
 from ports.models import KeyOwner, Membership, Role, Sector
 from ports.selectors import active_memberships
 from ports.services import agency_key_ensure
+from ports.validation import clean_text, finite_number, hostile_errors
 
-from ..models import InspectionOutcome, Scan
+from ..documents import MAX_SEIZED_KG
+from ..models import InspectionOutcome, OutcomeResult, Scan
 
 OUTCOME_TYP = "outcome+json"
+MAX_SUBSTANCE = 64
+MAX_NOTE = 2000
+FIELDS = ("result", "seized_kg", "substance", "note")
 
 
 class OutcomeExists(Exception):
@@ -63,13 +68,50 @@ def outcome_signature_status(outcome: InspectionOutcome) -> str:
     return signing.status_of(outcome.jws, OUTCOME_TYP, outcome_document(outcome), outcome.key)
 
 
+def outcome_clean(data) -> dict:
+    """The outcome fields from raw input, whatever the path (API JSON or the page's form strings).
+
+    Raises ValidationError({field: [messages]}) naming every bad field. `seized_kg` is a finite number
+    of kilograms, 0 to 100,000 as for scans, given as a number or a numeric string.
+    """
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+    errors: dict[str, list[str]] = {
+        name: messages for name, messages in hostile_errors(data).items() if name in (*FIELDS, "non_field_errors")
+    }
+    result = data.get("result")
+    if "result" not in errors and result not in OutcomeResult.values:
+        errors["result"] = [f"Choose one of {', '.join(OutcomeResult.values)}."]
+    seized = data.get("seized_kg")
+    if "seized_kg" not in errors and seized not in (None, ""):
+        seized, problem = finite_number(
+            seized, minimum=0, maximum=MAX_SEIZED_KG, strings=True, what="A number of kilograms"
+        )
+        if problem:
+            errors["seized_kg"] = ["Kilograms cannot be negative." if problem.startswith("At least") else problem]
+        elif result == OutcomeResult.NEGATIVE and seized:
+            errors["seized_kg"] = ["A negative inspection seizes nothing."]
+    else:
+        seized = None
+    texts = {}
+    for name, limit in (("substance", MAX_SUBSTANCE), ("note", MAX_NOTE)):
+        if name in errors:
+            continue
+        texts[name], problem = clean_text(data.get(name), max_length=limit)
+        if problem:
+            errors[name] = [problem]
+    if errors:
+        raise ValidationError(errors)
+    return {"result": result, "seized_kg": seized, **texts}
+
+
 @transaction.atomic
-def outcome_record(*, membership: Membership, scan: Scan, data: dict) -> InspectionOutcome:
+def outcome_record(*, membership: Membership, scan: Scan, data) -> InspectionOutcome:
+    """Validate the raw `data` (outcome_clean), sign it with the agency key and store it."""
+    values = outcome_clean(data)
     if InspectionOutcome.objects.filter(scan=scan).exists():
         raise OutcomeExists("This scan already has an inspection outcome.")
-    seized = data.get("seized_kg")
-    if data["result"] == "negative" and seized:
-        raise ValidationError({"seized_kg": ["A negative inspection seizes nothing."]})
+    seized = values["seized_kg"]
     key = agency_key_ensure(membership.agency)
     now = timezone.now().replace(microsecond=0)
     outcome = InspectionOutcome(
@@ -77,10 +119,10 @@ def outcome_record(*, membership: Membership, scan: Scan, data: dict) -> Inspect
         scan=scan,
         agency=membership.agency,
         author=membership.handle,
-        result=data["result"],
+        result=values["result"],
         seized_kg=seized,
-        substance=data.get("substance") or None,
-        note=data.get("note") or None,
+        substance=values["substance"],
+        note=values["note"],
         created_at=now,
         key=key,
     )

@@ -132,8 +132,24 @@ def _new_scan(node: ScannerNode, checked: Checked, now) -> Scan:
     )
 
 
+def batch_items_errors(items) -> dict[str, list[str]]:
+    """The batch envelope (SPEC section 5): a list of 1 to MAX_BATCH items. What each item holds is that
+    item's own business: a number, a list or a hostile string among them is rejected alone."""
+    if not isinstance(items, list):
+        return {"items": ["A list of compact JWS strings is expected."]}
+    if not 1 <= len(items) <= MAX_BATCH:
+        return {"items": [f"A batch holds 1 to {MAX_BATCH} items (this one has {len(items)})."]}
+    return {}
+
+
 def scan_ingest_batch(*, node: ScannerNode, items: list) -> list[PushResult]:
-    """Verify every item, store the good ones in one transaction (bulk), answer one result per item, in order."""
+    """Verify every item, store the good ones in one transaction (bulk), answer one result per item, in order.
+
+    A malformed envelope raises Rejected (counted as one rejected push)."""
+    errors = batch_items_errors(items)
+    if errors:
+        reject_malformed(node)
+        raise Rejected(400, "invalid", errors)
     now = timezone.now()
     keys = _active_keys(node)
     results: list[PushResult | None] = [None] * len(items)

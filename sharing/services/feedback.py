@@ -1,7 +1,5 @@
 """Feedback on alerts (SPEC section 3): a public-sector reader reports what they did with an alert."""
 
-import math
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -9,51 +7,49 @@ from django.utils import timezone
 from notifications.services import notify
 from ports import audit
 from ports.models import Membership, Sector
+from ports.validation import clean_text, finite_number, hostile_errors
 
 from ..models import Alert, Feedback, FeedbackOutcome, Tlp
 
 MAX_NOTE = 4000
+MAX_CONTAINER = 32  # spaces and dashes included; the model keeps the compact form
 MAX_KG = 1_000_000  # a million kilograms: more than any seizure on record, less than a typo of units
 
 
-def _clean(data: dict) -> dict:
-    """{field: [messages]} errors in the API's shape; normalised values otherwise."""
-    errors: dict[str, list[str]] = {}
+FIELDS = ("outcome", "seized_kg", "container", "note")
+
+
+def _clean(data) -> dict:
+    """{field: [messages]} errors in the API's shape; normalised values otherwise (raw API JSON or form strings)."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+    errors: dict[str, list[str]] = {
+        name: messages for name, messages in hostile_errors(data).items() if name in (*FIELDS, "non_field_errors")
+    }
     outcome = data.get("outcome")
-    if outcome not in FeedbackOutcome.values:
+    if "outcome" not in errors and outcome not in FeedbackOutcome.values:
         errors["outcome"] = [f"Choose one of {', '.join(FeedbackOutcome.values)}."]
     seized_kg = data.get("seized_kg")
-    if seized_kg in ("", None):
+    if "seized_kg" in errors or seized_kg in ("", None):
         seized_kg = None
     else:
-        try:
-            seized_kg = float(seized_kg)
-        except (TypeError, ValueError):
-            errors["seized_kg"] = ["A number of kilograms is expected."]
-            seized_kg = None
-        else:
-            if isinstance(data.get("seized_kg"), bool) or not math.isfinite(seized_kg):
-                errors["seized_kg"] = ["A number of kilograms is expected."]
-            elif seized_kg < 0:
-                errors["seized_kg"] = ["Kilograms cannot be negative."]
-            elif seized_kg > MAX_KG:
-                errors["seized_kg"] = [f"At most {MAX_KG} kg."]
-            elif outcome != FeedbackOutcome.SEIZED:
-                errors["seized_kg"] = ["Kilograms go with the outcome 'seized' only."]
-    container = data.get("container") or ""
-    if not isinstance(container, str):
-        errors["container"] = ["A container number is expected."]
-        container = ""
-    container = container.replace(" ", "").replace("-", "").upper()
-    note = data.get("note") or ""
-    if not isinstance(note, str):
-        errors["note"] = ["Text is expected."]
-        note = ""
-    elif len(note) > MAX_NOTE:
-        errors["note"] = [f"At most {MAX_NOTE} characters (this has {len(note)})."]
+        seized_kg, problem = finite_number(
+            seized_kg, minimum=0, maximum=MAX_KG, strings=True, what="A number of kilograms"
+        )
+        if problem:
+            errors["seized_kg"] = ["Kilograms cannot be negative." if problem.startswith("At least") else problem]
+        elif outcome != FeedbackOutcome.SEIZED:
+            errors["seized_kg"] = ["Kilograms go with the outcome 'seized' only."]
+    container, problem = clean_text(data.get("container"), max_length=MAX_CONTAINER)
+    if problem and "container" not in errors:
+        errors["container"] = [problem if problem != "Text is expected." else "A container number is expected."]
+    container = (container or "").replace(" ", "").replace("-", "").upper()
+    note, problem = clean_text(data.get("note"), max_length=MAX_NOTE)
+    if problem and "note" not in errors:
+        errors["note"] = [problem]
     if errors:
         raise ValidationError(errors)
-    return {"outcome": outcome, "seized_kg": seized_kg, "container": container, "note": note.strip()}
+    return {"outcome": outcome, "seized_kg": seized_kg, "container": container, "note": note or ""}
 
 
 def _notice_subject(feedback: Feedback) -> str:

@@ -7,9 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ports import audit
+from ports.locode import locode_error
 from ports.models import Membership, Port, Role, Sector
 from ports.selectors import active_memberships
 from ports.services import port_for_locode
+from ports.validation import clean_text, strict_date, text_problem
 
 from ..models import Measure
 
@@ -35,10 +37,49 @@ def measure_membership(user, port: str, agency_slug: str | None = None) -> Membe
     return at_port[0]
 
 
+MAX_DESCRIPTION = 2000
+
+
+def measure_clean(*, port, origin, starts_on, description, agency_slug=None) -> dict:
+    """Raw values (API JSON, or the demo's own) -> normalised ones; ValidationError naming every bad field."""
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    for name, value, nullable in (("port", port, False), ("origin", origin, True)):
+        if value is None or value == "":
+            values[name] = None
+            if not nullable:
+                errors[name] = ["This field is required."]
+            continue
+        problem = locode_error(value.strip().upper()) if isinstance(value, str) else locode_error(value)
+        if isinstance(value, str) and text_problem(value):
+            problem = text_problem(value)
+        if problem:
+            errors[name] = [problem]
+        else:
+            values[name] = value.strip().upper()
+    if isinstance(starts_on, date):
+        values["starts_on"] = starts_on
+    else:
+        values["starts_on"] = strict_date(starts_on)
+        if values["starts_on"] is None:
+            errors["starts_on"] = ["A date written YYYY-MM-DD that exists."]
+    values["description"], problem = clean_text(description, max_length=MAX_DESCRIPTION, required=True)
+    if problem:
+        errors["description"] = [problem]
+    if agency_slug is not None and (not isinstance(agency_slug, str) or text_problem(agency_slug)):
+        errors["agency"] = ["An agency slug is expected."]
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
 @transaction.atomic
-def measure_declare(
-    *, user, port: str, origin: str | None, starts_on: date, description: str, agency_slug: str | None = None
-) -> Measure:
+def measure_declare(*, user, port, origin, starts_on, description, agency_slug: str | None = None) -> Measure:
+    """Validate the raw values (measure_clean), then declare the measure under the caller's officer membership."""
+    values = measure_clean(
+        port=port, origin=origin, starts_on=starts_on, description=description, agency_slug=agency_slug
+    )
+    port, origin, starts_on = values["port"], values["origin"], values["starts_on"]
     if not Port.objects.filter(locode=port, is_member=True).exists():
         raise ValidationError({"port": [f"{port} is not a member port of the alliance."]})
     membership = measure_membership(user, port, agency_slug)
@@ -47,7 +88,7 @@ def measure_declare(
         port_id=port,
         origin=origin_port,
         starts_on=starts_on,
-        description=description.strip(),
+        description=values["description"],
         agency=membership.agency,
         author=membership.handle,
         created_at=timezone.now().replace(microsecond=0),

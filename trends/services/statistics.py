@@ -8,7 +8,7 @@ other bounds is refused (the same days would count twice).
 
 import csv
 import io
-import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
@@ -21,12 +21,15 @@ from ports.locode import locode_error
 from ports.models import Agency, Membership, Port, Role, Sector
 from ports.selectors import active_memberships
 from ports.services import port_for_locode
+from ports.validation import finite_number, strict_date, text_problem
 
 from ..models import StatisticsRow
 
 COLUMNS = ("period_start", "period_end", "port", "origin", "scans", "suspect", "positive", "seized_kg")
 MIN_DAYS, MAX_DAYS = 7, 366
 MAX_ROWS = 5000
+MAX_COUNT = 10_000_000  # SPEC section 7: counts at most ten million
+MAX_KG = 10_000_000  # and seized_kg at most ten million
 
 
 @dataclass
@@ -42,43 +45,52 @@ class CleanRow:
 
 
 def _date(value, errors: list[str]) -> date | None:
-    try:
-        return date.fromisoformat(str(value).strip())
-    except (TypeError, ValueError):
-        errors.append("A date is written YYYY-MM-DD.")
-        return None
+    parsed = strict_date(value)  # 2026-02-30 matches the pattern but does not exist
+    if parsed is None:
+        errors.append("A date is written YYYY-MM-DD and exists.")
+    return parsed
 
 
 def _count(value, errors: list[str]) -> int | None:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
         errors.append("A whole number is required.")
         return None
-    try:
-        text = str(value).strip()
-        number = int(text) if not isinstance(value, int) else value
-    except (TypeError, ValueError):
-        errors.append("A whole number is required.")
+    text = value.strip() if isinstance(value, str) else ""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]+", text):
+        errors.append("A whole number is required.")  # digits only: no "1e3", no "nan", no other scripts' digits
         return None
+    if isinstance(value, str) and len(text.lstrip("0")) > len(str(MAX_COUNT)):
+        errors.append(f"At most {MAX_COUNT:,}.")  # thousands of digits: int() itself would refuse to read them
+        return None
+    number = int(text) if isinstance(value, str) else value
     if number < 0:
         errors.append("Must not be negative.")
+        return None
+    if number > MAX_COUNT:
+        errors.append(f"At most {MAX_COUNT:,}.")
         return None
     return number
 
 
 def _kg(value, errors: list[str]) -> float | None:
-    if value is None or str(value).strip() == "":
+    if value is None or (isinstance(value, str) and value.strip() == ""):
         return 0.0
-    try:
-        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):
-        errors.append("A number of kilograms is required.")
-        return None
-    if number < 0:
-        errors.append("Must not be negative.")
+    number, problem = finite_number(value, minimum=0, maximum=MAX_KG, strings=True, what="A number of kilograms")
+    if problem:
+        errors.append(problem)
         return None
     return number
+
+
+def _code(value, errors: list[str]) -> str | None:
+    if not isinstance(value, str):
+        errors.append("A LOCODE (5 characters) is expected.")
+        return None
+    problem = text_problem(value)
+    if problem:
+        errors.append(problem)
+        return None
+    return value.strip()
 
 
 def _clean(raw: dict, member_ports: set[str]) -> tuple[CleanRow | None, dict[str, list[str]]]:
@@ -97,8 +109,8 @@ def _clean(raw: dict, member_ports: set[str]) -> tuple[CleanRow | None, dict[str
 
     start = field("period_start", _date)
     end = field("period_end", _date)
-    port = field("port", lambda v, e: str(v).strip())
-    origin = field("origin", lambda v, e: str(v).strip())
+    port = field("port", _code)
+    origin = field("origin", _code)
     scans = field("scans", _count)
     suspect = field("suspect", _count)
     positive = field("positive", _count)
@@ -123,11 +135,17 @@ def _clean(raw: dict, member_ports: set[str]) -> tuple[CleanRow | None, dict[str
     return CleanRow(start, end, port, origin, scans, suspect, positive, kg), {}
 
 
-def statistics_validate(rows: list[dict], *, allowed_ports: set[str] | None = None) -> tuple[list[CleanRow], dict]:
+def statistics_validate(
+    rows: list[dict], *, allowed_ports: set[str] | None = None, max_rows: int | None = None
+) -> tuple[list[CleanRow], dict]:
     """Clean every row; errors are {row index: {field: [messages]}} (every bad row, not just the first).
 
     `allowed_ports`: the ports the caller may report for (None: any member port, the operator's command).
+    `max_rows`: the most rows one call may hold (the API's MAX_ROWS; a file has no limit). A `rows` that is
+    not such a list is reported at index -1.
     """
+    if not isinstance(rows, list) or (max_rows is not None and not 1 <= len(rows) <= max_rows):
+        return [], {-1: {"rows": [f"A list of 1 to {max_rows or MAX_ROWS} rows is expected."]}}
     member_ports = set(Port.objects.filter(is_member=True).values_list("locode", flat=True))
     clean: list[CleanRow] = []
     errors: dict[int, dict[str, list[str]]] = {}
