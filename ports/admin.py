@@ -193,3 +193,19 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 @admin.register(AuditCheckpoint)
 class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ["seq", "hash", "created_at"]
+
+
+# django-otp registers a TOTP device admin that shows each device's secret key (and a QR code of it): the
+# operator sees metadata only, and may delete a lost device (audited like every change here), nothing else.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(ReadOnlyAdmin):
+    list_display = ["user", "name", "confirmed"]
+    fields = ["user", "name", "confirmed"]
+    readonly_fields = fields
+
+    def has_delete_permission(self, request, obj=None):
+        return True

@@ -209,3 +209,20 @@ def test_memberships_and_nodes_change_only_through_their_services(cast, operator
     assert 'name="kind"' not in page
     assert 'name="slug"' not in page
     assert operator.get("/django-admin/ports/agency/add/").status_code == 403
+
+
+def test_no_admin_page_shows_a_second_factor_secret(cast, operator):
+    """django-otp's own device admin showed each TOTP secret (and its QR code) to the operator."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=cast["users"]["author"], name="phone", confirmed=True)
+    for url in (
+        "/django-admin/otp_totp/totpdevice/",
+        f"/django-admin/otp_totp/totpdevice/{device.pk}/change/",
+        f"/django-admin/otp_totp/totpdevice/{device.pk}/config/",
+        f"/django-admin/otp_totp/totpdevice/{device.pk}/qrcode/",
+    ):
+        response = operator.get(url)
+        assert device.key not in response.content.decode(errors="replace"), url
+        assert device.bin_key.hex() not in response.content.decode(errors="replace"), url
+    assert "phone" in operator.get("/django-admin/otp_totp/totpdevice/").content.decode()
