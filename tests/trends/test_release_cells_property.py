@@ -10,7 +10,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.access.release_world import store_flag, write_cells, write_statistics
+from tests.trends.release_world import store_flag, write_cells, write_statistics
 
 pytestmark = pytest.mark.django_db
 

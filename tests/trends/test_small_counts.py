@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from django.db import transaction
 
-from tests.access.release_world import store_flag, write_cells
+from tests.trends.release_world import store_flag, write_cells
 
 pytestmark = pytest.mark.django_db
 
