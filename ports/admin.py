@@ -203,9 +203,9 @@ if admin.site.is_registered(TOTPDevice):
 
 @admin.register(TOTPDevice)
 class TOTPDeviceAdmin(ReadOnlyAdmin):
-    list_display = ["user", "name", "confirmed"]
-    fields = ["user", "name", "confirmed"]
-    readonly_fields = fields
+    list_display = ("user", "name", "confirmed")
+    fields = ("user", "name", "confirmed")
+    readonly_fields = ("user", "name", "confirmed")
 
     def has_delete_permission(self, request, obj=None):
         return True

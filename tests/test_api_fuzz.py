@@ -6,9 +6,11 @@ gets a bounded number of generated requests, as a member (an officer) and, for t
 Agency admin operations need a TOTP-verified portal session: tokens get a 403, and that answer must conform too.
 """
 
+import json
 import os
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -78,6 +80,80 @@ def _fuzz_mode(operation, mode, base_url: str, token: str, failures: dict) -> in
     return sent
 
 
+# Hostile values (SPEC section 5): each replaces one body field in turn, sent as raw JSON text (NaN and lone
+# surrogates cannot go through a JSON encoder). Those marked `refused` must never be accepted; none may be a 5xx.
+HOSTILE = {
+    "nan": ("NaN", True),
+    "infinity": ("-Infinity", True),
+    "huge": ("1e308", False),
+    "nul": ('"a\\u0000b"', True),
+    "lone-surrogate": ('"\\ud800"', True),
+    "deep": ("[" * 5000 + "]" * 5000, True),
+    "long": (json.dumps("x" * 100_000), False),
+    "object": ('{"a": 1}', False),
+    "list": ("[1, 2]", False),
+    "bool": ("true", False),
+    "impossible-date": ('"2026-02-30T25:00:00Z"', False),
+}
+SENTINEL = "__hostile__"
+
+
+def _example_body(operation) -> dict | None:
+    """One valid body for the operation, as the schema describes it (None when it takes no JSON object)."""
+    found: list = []
+
+    @hypothesis_settings(
+        max_examples=1,
+        phases=[Phase.generate],
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    def one(case):
+        if not found:
+            found.append(case.body)
+
+    try:
+        one()
+    except Unsatisfiable:
+        return None
+    body = found[0] if found else None
+    return body if isinstance(body, dict) and body else None
+
+
+def _hostile(operation, base_url: str, token: str, failures: dict) -> int:
+    if operation.method.upper() not in ("POST", "PUT", "PATCH"):
+        return 0
+    body = _example_body(operation)
+    if body is None:
+        return 0
+    sent = 0
+    for field in sorted(body)[:8]:
+        for name, (raw, refused) in HOSTILE.items():
+            text = json.dumps({**body, field: SENTINEL}).replace(json.dumps(SENTINEL), raw)
+            url = base_url + operation.path.replace("{", "").replace("}", "")
+            response = requests.request(
+                operation.method.upper(),
+                url,
+                data=text.encode("utf-8", "surrogatepass"),
+                headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+                timeout=30,
+            )
+            sent += 1
+            key = (operation.label, "hostile", name, field)
+            if response.status_code >= 500:
+                failures.setdefault(key, f"{response.status_code} for {field}={name}")
+            elif refused and response.status_code < 400:
+                failures.setdefault(key, f"{response.status_code}: {field}={name} was accepted")
+            elif response.status_code >= 400 and response.status_code != 404:
+                answer = response.json()
+                if set(answer) != {"code", "errors"}:
+                    failures.setdefault(key, f"error shape {sorted(answer)} for {field}={name}")
+    return sent
+
+
 def test_every_api_operation_answers_within_its_schema(
     transactional_db, cast, make_agency, api_as, redis_server, tmp_path
 ):
@@ -108,7 +184,7 @@ def test_every_api_operation_answers_within_its_schema(
 
     web = WebServer(redis_server.url, tmp_path / "web.log")
     failures: dict = {}
-    sent = 0
+    sent = hostile = 0
     try:
         web.start()
         schema = schemathesis.openapi.from_url(
@@ -119,12 +195,14 @@ def test_every_api_operation_answers_within_its_schema(
         for operation in operations:
             is_node = (operation.method.upper(), operation.path) in NODE_OPERATIONS
             sent += _fuzz(operation, web.url, node.token if is_node else member_token, failures)
+            hostile += _hostile(operation, web.url, node.token if is_node else member_token, failures)
             if is_node:  # a member calling a node operation is refused, in the documented shape
                 sent += _fuzz(operation, web.url, member_token, failures)
             assert web.proc.poll() is None, "gunicorn died"
     finally:
         web.stop()
     assert sent > len(operations)
+    assert hostile > 10 * len(HOSTILE)  # the hostile values reached many body fields
     report = "\n\n".join(
         f"{label} ({mode}) [{kind}: {title}]\n{detail}" for (label, mode, kind, title), detail in failures.items()
     )
