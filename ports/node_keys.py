@@ -18,7 +18,7 @@ SKEW = timedelta(minutes=5)
 
 def node_key_rotate_signed(*, node: ScannerNode, jws: str) -> SigningKey:
     try:
-        parsed = signing.parse(jws, KEY_TYP)
+        parsed = signing.parse(jws, KEY_TYP, max_document=signing.MAX_DOCUMENT_BYTES)
     except signing.JwsError as exc:
         raise ValidationError(exc.as_errors()) from exc
     key = SigningKey.objects.filter(kid=parsed.kid, node=node, status=KeyStatus.ACTIVE).first()

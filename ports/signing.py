@@ -26,6 +26,9 @@ ACCEPTED_ALGS = ("EdDSA", "Ed25519")  # RFC 9864 names Ed25519 explicitly
 HEADER_MEMBERS = {"alg", "kid", "typ"}
 REFUSED_HEADERS = ("crit", "b64", "jwk", "jku", "x5u", "x5c")
 MAX_JWS_BYTES = 256 * 1024
+# SPEC section 5: every signed document (scan, outcome, alert, practice, key) is at most 64 KiB. Checked on
+# input; documents stored before stay verifiable whatever their size.
+MAX_DOCUMENT_BYTES = 64 * 1024
 
 
 class JwsError(Exception):
@@ -111,8 +114,11 @@ def _no_duplicates(pairs):
     return result
 
 
-def parse(jws, typ: str) -> ParsedJws:
-    """Parse and check everything but the signature. Raises JwsError (400 material)."""
+def parse(jws, typ: str, *, max_document: int | None = None) -> ParsedJws:
+    """Parse and check everything but the signature. Raises JwsError (400 material).
+
+    `max_document` bounds the payload's bytes: given on input (MAX_DOCUMENT_BYTES), not when re-verifying.
+    """
     if not isinstance(jws, str) or not jws:
         raise JwsError("malformed_jws", "A compact JWS string is required.")
     if len(jws) > MAX_JWS_BYTES:
@@ -143,6 +149,10 @@ def parse(jws, typ: str) -> ParsedJws:
         raise JwsError("bad_typ", f"typ must be {typ!r} here, not {header['typ']!r}.")
     if not isinstance(header["kid"], str) or not header["kid"]:
         raise JwsError("bad_header", "kid must be a non-empty string.")
+    if max_document is not None and len(payload_bytes) > max_document:
+        raise JwsError(
+            "invalid_document", f"The signed document is {len(payload_bytes)} bytes; at most {max_document}.", "jws"
+        )
     try:
         payload = json.loads(payload_bytes.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except RecursionError as exc:

@@ -392,3 +392,30 @@ def test_the_good_forms_of_the_table_are_accepted(world, cast, client):
         response = browser.post(url.format(alert=world["alert"]["id"], scan=world["scan"]["id"]), good)
         assert response.status_code == 302, (page, response.content.decode()[:2000])
         client.logout()
+
+
+# ---------------------------------------------------------------- the 64 KiB bound on a signed document
+
+
+def test_a_signed_scan_over_64_kib_is_rejected_alone_naming_the_jws(world):
+    """SPEC section 5: a signed document is at most 64 KiB. An unknown member makes a valid-looking document
+    larger (the field rules would refuse it later); the bound answers first, naming `jws`."""
+    node = world["node"]
+    big = node.sign({**node.document(), "padding": "x" * (64 * 1024)})
+    response = node.batch([node.sign(node.document()), big])
+    assert response.status_code == 200, response.content[:500]
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "rejected"]
+    assert "jws" in results[1]["errors"]
+    assert "64" in results[1]["errors"]["jws"][0] or "65536" in results[1]["errors"]["jws"][0]
+
+
+def test_a_practice_whose_document_passes_64_kib_is_refused_naming_the_body(world):
+    """50,000 characters are allowed in a body, but 50,000 three-byte characters make a 150 KB document."""
+    before = _counts()
+    response = world["officer"].post("/api/v1/practices/", {**PRACTICE, "body": "€" * 30_000}, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert "body" in response.json()["errors"]
+    assert _counts() == before
+    fine = world["officer"].post("/api/v1/practices/", {**PRACTICE, "body": "€" * 20_000}, format="json")
+    assert fine.status_code == 201, fine.content[:300]

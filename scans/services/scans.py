@@ -57,7 +57,7 @@ class Checked:
 
 def _check(node: ScannerNode, jws, keys: dict[str, SigningKey], now) -> Checked:
     try:
-        parsed = signing.parse(jws, scan_documents.SCAN_TYP)
+        parsed = signing.parse(jws, scan_documents.SCAN_TYP, max_document=signing.MAX_DOCUMENT_BYTES)
     except signing.JwsError as exc:
         raise Rejected(400, exc.code, exc.as_errors()) from exc
     key = keys.get(parsed.kid)

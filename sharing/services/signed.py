@@ -58,7 +58,14 @@ def _document(kind: Kind, *, doc_id: str, version: int, membership: Membership, 
         "audience": v.audience.as_document(),
         "created_at": signing.rfc3339(created_at),
     }
-    return {k: doc[k] for k in kind.keys}
+    doc = {k: doc[k] for k in kind.keys}
+    size = len(signing.canonical(doc))
+    if size > signing.MAX_DOCUMENT_BYTES:
+        # The body is what grows: 50,000 characters of Greek or Cyrillic text are more than 64 KiB of UTF-8.
+        raise ValidationError(
+            {"body": [f"The signed document would be {size} bytes; at most {signing.MAX_DOCUMENT_BYTES} (64 KiB)."]}
+        )
+    return doc
 
 
 def _columns(kind: Kind, doc: dict, v: Validated, membership: Membership, key: SigningKey, jws: str, created_at):
@@ -232,7 +239,7 @@ def _check_envelope(kind: Kind, payload: dict, membership: Membership, *, doc_id
 def publish_signed(kind: Kind, *, user, jws, head=None):
     """Pre-signed create (head None) or version: verify with an external agency key, store the JWS unchanged."""
     try:
-        parsed = signing.parse(jws, kind.typ)
+        parsed = signing.parse(jws, kind.typ, max_document=signing.MAX_DOCUMENT_BYTES)
     except signing.JwsError as exc:
         raise _jws_error(exc)
     payload = parsed.payload
