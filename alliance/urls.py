@@ -58,5 +58,6 @@ urlpatterns = [
     path("", include("correlation.urls")),
     path("", include("trends.urls")),
     path("", include(notifications_urls.urlpatterns)),
+    path("", include("interop.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "correlation",
     "trends",
     "webhooks",
+    "interop",
     "retention",
     "demo",
 ]
