@@ -151,6 +151,41 @@ def alerts_exportable_to(user: Any) -> QuerySet[Alert]:
     return alerts_visible_to(user).exclude(handling__in=(Handling.H2, Handling.H3))
 
 
+# ---------------------------------------------------------------- Feeds to outside tools (SPEC section 10.3)
+#
+# A feed (the MISP feed) hands copies to a tool that keeps no TLP rule of ours: of what may leave the portal,
+# only CLEAR, GREEN and AMBER cross (AMBER+STRICT and RED never), and an integrity failure is held back from
+# everyone, the agency's own officers included (they see it in the portal, not in a copy elsewhere).
+FEED_TLPS = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER)
+
+
+def alerts_feedable_to(user: Any) -> QuerySet[Alert]:
+    """The alerts a feed may carry to `user`: exportable, TLP CLEAR, GREEN or AMBER, not marked invalid.
+
+    One indexed query, as every list: the feed's index (the MISP manifest) is this queryset's rows.
+    """
+    return alerts_exportable_to(user).filter(tlp__in=FEED_TLPS, integrity_failed=False)
+
+
+def get_feed_alert_for(user: Any, alert_id: object) -> Alert:
+    """One feedable alert, its signature verified on this read: 404 for missing, forbidden and invalid alike.
+
+    Unlike `get_alert_for`, an invalid signature fails closed for every reader, the agency's officers too.
+    """
+    try:
+        pk = uuid.UUID(str(alert_id))
+    except ValueError:
+        raise Http404("No such object.")
+    obj = alert_rows(alerts_feedable_to(user).filter(pk=pk)).first()
+    if obj is None:
+        raise Http404("No such object.")
+    row: Any = obj
+    row.signature_status = documents.signature_status(obj, typ=documents.ALERT_TYP)
+    if row.signature_status == SignatureStatus.INVALID:
+        raise Http404("No such object.")
+    return obj
+
+
 @dataclass(frozen=True)
 class Readership:
     """Who may read one alert or practice: whole agencies, and members who read on their own (RED)."""

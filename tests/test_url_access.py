@@ -114,6 +114,10 @@ CLASSES = {
     "api-correlation-hit-dismiss": MEMBER,
     "api-notifications": MEMBER,
     "api-notification-read": MEMBER,
+    # The MISP feed (SPEC section 10.3): a personal token only.
+    "misp-manifest": MEMBER,
+    "misp-hashes": MEMBER,
+    "misp-event": MEMBER,
 }
 
 

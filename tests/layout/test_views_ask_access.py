@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("ports", "sharing", "scans", "correlation", "trends", "webhooks", "notifications")
+APPS = ("ports", "sharing", "scans", "correlation", "trends", "webhooks", "notifications", "interop")
 
 # Attribute names that carry an access decision when compared or filtered on.
 DECIDING = {"role", "sector", "agency_sector", "is_public", "tlp", "signature_status", "integrity_failed"}
