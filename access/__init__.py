@@ -36,6 +36,14 @@ from .documents import (  # noqa: F401
     readers_of,
     verified_for,
 )
+from .feeds import (  # noqa: F401
+    ALERTS,
+    FEDERATION,
+    SCANS,
+    collections_for,
+    feed_entries_for,
+    verified_feed_rows,
+)
 from .notifications import (  # noqa: F401
     notifications_for,
     unread_count,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("ports", "sharing", "scans", "correlation", "trends", "webhooks", "notifications")
+APPS = ("ports", "sharing", "scans", "correlation", "trends", "webhooks", "notifications", "interop")
 
 # Attribute names that carry an access decision when compared or filtered on.
 DECIDING = {"role", "sector", "agency_sector", "is_public", "tlp", "signature_status", "integrity_failed"}
@@ -23,7 +23,9 @@ def view_modules() -> list[Path]:
     found = []
     for app in APPS:
         base = ROOT / app
-        found += [p for p in base.glob("*.py") if p.stem in ("views", "api", "api_keys") or p.stem.endswith("_views")]
+        found += [
+            p for p in base.glob("*.py") if p.stem in ("views", "api", "api_keys", "taxii") or p.stem.endswith("_views")
+        ]
         found += [p for p in (base / "api").glob("*.py") if p.stem != "__init__"]
     return sorted(found)
 
