@@ -21,6 +21,7 @@ from .deliveries import (  # noqa: F401
     subscriptions_managed_by,
 )
 from .documents import (  # noqa: F401
+    FEED_TLPS,
     Readership,
     acting_officer_membership,
     alert_rows,
@@ -36,7 +37,17 @@ from .documents import (  # noqa: F401
     practice_rows,
     practices_visible_to,
     readers_of,
+    signature_status_of,
     verified_for,
+)
+from .feeds import (  # noqa: F401
+    ALERTS,
+    FEDERATION,
+    NEVER_LEAVES,
+    SCANS,
+    collections_for,
+    feed_entries_for,
+    verified_feed_rows,
 )
 from .notifications import (  # noqa: F401
     notifications_for,
@@ -69,6 +80,7 @@ from .scans import (  # noqa: F401
     get_scan_for,
     scan_readable_by_agency,
     scan_rows,
+    scan_signature_status,
     scans_visible_to,
     verified_scans,
 )

@@ -273,3 +273,8 @@ def feedback_membership(user: Any, alert: Alert, agency_slug: str | None = None)
     if len({m.agency_id for m in public}) > 1:
         raise ValidationError({"agency": ["You belong to several public-sector agencies: say which one reports."]})
     return public[0]
+
+
+def signature_status_of(obj: Alert | Practice | Any, *, typ: str) -> str:
+    """An alert or practice row's (head or version) signature status, recomputed from its JWS (feeds use it)."""
+    return documents.signature_status(obj, typ=typ)

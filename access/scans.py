@@ -81,3 +81,8 @@ def scan_readable_by_agency(scan: Scan, agency: Agency) -> bool:
     return ScanGroupObjectPermission.objects.filter(
         content_object=scan, group__agency=agency, permission__codename=VIEW_SCAN
     ).exists()
+
+
+def scan_signature_status(scan: Scan) -> str:
+    """A scan's signature status, recomputed from its JWS (feeds use it)."""
+    return scan_documents.signature_status(scan)

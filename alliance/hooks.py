@@ -13,6 +13,7 @@ list from `ready()` in INSTALLED_APPS order.
 | `outcome_recorded` | inside the outcome transaction | the `InspectionOutcome` |
 | `scan_integrity_changed` | inside the verifier's marking transaction | newly failed ids, cleared ids |
 | `alert_published` | inside the publishing transaction of an alert version | the `Alert` |
+| `practice_published` | inside the publishing transaction of a practice version | the `Practice` |
 | `verifiers` | `verify_signatures` (command and beat task), in order | `mark=` keyword |
 """
 
@@ -28,14 +29,24 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "relay_in_transaction": (
         "correlation.services.correlate_scans",
         "trends.services.rollups.on_relay",
+        # ---- interop (TAXII feed): announce the relayed scans in the relay transaction (numbered after commit)
+        "interop.services.on_relay",
     ),
     # After commit: an attempt per new delivery and active endpoint of its agency.
     "after_relay": ("webhooks.services.on_relayed",),
-    "outcome_recorded": ("trends.services.rollups.on_outcome",),
+    "outcome_recorded": (
+        "trends.services.rollups.on_outcome",
+        "interop.services.on_outcome",  # ---- interop (TAXII feed)
+    ),
     # A scan the verifier finds invalid stops counting (and counts again once found valid).
     "scan_integrity_changed": ("trends.services.rollups.on_integrity_change",),
     # Container matches are found in the publishing transaction: a notice lands with its alert or not at all.
-    "alert_published": ("correlation.services.correlate_alert",),
+    "alert_published": (
+        "correlation.services.correlate_alert",
+        "interop.services.on_alert_published",  # ---- interop (TAXII feed)
+    ),
+    # ---- interop (TAXII feed): every practice version is announced in its publishing transaction.
+    "practice_published": ("interop.services.on_practice_published",),
     "verifiers": (
         "sharing.integrity.verify_documents",
         "scans.integrity.verify_scans",

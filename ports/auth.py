@@ -68,6 +68,10 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token header.") from exc
+        return self.authenticate_token(request, raw)
+
+    def authenticate_token(self, request, raw: str):
+        """The principal and token of a raw token, however it was presented (TAXII takes Bearer and Basic too)."""
         token = (
             ApiToken.objects.select_related(
                 "user", "membership", "membership__agency", "node", "node__agency", "node__port"

@@ -290,6 +290,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Retention: deletes what is older than the RETENTION_DAYS_* settings, in batches; audited per kind.
     "purge-expired": {"task": "sharing.purge_expired", "schedule": env.float("PURGE_EXPIRED_SECONDS", default=86400)},
+    # ---- interop: numbers feed entries a crash left unnumbered (each write numbers its own after commit).
+    "feed-sequence": {"task": "interop.sequence_feed", "schedule": env.float("FEED_SEQUENCE_SECONDS", default=10)},
 }
 
 LOGGING = {

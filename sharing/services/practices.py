@@ -2,6 +2,7 @@
 
 from django.db import transaction
 
+from alliance import hooks
 from ports.models import Membership
 
 from .. import documents
@@ -12,6 +13,12 @@ from . import signed
 def _index_tags(practice: Practice, doc: dict) -> None:
     PracticeTag.objects.filter(practice=practice).delete()
     PracticeTag.objects.bulk_create([PracticeTag(practice=practice, tag=t) for t in doc["tags"]])
+
+
+def _published(practice: Practice) -> Practice:
+    """Hooks that must land with the version or not at all (the TAXII feed's entry)."""
+    hooks.run("practice_published", practice)
+    return practice
 
 
 PRACTICE = signed.Kind(
@@ -31,21 +38,21 @@ PRACTICE = signed.Kind(
 
 @transaction.atomic
 def practice_publish(*, membership: Membership, data: dict) -> Practice:
-    return signed.publish(PRACTICE, membership=membership, data=data)
+    return _published(signed.publish(PRACTICE, membership=membership, data=data))
 
 
 @transaction.atomic
 def practice_publish_signed(*, user, jws: str) -> Practice:
-    return signed.publish_signed(PRACTICE, user=user, jws=jws)
+    return _published(signed.publish_signed(PRACTICE, user=user, jws=jws))
 
 
 @transaction.atomic
 def practice_version_create(*, membership: Membership, practice: Practice, data: dict) -> Practice:
     practice = signed.lock_head(PRACTICE, practice)
-    return signed.new_version(PRACTICE, membership=membership, head=practice, data=data)
+    return _published(signed.new_version(PRACTICE, membership=membership, head=practice, data=data))
 
 
 @transaction.atomic
 def practice_version_create_signed(*, user, practice: Practice, jws: str) -> Practice:
     practice = signed.lock_head(PRACTICE, practice)
-    return signed.publish_signed(PRACTICE, user=user, jws=jws, head=practice)
+    return _published(signed.publish_signed(PRACTICE, user=user, jws=jws, head=practice))

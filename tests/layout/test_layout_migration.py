@@ -95,7 +95,10 @@ def test_a_previous_layout_database_migrates_with_every_row_and_signature_status
     kept = {t: n for t, n in after["tables"].items() if t in before["tables"] and t not in grows}
     assert kept == {t: n for t, n in before["tables"].items() if t not in grows}
     assert all(after["tables"][t] >= before["tables"][t] for t in grows)
-    assert all(n == 0 for t, n in after["tables"].items() if t not in before["tables"])
+    # The TAXII feed's tables are derived: its data migration announces (and numbers) what already existed.
+    derived = {"interop_feedentry", "interop_feedhead"}
+    assert all(n == 0 for t, n in after["tables"].items() if t not in before["tables"] and t not in derived)
+    assert after["tables"].get("interop_feedentry", 0) > 0
     assert after["labels"] == ["correlation.correlation", "correlation.onesidedhit", "scans.delivery", "scans.scan"]
     assert after["grant_apps"] == ["scans"]  # guardian's grants point at the moved content type
 

@@ -23,7 +23,9 @@ def view_modules() -> list[Path]:
     found = []
     for app in APPS:
         base = ROOT / app
-        found += [p for p in base.glob("*.py") if p.stem in ("views", "api", "api_keys") or p.stem.endswith("_views")]
+        found += [
+            p for p in base.glob("*.py") if p.stem in ("views", "api", "api_keys", "taxii") or p.stem.endswith("_views")
+        ]
         found += [p for p in (base / "api").glob("*.py") if p.stem != "__init__"]
     return sorted(found)
 

@@ -1,0 +1,79 @@
+"""What leaves by TAXII (SPEC section 10.3): the feed entries a reader may receive, per collection.
+
+The same rule as everywhere (section 4), joined to the stored cursor: an alert or practice version is offered
+when its head row is readable by the reader (`alerts_visible_to`, `practices_visible_to`: the whole history
+follows the latest version's TLP and audience), a scan and its outcome when the scan is (`scans_visible_to`:
+public sector only). On top of that, what never leaves: handling codes H2 and H3 (of the alert or of that
+version), and objects that failed their integrity check (for everyone, their own agency included: a feed is an
+export). Agency identities are reference data every member already lists. One SQL condition per collection.
+"""
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.db.models import Q, QuerySet
+
+from interop.models import FeedEntry, FeedKind
+from ports.signing import SignatureStatus
+from sharing.models import Handling
+
+from .documents import alerts_exportable_to, practices_visible_to, signature_status_of
+from .reader import reader_for
+from .scans import scan_signature_status, scans_visible_to
+
+ALERT_TYP, PRACTICE_TYP = "alert+json", "practice+json"
+
+ALERTS = "alerts"
+SCANS = "scans"
+FEDERATION = "federation"  # SPEC 10.3: for peer tokens only; peers arrive with issue 15
+NEVER_LEAVES = (Handling.H2, Handling.H3)
+_T = TypeVar("_T")
+
+
+def collections_for(user: Any) -> list[str]:
+    """The TAXII collections a reader sees at all: members read `alerts`, the public sector `scans` too.
+
+    `federation` is listed to peer principals only; no member ever gets it (peers: issue 15).
+    """
+    reader = reader_for(user)
+    if not reader.is_member:
+        return []
+    return [ALERTS, SCANS] if reader.is_public_sector else [ALERTS]
+
+
+def feed_entries_for(user: Any, collection: str) -> QuerySet[FeedEntry]:
+    """The numbered entries of `collection` that `user` may receive (none for a collection they do not see)."""
+    if collection not in collections_for(user):
+        return FeedEntry.objects.none()
+    numbered = FeedEntry.objects.filter(seq__isnull=False)
+    if collection == ALERTS:
+        alerts = alerts_exportable_to(user).filter(integrity_failed=False).values("pk")
+        practices = practices_visible_to(user).filter(integrity_failed=False).values("pk")
+        condition = (
+            Q(kind=FeedKind.IDENTITY)
+            | (Q(kind=FeedKind.ALERT, object_id__in=alerts) & ~Q(handling__in=NEVER_LEAVES))
+            | Q(kind=FeedKind.PRACTICE, object_id__in=practices)
+        )
+    else:
+        scans = scans_visible_to(user).filter(integrity_failed=False).values("pk")
+        condition = Q(kind=FeedKind.IDENTITY) | Q(kind__in=(FeedKind.SCAN, FeedKind.OUTCOME), object_id__in=scans)
+    return numbered.filter(condition)
+
+
+def verified_feed_rows(rows: Iterable[_T], *, kind: str) -> list[_T]:
+    """Verify one page of signed rows (alert or practice versions, scans) and leave out every invalid one.
+
+    A feed is an export: unlike a list in the portal, not even the agency's own officers get an invalid object.
+    """
+    kept = []
+    for row in rows:
+        obj: Any = row
+        if kind == FeedKind.ALERT:
+            status = signature_status_of(obj, typ=ALERT_TYP)
+        elif kind == FeedKind.PRACTICE:
+            status = signature_status_of(obj, typ=PRACTICE_TYP)
+        else:
+            status = scan_signature_status(obj)
+        if status != SignatureStatus.INVALID:
+            kept.append(row)
+    return kept
