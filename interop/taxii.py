@@ -55,9 +55,10 @@ class TaxiiView(APIView):
     permission_classes = [IsMember]  # personal tokens of members; scanner nodes get 403, nobody else anything
 
     def initial(self, request, *args: Any, **kwargs: Any) -> None:
+        # Authentication and permission first: an anonymous caller learns nothing, not even the media type.
+        super().initial(request, *args, **kwargs)
         if request.META.get("HTTP_ACCEPT", "").replace(" ", "") != TAXII:
             raise exceptions.NotAcceptable(f"Send Accept: {TAXII}")
-        super().initial(request, *args, **kwargs)
 
     def perform_content_negotiation(self, request, force=False):
         return (JSONRenderer(), TAXII)  # `initial` has checked Accept; every answer is built by `_respond`

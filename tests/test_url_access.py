@@ -114,6 +114,16 @@ CLASSES = {
     "api-correlation-hit-dismiss": MEMBER,
     "api-notifications": MEMBER,
     "api-notification-read": MEMBER,
+    # TAXII 2.1 (SPEC section 10.3): a personal token (Token, Bearer or Basic); collections follow the reader.
+    "taxii-discovery": MEMBER,
+    "taxii-api-root": MEMBER,
+    "taxii-extension-definition": MEMBER,
+    "taxii-collections": MEMBER,
+    "taxii-collection": MEMBER,
+    "taxii-objects": MEMBER,
+    "taxii-manifest": MEMBER,
+    "taxii-object": MEMBER,
+    "taxii-versions": MEMBER,
     # The MISP feed (SPEC section 10.3): a personal token only.
     "misp-manifest": MEMBER,
     "misp-hashes": MEMBER,
