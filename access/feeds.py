@@ -11,7 +11,7 @@ export). Agency identities are reference data every member already lists. One SQ
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from interop.models import FeedEntry, FeedKind
 from ports.signing import SignatureStatus
@@ -30,6 +30,13 @@ NEVER_LEAVES = (Handling.H2, Handling.H3)
 _T = TypeVar("_T")
 
 
+class _Probe(Exists):
+    """EXISTS checked row by row (an index probe per entry the page walks): `OFFSET 0` keeps PostgreSQL from
+    turning it into a hashed subplan, which reads every object the reader may read on each request."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
 def collections_for(user: Any) -> list[str]:
     """The TAXII collections a reader sees at all: members read `alerts`, the public sector `scans` too.
 
@@ -46,17 +53,20 @@ def feed_entries_for(user: Any, collection: str) -> QuerySet[FeedEntry]:
     if collection not in collections_for(user):
         return FeedEntry.objects.none()
     numbered = FeedEntry.objects.filter(seq__isnull=False)
+    # Each entry's object is checked by its primary key (a correlated EXISTS): a page walks the cursor index and
+    # stops after `limit` readable rows. `object_id IN (readable objects)` made PostgreSQL hash every object the
+    # reader may read on each request (a full scan of the alerts: 1-2 s a page at 100,000; docs/benchmarks.md).
     if collection == ALERTS:
-        alerts = alerts_exportable_to(user).filter(integrity_failed=False).values("pk")
-        practices = practices_visible_to(user).filter(integrity_failed=False).values("pk")
+        alerts = alerts_exportable_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
+        practices = practices_visible_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
         condition = (
             Q(kind=FeedKind.IDENTITY)
-            | (Q(kind=FeedKind.ALERT, object_id__in=alerts) & ~Q(handling__in=NEVER_LEAVES))
-            | Q(kind=FeedKind.PRACTICE, object_id__in=practices)
+            | (Q(_Probe(alerts), kind=FeedKind.ALERT) & ~Q(handling__in=NEVER_LEAVES))
+            | Q(_Probe(practices), kind=FeedKind.PRACTICE)
         )
     else:
-        scans = scans_visible_to(user).filter(integrity_failed=False).values("pk")
-        condition = Q(kind=FeedKind.IDENTITY) | Q(kind__in=(FeedKind.SCAN, FeedKind.OUTCOME), object_id__in=scans)
+        scans = scans_visible_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
+        condition = Q(kind=FeedKind.IDENTITY) | Q(_Probe(scans), kind__in=(FeedKind.SCAN, FeedKind.OUTCOME))
     return numbered.filter(condition)
 
 
