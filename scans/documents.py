@@ -210,7 +210,7 @@ def signature_status(scan: Scan) -> str:
     if not key_belongs_to_node(scan):
         return signing.SignatureStatus.INVALID
     try:
-        original = signing.parse(scan.jws, SCAN_TYP).payload
+        original = signing.parse(scan.jws, SCAN_TYP, stored=True).payload
     except signing.JwsError:
         return signing.SignatureStatus.INVALID
     return signing.status_of(scan.jws, SCAN_TYP, scan_document(scan, original), scan.key)
