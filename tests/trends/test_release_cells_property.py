@@ -54,6 +54,12 @@ def hidden_pair(draw):
     return tuple(pair)
 
 
+def _week_of(start: date) -> date:
+    """The ISO week whose cell holds a one-week statistics row starting on `start` (its middle day's week)."""
+    middle = start + timedelta(days=3)
+    return middle - timedelta(days=middle.weekday())
+
+
 @st.composite
 def alliances(draw):
     keys = st.tuples(st.sampled_from(WEEKS), st.sampled_from(PORTS), st.sampled_from(ORIGINS))
@@ -69,6 +75,12 @@ def alliances(draw):
     if draw(st.booleans()):
         key = (draw(st.sampled_from(WEEKS)), draw(st.sampled_from(HIDDEN_PORTS)), draw(st.sampled_from(ORIGINS)))
         cells.pop(key, None)
+        # Nor may a one-week statistics row be merged into the hidden week cell (the same reason as below).
+        statistics = [
+            s
+            for s in statistics
+            if not (s[1] - s[0] == timedelta(days=6) and _week_of(s[0]) == key[0] and (s[2], s[3]) == key[1:])
+        ]
         one = ({**cells, key: low}, statistics)
         two = ({**cells, key: high}, statistics)
     else:
@@ -76,6 +88,10 @@ def alliances(draw):
         statistics = [s for s in statistics if (s[2], s[3]) != ("ESALG", origin)]
         start = draw(st.sampled_from([date(2025, 3, 3), date(2025, 3, 10)]))
         end = start + timedelta(days=draw(st.sampled_from([6, 20, 27])))
+        if end - start == timedelta(days=6):
+            # A one-week row is merged into its week's cell (SPEC section 7): that cell must hold the hidden
+            # count alone, or the two alliances would differ by a cell of 2 against 3, which is not hidden.
+            cells = {k: v for k, v in cells.items() if k != (start, "ESALG", origin)}
         one = (cells, [*statistics, (start, end, "ESALG", origin, *low)])
         two = (cells, [*statistics, (start, end, "ESALG", origin, *high)])
     return one, two
@@ -129,9 +145,9 @@ def _without_ids(flag: dict) -> dict:
 
 
 @settings(
-    # Derandomized in the suite so that CI is reproducible. To explore, run with PROPERTY_EXPLORE=200 (random
-    # examples, that many). One random run on SQLite reported a differing month answer that seeded reruns did
-    # not reproduce; the closing note of issue 13 says so.
+    # Derandomized in the suite so that CI is reproducible; PROPERTY_EXPLORE=N runs N random examples instead
+    # (120 pass). Random runs once found "differences" that were the generator's: a hidden count merged with
+    # a one-week statistics row into one week cell (2 against 3 is not hidden); it keeps them apart now.
     max_examples=int(os.environ.get("PROPERTY_EXPLORE", "20")),
     derandomize="PROPERTY_EXPLORE" not in os.environ,
     database=None,
@@ -146,4 +162,18 @@ def test_outsiders_get_identical_answers_from_alliances_one_hidden_count_apart(c
         pages[name] = Client()
         pages[name].force_login(cast["users"][name])
     one, two = pair
-    assert _answers(one, clients, pages, asked) == _answers(two, clients, pages, asked)
+    first, second = _answers(one, clients, pages, asked), _answers(two, clients, pages, asked)
+    assert first == second, (_first_difference(first, second), one, two)
+
+
+def _first_difference(a, b, path="") -> str:
+    """Where two answers first differ, as a path (the whole answers are too long to read in a report)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{path}.{key}")
+    elif isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+    return f"{path}: {a!r} != {b!r}"
