@@ -3,7 +3,7 @@
 # which read the environment (SECRET_KEY and ALLIANCE_KEK have no default): the values scripts/test_fast.sh uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TMP=$(mktemp -d /tmp/alliance-mypy.XXXXXX)
+TMP=$(mktemp -d -t alliance-mypy.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 export DATABASE_URL="sqlite:///$TMP/mypy.sqlite3"
 export REDIS_URL="redis://127.0.0.1:1/0"
