@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 import access
+from ports.models import Agency, SigningKey
 from scans.models import Scan
 from sharing.models import AlertVersion, PracticeVersion
 
@@ -137,7 +138,9 @@ def _filtered(user: Any, collection: str, filters: Filters, *, stix_id: str | No
 def page(user: Any, collection: str, filters: Filters, *, stix_id: str | None = None, default_version: str = "last"):
     """One page of entries above the cursor, in `seq` order, and the cursor to continue from."""
     qs = _filtered(user, collection, filters, stix_id=stix_id, default_version=default_version)
-    rows = list(qs.filter(seq__gt=filters.cursor).order_by("seq").select_related("agency")[: filters.limit + 1])
+    # No join to the agencies here: `stix_objects` loads the page's agencies once (a join repeated the agency
+    # table's scan for every entry the walk kept).
+    rows = list(qs.filter(seq__gt=filters.cursor).order_by("seq")[: filters.limit + 1])
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
     # Every page carries `next`, the last one too: a client resumes from it later and misses nothing.
@@ -149,14 +152,20 @@ def exists(user: Any, collection: str, stix_id: str) -> bool:
     return access.feed_entries_for(user, collection).filter(stix_id=stix_id).exists()
 
 
-def _load(model: Any, ids: list, kind: str) -> dict:
+def _load(model: Any, ids: list, kind: str, agencies: dict[int, Agency]) -> dict:
+    """The page's versions, each with its agency and signing key, verified; keys are loaded fresh per page (a
+    revocation shows at once), agencies come from the page's one agency query."""
     if not ids:
         return {}
-    rows = model.objects.filter(pk__in=ids).select_related("agency", "key")
+    rows = model.objects.filter(pk__in=ids)
     if kind == FeedKind.ALERT:
-        rows = rows.annotate(first_created=F("alert__first_created_at"))
+        rows = list(rows.annotate(first_created=F("alert__first_created_at")))
     else:
-        rows = rows.annotate(first_created=F("practice__first_created_at"))
+        rows = list(rows.annotate(first_created=F("practice__first_created_at")))
+    keys = SigningKey.objects.in_bulk({row.key_id for row in rows})
+    for row in rows:
+        row.agency = agencies[row.agency_id]
+        row.key = keys[row.key_id]
     return {row.pk: row for row in access.verified_feed_rows(rows, kind=kind)}
 
 
@@ -165,8 +174,13 @@ def stix_objects(page_: Page) -> list[dict]:
     by_kind: dict[str, list[FeedEntry]] = {}
     for entry in page_.entries:
         by_kind.setdefault(entry.kind, []).append(entry)
-    alerts = _load(AlertVersion, [e.row_id for e in by_kind.get(FeedKind.ALERT, [])], FeedKind.ALERT)
-    practices = _load(PracticeVersion, [e.row_id for e in by_kind.get(FeedKind.PRACTICE, [])], FeedKind.PRACTICE)
+    agencies = Agency.objects.in_bulk({e.agency_id for e in page_.entries})
+    for entry in page_.entries:
+        entry.agency = agencies[entry.agency_id]
+    alerts = _load(AlertVersion, [e.row_id for e in by_kind.get(FeedKind.ALERT, [])], FeedKind.ALERT, agencies)
+    practices = _load(
+        PracticeVersion, [e.row_id for e in by_kind.get(FeedKind.PRACTICE, [])], FeedKind.PRACTICE, agencies
+    )
     scan_ids = [e.object_id for e in by_kind.get(FeedKind.SCAN, []) + by_kind.get(FeedKind.OUTCOME, [])]
     scan_rows = Scan.objects.filter(pk__in=scan_ids).select_related("node", "node__agency", "key", "outcome")
     scans = {s.pk: s for s in access.verified_feed_rows(scan_rows, kind=FeedKind.SCAN)} if scan_ids else {}
@@ -185,7 +199,12 @@ def _report(kind: str, row: Any, entry: FeedEntry) -> dict | None:
     if row is None:
         return None
     return stix.report(
-        kind, row, object_id=entry.object_id, first_created_at=row.first_created, modified=entry.modified
+        kind,
+        row,
+        object_id=entry.object_id,
+        first_created_at=row.first_created,
+        modified=entry.modified,
+        stix_id=entry.stix_id,
     )
 
 

@@ -8,14 +8,17 @@ JWS exactly as signed.
 
 import base64
 import binascii
+import hashlib
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
 
 from .keys import b64url, decrypt_private_key, public_key_from_x
 from .models import KeyStatus, SigningKey
@@ -193,12 +196,61 @@ def _public_key(x: str):
     return key
 
 
+# Ed25519 is a pure function of (public key, signing input, signature): a process remembers the digests of the
+# triples it has seen verify, and answers the same triple again without the curve arithmetic. Any change to a
+# stored JWS (or to the key) changes the digest, so tampering is caught on the next read as before; only exact
+# byte-for-byte repeats are answered from memory. Bounded (SIGNATURE_MEMO_SIZE, oldest forgotten first), per
+# process, never shared or stored: nothing outside this process can add an entry. docs/security.md.
+_VERIFIED: dict[bytes, None] = {}
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _memo_key(parsed: ParsedJws, x: str) -> bytes:
+    material = x.encode("ascii") + b"\x00" + parsed.signing_input + b"\x00" + parsed.signature
+    return hashlib.blake2b(material, digest_size=32, person=b"alliance-ed25519").digest()
+
+
+def forget_verified() -> None:
+    """Empty this process's memory of verified signatures (tests, key revocation needs no such step)."""
+    with _VERIFIED_LOCK:
+        _VERIFIED.clear()
+
+
 def signature_ok(parsed: ParsedJws, x: str) -> bool:
+    size = getattr(settings, "SIGNATURE_MEMO_SIZE", 0)
+    memo = _memo_key(parsed, x) if size else b""
+    if memo and memo in _VERIFIED:
+        return True
     try:
         _public_key(x).verify(parsed.signature, parsed.signing_input)
     except InvalidSignature:
         return False
+    if memo:
+        with _VERIFIED_LOCK:
+            while len(_VERIFIED) >= size:
+                del _VERIFIED[next(iter(_VERIFIED))]
+            _VERIFIED[memo] = None
     return True
+
+
+def _fast_canonical_equal(document: dict, payload_bytes: bytes) -> bool:
+    """Whether `payload_bytes` is the RFC 8785 form of `document`, the C JSON encoder first.
+
+    For the documents stored here (ASCII member names, strings, integers, booleans, null, no floats) RFC 8785 and
+    `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` write the same bytes; the encoder is
+    some twenty times faster than the pure-Python canonicalizer. When they differ (a float, an exotic key), the
+    canonicalizer decides, so the answer is always RFC 8785's.
+    """
+    try:
+        quick = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        if quick.encode("utf-8") == payload_bytes:
+            return True
+    except (TypeError, ValueError):
+        pass
+    try:
+        return canonical(document) == payload_bytes
+    except rfc8785.CanonicalizationError:
+        return False
 
 
 def verify(parsed: ParsedJws, key: SigningKey) -> None:
@@ -228,7 +280,7 @@ def status_of(jws: str, typ: str, expected_payload: dict, key: SigningKey | None
     if parsed.kid != key.kid or not signature_ok(parsed, key.x):
         return SignatureStatus.INVALID
     # Byte equality with the canonical form of the stored fields: the payload is canonical and says what they say.
-    if parsed.payload_bytes != canonical(expected_payload):
+    if not _fast_canonical_equal(expected_payload, parsed.payload_bytes):
         return SignatureStatus.INVALID
     if key.status == KeyStatus.REVOKED:
         return SignatureStatus.KEY_REVOKED

@@ -15,6 +15,8 @@ if LOCAL_ENV_FILE.exists():
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY")
 ALLIANCE_KEK = env.str("ALLIANCE_KEK")
+# Ed25519 results a process remembers, keyed by the exact key, signing input and signature (ports/signing.py).
+SIGNATURE_MEMO_SIZE = env.int("SIGNATURE_MEMO_SIZE", default=200_000)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
@@ -113,6 +115,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # PostgreSQL's JIT compiles a plan whose cost estimate passes jit_above_cost: the TAXII pages' per-entry
+    # probes paid 45-70 ms of compilation for a 5 ms query (docs/benchmarks.md). Every query here is short.
+    if not env.bool("PG_JIT", default=False):
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = (options.get("options", "") + " -c jit=off").strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
