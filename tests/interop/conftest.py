@@ -55,8 +55,12 @@ def stix_errors(obj: dict) -> list[str]:
     import stix2
 
     result = validate_instance(obj, ValidationOptions(strict=True, version="2.1"))
-    stix2.parse(obj, allow_custom=True)
-    return [str(e) for e in result.errors] + [str(w) for w in result.warnings or []]
+    errors = [str(e) for e in result.errors] + [str(w) for w in result.warnings or []]
+    try:
+        stix2.parse(obj, allow_custom=True)
+    except stix2.exceptions.STIXError as exc:
+        errors.append(f"stix2: {exc}")
+    return errors
 
 
 @pytest.fixture
