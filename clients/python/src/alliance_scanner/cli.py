@@ -49,7 +49,9 @@ def read_token(args: argparse.Namespace, home: Path) -> str | None:
     path = Path(path_text) if path_text else home / "token"
     if not path.exists():
         if path_text:
-            raise NotConfigured(f"the token file {path} does not exist")
+            raise NotConfigured(
+                f"the token file {path} does not exist: put the node token there (mode 0600) or set ALLIANCE_SCANNER_TOKEN"
+            )
         return None
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -310,11 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.umask(0o077)  # the key, the queue and its WAL files are the node's alone
     home = Path(args.home or os.environ.get("ALLIANCE_SCANNER_HOME") or default_home())
+    url = args.url or os.environ.get("ALLIANCE_SCANNER_URL")
+    token: str | None = None
+    token_error: str | None = None
     try:
         token = read_token(args, home)
-        url = args.url or os.environ.get("ALLIANCE_SCANNER_URL")
-        node = Node(home, url=url, token=token, timeout=args.timeout)
     except (NotConfigured, OSError) as exc:
+        token_error = str(exc)  # only an error for the commands that talk to the portal
+    try:
+        node = Node(home, url=url, token=token, timeout=args.timeout, unconfigured=token_error)
+    except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

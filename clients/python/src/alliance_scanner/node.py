@@ -82,8 +82,10 @@ class Node:
         token: str | None = None,
         timeout: float = 30.0,
         batch_size: int = BATCH_MAX,
+        unconfigured: str | None = None,
     ):
         self.home = home
+        self._unconfigured = unconfigured
         self.keys = KeyStore(home)
         self.queue = Queue(home / "queue.sqlite3")
         self.portal = Portal(url, token, timeout=timeout) if url and token else None
@@ -97,6 +99,8 @@ class Node:
 
     def _portal(self) -> Portal:
         if self.portal is None:
+            if self._unconfigured:
+                raise NotConfigured(self._unconfigured)
             raise NotConfigured(
                 "the portal URL and the node token are needed: set ALLIANCE_SCANNER_URL (or --url) and "
                 "ALLIANCE_SCANNER_TOKEN or a token file (ALLIANCE_SCANNER_TOKEN_FILE, --token-file, or HOME/token)"
