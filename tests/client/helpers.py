@@ -116,7 +116,8 @@ class LossyProxy:
     """Forwards HTTP requests to the portal one connection at a time. For a request whose path starts with
     a prefix given to `drop`, the portal gets the request and answers, but the node's connection is closed
     without a byte of the answer (the outcome is unknown to the node). For `hold`, the request is read and
-    never forwarded (the node waits until it is killed or times out)."""
+    never forwarded (the node waits until it is killed or times out); for `cut`, it is read and the
+connection closed without forwarding it."""
 
     def __init__(self, upstream_port: int):
         self.upstream_port = upstream_port
@@ -140,6 +141,10 @@ class LossyProxy:
     def drop(self, prefix: str, times: int = 1) -> None:
         with self._lock:
             self.rules.append([prefix, "drop", times])
+
+    def cut(self, prefix: str, times: int = 1) -> None:
+        with self._lock:
+            self.rules.append([prefix, "cut", times])
 
     def hold(self, prefix: str) -> None:
         with self._lock:
@@ -188,6 +193,9 @@ class LossyProxy:
                     return
                 body += data
             action = self._action(path)
+            if action == "cut":
+                self.dropped.append(path)
+                return  # the link dies before the portal hears of the request
             if action == "hold":
                 self.held.set()
                 self._closing.wait()

@@ -7,29 +7,12 @@ import sqlite3
 
 import pytest
 
-from ports.services import agency_ensure, reference_ports_load
 from scans.documents import signature_status
 from scans.models import Scan
-from tests.conftest import WebServer
 
 from .helpers import ClientNode, LossyProxy, start_cli, wait_for
 
 pytestmark = [pytest.mark.integration]
-
-
-@pytest.fixture
-def agency(transactional_db):
-    from ports.models import AgencyKind, Port
-
-    reference_ports_load()
-    return agency_ensure(kind=AgencyKind.CUSTOMS, port=Port.objects.get(locode="BEANR"), name="Antwerp customs")
-
-
-@pytest.fixture
-def web(redis_server, tmp_path):
-    server = WebServer(redis_server.url, tmp_path / "web.log")
-    yield server
-    server.stop()
 
 
 def _pending(node: ClientNode) -> int:
