@@ -114,10 +114,10 @@ def wait_for(predicate, timeout: float = 90, interval: float = 0.3, what: str = 
 
 class LossyProxy:
     """Forwards HTTP requests to the portal one connection at a time. For a request whose path starts with
-    a prefix given to `drop`, the portal gets the request and answers, but the node's connection is closed
-    without a byte of the answer (the outcome is unknown to the node). For `hold`, the request is read and
-    never forwarded (the node waits until it is killed or times out); for `cut`, it is read and the
-connection closed without forwarding it."""
+        a prefix given to `drop`, the portal gets the request and answers, but the node's connection is closed
+        without a byte of the answer (the outcome is unknown to the node). For `hold`, the request is read and
+        never forwarded (the node waits until it is killed or times out); for `cut`, it is read and the
+    connection closed without forwarding it."""
 
     def __init__(self, upstream_port: int):
         self.upstream_port = upstream_port

@@ -29,7 +29,16 @@ def _failures(node: ClientNode) -> int:
 def test_scans_queue_while_the_portal_is_down_and_arrive_once_when_it_returns(agency, web, tmp_path):
     node = ClientNode(tmp_path, agency, url=web.url)  # nothing listens on web.url yet
     daemon = start_cli(
-        node.home, web.url, "run", "--poll", "0.2", "--min-backoff", "0.2", "--max-backoff", "1", log=tmp_path / "run.log"
+        node.home,
+        web.url,
+        "run",
+        "--poll",
+        "0.2",
+        "--min-backoff",
+        "0.2",
+        "--max-backoff",
+        "1",
+        log=tmp_path / "run.log",
     )
     try:
         singles = [node.document() for _ in range(5)]

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from alliance_scanner import signing
 from alliance_scanner.queue import Queue, QueueConflict
 

@@ -7,8 +7,8 @@ import signal
 import stat
 
 import pytest
-
 from alliance_scanner import signing
+
 from ports.models import KeyStatus, SigningKey
 from scans.documents import signature_status
 from scans.models import Scan

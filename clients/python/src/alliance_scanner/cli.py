@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what in (("push", "one scan (a JSON object)"), ("batch", "a JSON array or JSON Lines of scans")):
         p = sub.add_parser(name, parents=[common], allow_abbrev=False, help=f"queue {what} and deliver")
         p.add_argument("file", help=f"{what}; - reads stdin")
-        p.add_argument("--wait", type=float, default=0.0, help="keep retrying up to this many seconds (default: one try)")
+        p.add_argument(
+            "--wait", type=float, default=0.0, help="keep retrying up to this many seconds (default: one try)"
+        )
         p.add_argument("--queue-only", action="store_true", help="queue without trying to deliver")
         p.add_argument("--batch-size", type=int, default=500, help="scans per request, 1 to 500")
     p = sub.add_parser("run", parents=[common], allow_abbrev=False, help="deliver forever")
@@ -163,11 +165,15 @@ def cmd_push(args: argparse.Namespace, node: Node) -> int:
             states[item["state"]] += 1
     result.update(states)
     result["rejected_items"] = [
-        {"scan_id": i["scan_id"], "code": i["code"], "errors": i["errors"]} for i in items if i and i["state"] == "rejected"
+        {"scan_id": i["scan_id"], "code": i["code"], "errors": i["errors"]}
+        for i in items
+        if i and i["state"] == "rejected"
     ]
     if failure is not None:
         result["error"] = str(failure)
-    lines = [f"{len(ours)} scan(s): {states['delivered']} delivered, {states['pending']} queued, {states['rejected']} rejected"]
+    lines = [
+        f"{len(ours)} scan(s): {states['delivered']} delivered, {states['pending']} queued, {states['rejected']} rejected"
+    ]
     for item in result["rejected_items"]:
         lines.append(f"  rejected {item['scan_id']}: {item['code']} {json.dumps(item['errors'], ensure_ascii=False)}")
     if states["pending"]:
@@ -212,8 +218,12 @@ def cmd_deliver(args: argparse.Namespace, node: Node) -> int:
         return EX_TEMPFAIL
     counts = node.queue.counts()
     data = {"created": report.created, "duplicate": report.duplicate, "rejected": report.rejected, **counts}
-    _out(args, data, f"{report.created} delivered, {report.duplicate} already stored, {len(report.rejected)} rejected; "
-         f"{counts['pending']} pending")
+    _out(
+        args,
+        data,
+        f"{report.created} delivered, {report.duplicate} already stored, {len(report.rejected)} rejected; "
+        f"{counts['pending']} pending",
+    )
     return EX_TEMPFAIL if counts["pending"] else 0
 
 
@@ -225,10 +235,14 @@ def cmd_status(args: argparse.Namespace, node: Node) -> int:
     ]
     if q["oldest_pending"]:
         age = time.time() - q["oldest_pending"]["enqueued_at"]
-        lines.append(f"  oldest pending: {q['oldest_pending']['scan_id']} ({age:.0f}s, {q['oldest_pending']['attempts']} tries)")
+        lines.append(
+            f"  oldest pending: {q['oldest_pending']['scan_id']} ({age:.0f}s, {q['oldest_pending']['attempts']} tries)"
+        )
     if q["last_error"]:
         lines.append(f"  last error: {q['last_error']} ({q['consecutive_failures']} failures in a row)")
-    lines.append(f"key: {k['kid']}" + (f" (rotation to {k['pending_rotation']} pending)" if k["pending_rotation"] else ""))
+    lines.append(
+        f"key: {k['kid']}" + (f" (rotation to {k['pending_rotation']} pending)" if k["pending_rotation"] else "")
+    )
     if k.get("resolved"):
         lines.append(f"  {k['resolved']}")
     if p["reachable"]:

@@ -140,7 +140,9 @@ class Node:
                 continue
             if scan_id in seen:
                 if seen[scan_id] != payload:
-                    invalid.append({"index": index, "error": f"scan_id {scan_id!r} appears twice with different content"})
+                    invalid.append(
+                        {"index": index, "error": f"scan_id {scan_id!r} appears twice with different content"}
+                    )
                 continue
             seen[scan_id] = payload
             good.append((scan_id, payload))
@@ -231,7 +233,9 @@ class Node:
                     raise
                 report.sent += len(items)
                 key_refused = [i.seq for i, r in zip(items, results, strict=True) if r.get("code") == "key_not_active"]
-                outcomes = [(i.seq, r) for i, r in zip(items, results, strict=True) if r.get("code") != "key_not_active"]
+                outcomes = [
+                    (i.seq, r) for i, r in zip(items, results, strict=True) if r.get("code") != "key_not_active"
+                ]
                 self.queue.record(outcomes)
                 for item, result in zip(items, results, strict=True):
                     status = result.get("status")
@@ -274,11 +278,15 @@ class Node:
             if backoff.failures:
                 log("portal reachable again")
             backoff.reset()
-            self.queue.set_meta({"failures": "0", "last_error": "", "next_attempt_at": "", "last_success_at": str(time.time())})
+            self.queue.set_meta(
+                {"failures": "0", "last_error": "", "next_attempt_at": "", "last_success_at": str(time.time())}
+            )
             if report.rotation:
                 log(report.rotation)
             if report.sent:
-                log(f"delivered {report.created} new, {report.duplicate} already stored, {len(report.rejected)} rejected")
+                log(
+                    f"delivered {report.created} new, {report.duplicate} already stored, {len(report.rejected)} rejected"
+                )
             if prune_after is not None and time.monotonic() - last_prune > 3600:
                 self.queue.prune(prune_after)
                 last_prune = time.monotonic()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from . import signing
 
@@ -114,8 +115,12 @@ class Portal:
             raise Unavailable("the batch answer does not hold one result per item")
         return results
 
-    def register_key(self, *, node: str, current: Any, new_x: str) -> dict[str, Any]:
+    def register_key(self, *, node: str, current: Ed25519PrivateKey, new_x: str) -> dict[str, Any]:
         """POST /api/v1/nodes/me/keys/: the new public key, signed by the current key (typ key+json)."""
         document = {"node": node, "x": new_x, "created_at": signing.utc_now()}
-        _, data = self._request("POST", "/api/v1/nodes/me/keys/", {"jws": signing.sign(document, current, signing.KEY_TYP)})
+        _, data = self._request(
+            "POST", "/api/v1/nodes/me/keys/", {"jws": signing.sign(document, current, signing.KEY_TYP)}
+        )
+        if not isinstance(data, dict):
+            raise Unavailable("the key registration answer is not a JSON object")
         return data

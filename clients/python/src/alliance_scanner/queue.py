@@ -95,7 +95,9 @@ class Queue:
                         raise QueueConflict(f"scan {scan_id!r} is already queued with a different payload")
                     known += 1
                     continue
-                db.execute("INSERT INTO scans (scan_id, payload, enqueued_at) VALUES (?, ?, ?)", (scan_id, payload, now))
+                db.execute(
+                    "INSERT INTO scans (scan_id, payload, enqueued_at) VALUES (?, ?, ?)", (scan_id, payload, now)
+                )
                 added += 1
         return {"added": added, "known": known}
 
@@ -175,9 +177,7 @@ class Queue:
         rows = self.db.execute(
             "SELECT scan_id, code, errors, done_at FROM scans WHERE state = 'rejected' ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
-        return [
-            {"scan_id": s, "code": c, "errors": json.loads(e or "{}"), "rejected_at": d} for s, c, e, d in rows
-        ]
+        return [{"scan_id": s, "code": c, "errors": json.loads(e or "{}"), "rejected_at": d} for s, c, e, d in rows]
 
     def item(self, scan_id: str) -> dict[str, Any] | None:
         row = self.db.execute(
