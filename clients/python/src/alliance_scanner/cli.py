@@ -245,6 +245,8 @@ def cmd_status(args: argparse.Namespace, node: Node) -> int:
     )
     if k.get("resolved"):
         lines.append(f"  {k['resolved']}")
+    if k.get("problem"):
+        lines.append(f"  rotation unresolved: {k['problem']}")
     if p["reachable"]:
         c = p.get("counters") or {}
         lines.append(

@@ -228,7 +228,14 @@ class Node:
                         raise
                     self.batch_size = max(1, len(items) // 2)
                     continue
-                except (Unavailable, Refused) as exc:
+                except Refused as exc:
+                    if exc.status == 400 and "items" in exc.errors and len(items) > 1:
+                        # The portal's batch limit is lower than ours: smaller batches, same items.
+                        self.batch_size = max(1, len(items) // 2)
+                        continue
+                    self.queue.attempted(seqs, str(exc))
+                    raise
+                except Unavailable as exc:
                     self.queue.attempted(seqs, str(exc))
                     raise
                 report.sent += len(items)
@@ -253,6 +260,9 @@ class Node:
                         f"the portal does not take key {kid(key)} as this node's active key; scans stay queued "
                         "(has the agency revoked it or registered another?)"
                     )
+            if self.queue.get_meta("failures", "0") not in ("0", ""):
+                # Written on a change only: an idle node does not rewrite its flash every poll.
+                self.queue.set_meta({"failures": "0", "last_error": "", "next_attempt_at": ""})
         return report
 
     def run(
@@ -278,9 +288,6 @@ class Node:
             if backoff.failures:
                 log("portal reachable again")
             backoff.reset()
-            self.queue.set_meta(
-                {"failures": "0", "last_error": "", "next_attempt_at": "", "last_success_at": str(time.time())}
-            )
             if report.rotation:
                 log(report.rotation)
             if report.sent:
@@ -315,11 +322,14 @@ class Node:
         try:
             with self.lock(wait=False) as locked:
                 if locked and pending_key is not None:
-                    key["resolved"] = self.resolve_rotation()
-                    key["kid"], key["pending_rotation"] = kid(self.keys.active()), None
+                    try:
+                        key["resolved"] = self.resolve_rotation()
+                        key["kid"], key["pending_rotation"] = kid(self.keys.active()), None
+                    except (KeyProblem, Refused) as exc:
+                        key["problem"] = str(exc)
             me = self._portal().me()
             portal = {"reachable": True, **me}
             portal["key_matches"] = (me.get("key") or {}).get("kid") == key["kid"]
-        except (Unavailable, Refused, KeyProblem, NotConfigured) as exc:
+        except (Unavailable, Refused, NotConfigured) as exc:
             portal = {"reachable": False, "error": str(exc)}
         return {"queue": queue, "key": key, "portal": portal}
