@@ -127,6 +127,9 @@ class LossyProxy:
         self.server.listen(16)
         self.port = self.server.getsockname()[1]
         self.rules: list[list] = []
+        self.max_body: int | None = None  # larger requests get a 413, as from a reverse proxy's body limit
+        self.too_large = 0
+        self.retry_after = 2
         self.seen: list[str] = []
         self.dropped: list[str] = []
         self.held = threading.Event()
@@ -141,6 +144,11 @@ class LossyProxy:
     def drop(self, prefix: str, times: int = 1) -> None:
         with self._lock:
             self.rules.append([prefix, "drop", times])
+
+    def throttle(self, prefix: str, times: int = 1) -> None:
+        """Answer 429 with Retry-After, as the portal's node throttle does."""
+        with self._lock:
+            self.rules.append([prefix, "throttle", times])
 
     def cut(self, prefix: str, times: int = 1) -> None:
         with self._lock:
@@ -192,7 +200,25 @@ class LossyProxy:
                 if not data:
                     return
                 body += data
+            if self.max_body is not None and length > self.max_body:
+                self.too_large += 1
+                client.sendall(
+                    b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: text/html\r\nContent-Length: 20\r\n"
+                    b"Connection: close\r\n\r\n<h1>Too large</h1>\r\n"
+                )
+                return
             action = self._action(path)
+            if action == "throttle":
+                body = b'{"code": "throttled", "errors": {}}'
+                client.sendall(
+                    b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: "
+                    + str(self.retry_after).encode()
+                    + b"\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\nConnection: close\r\n\r\n"
+                    + body
+                )
+                return
             if action == "cut":
                 self.dropped.append(path)
                 return  # the link dies before the portal hears of the request

@@ -156,3 +156,37 @@ def test_a_bad_token_keeps_scans_queued(agency, web, tmp_path):
     (tmp_path / f"{node.id}.token").write_text(node.token)
     assert node.run("deliver").returncode == 0
     assert Scan.objects.filter(node_id=node.id).count() == 1
+
+
+def test_a_proxy_body_limit_splits_batches_and_throttling_is_waited_out(agency, web, tmp_path):
+    web.start()
+    proxy = LossyProxy(web.port)
+    proxy.max_body = 60_000  # a reverse proxy in front of the portal with a small body limit
+    proxy.retry_after = 3
+    try:
+        node = ClientNode(tmp_path, agency, url=proxy.url)
+        documents = [node.document() for _ in range(400)]
+        (tmp_path / "scans.jsonl").write_text("\n".join(json.dumps(d) for d in documents))
+        queued = node.run("batch", "--queue-only", str(tmp_path / "scans.jsonl"))
+        assert queued.returncode == 0, queued.stdout + queued.stderr
+        proxy.throttle("/api/v1/scans/batch/", times=1)
+        daemon = start_cli(
+            node.home, proxy.url, "run", "--poll", "0.2", "--min-backoff", "0.1", "--max-backoff", "0.2",
+            log=tmp_path / "run.log",
+        )  # fmt: skip
+        try:
+            wait_for(lambda: _pending(node) == 0, timeout=120, what="the queue to drain")
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(30)
+    finally:
+        proxy.close()
+    assert proxy.too_large >= 1  # 500 did not fit; smaller batches did
+    log = (tmp_path / "run.log").read_text()
+    assert "throttled (429)" in log
+    # The wait after a 429 is the portal's Retry-After, not the (shorter) backoff.
+    waits = [float(line.split("retrying in ")[1].rstrip("s")) for line in log.splitlines() if "throttled" in line]
+    assert waits
+    assert all(w >= 3 for w in waits)
+    assert Scan.objects.filter(node_id=node.id).count() == 400
+    assert node.counters() == {"duplicate": 0, "rejected": 0}
