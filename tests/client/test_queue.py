@@ -1,10 +1,12 @@
 """The on-disk queue and the command's handling of settings, without a portal."""
 
+import http.server
 import json
 import os
 import stat
 import subprocess
 import sys
+import threading
 
 import pytest
 from alliance_scanner import signing
@@ -120,3 +122,55 @@ def test_the_token_may_come_from_the_environment(tmp_path):
     # Port 9 refuses: the scan is queued on disk, exit 75 (try again later).
     assert result.returncode == 75, result.stderr
     assert json.loads(result.stdout)["pending"] == 1
+
+
+class _Impostor(http.server.BaseHTTPRequestHandler):
+    """What sits at the portal's address when something is wrong: a captive portal, a proxy error page,
+    a half-deployed API. None of its answers may set a scan aside."""
+
+    answers: list[tuple[int, str, bytes]] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status, content_type, body = self.answers.pop(0)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, "text/html", b"<html>Sign in to the hotel wifi</html>"),
+        (502, "text/html", b"<html>Bad gateway</html>"),
+        (200, "application/json", b'{"ok": true}'),
+        (200, "application/json", b'{"results": [{"index": 0}]}'),
+        (200, "application/json", b'{"results": [{"index": 0, "status": "weird"}]}'),
+        (200, "application/json", b'{"results": []}'),
+        (404, "text/html", b"<html>Not found</html>"),
+        (503, "application/json", b'{"code": "unavailable", "errors": {}}'),
+    ],
+)
+def test_answers_that_are_not_the_portals_leave_scans_pending(tmp_path, answer):
+    from alliance_scanner import Node, Unavailable
+
+    _Impostor.answers = [answer]
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Impostor)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    node = Node(tmp_path / "n", url=f"http://127.0.0.1:{server.server_port}", token="t", timeout=10)
+    node.keys.create_active()
+    node.enqueue([{"scan_id": "a", "node": "n"}])
+    try:
+        with pytest.raises(Unavailable):
+            node.deliver()
+    finally:
+        thread.join(10)
+        server.server_close()
+    assert node.queue.counts() == {"pending": 1, "delivered": 0, "rejected": 0}
+    assert node.queue.item("a")["attempts"] == 1

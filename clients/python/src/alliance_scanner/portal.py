@@ -113,6 +113,10 @@ class Portal:
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list) or len(results) != len(items):
             raise Unavailable("the batch answer does not hold one result per item")
+        for result in results:
+            # Anything but a known status leaves the outcome unknown: never a reason to set a scan aside.
+            if not isinstance(result, dict) or result.get("status") not in ("created", "duplicate", "rejected"):
+                raise Unavailable(f"the batch answer holds an unexpected result: {result!r:.200}")
         return results
 
     def register_key(self, *, node: str, current: Ed25519PrivateKey, new_x: str) -> dict[str, Any]:
