@@ -190,3 +190,17 @@ def test_a_proxy_body_limit_splits_batches_and_throttling_is_waited_out(agency, 
     assert all(w >= 3 for w in waits)
     assert Scan.objects.filter(node_id=node.id).count() == 400
     assert node.counters() == {"duplicate": 0, "rejected": 0}
+
+
+def test_after_first_contact_a_document_of_another_node_is_refused_when_queued(agency, web, tmp_path):
+    web.start()
+    node = ClientNode(tmp_path, agency, url=web.url)
+    first = node.document()
+    assert node.run("push", "-", input=json.dumps(first)).returncode == 0  # learns it is beanr-xr-01
+    stray = node.document(node="deham-xr-01")
+    result = node.run("push", "-", "--json", input=json.dumps(stray))
+    assert result.returncode == 1
+    assert "this node (beanr-xr-01)" in result.stderr
+    assert json.loads(result.stdout)["queued"] == 0
+    assert node.status()["queue"]["rejected"] == 0
+    assert node.counters() == {"duplicate": 0, "rejected": 0}  # the portal never saw it

@@ -107,6 +107,14 @@ class Node:
             )
         return self.portal
 
+    def _me(self) -> dict[str, Any]:
+        """GET /api/v1/nodes/me/, remembering the node id so that documents naming another node are
+        refused when they are queued rather than by the portal later."""
+        me = self._portal().me()
+        if isinstance(me.get("node"), str) and self.queue.get_meta("node") != me["node"]:
+            self.queue.set_meta({"node": me["node"]})
+        return me
+
     @contextlib.contextmanager
     def lock(self, *, wait: bool) -> Iterator[bool]:
         """One process at a time delivers or rotates (an advisory lock next to the queue). Enqueueing
@@ -132,9 +140,10 @@ class Node:
         good: list[tuple[str, bytes]] = []
         invalid: list[dict[str, Any]] = []
         seen: dict[str, bytes] = {}
+        node_id = self.queue.get_meta("node")  # known once the portal has been reached
         for index, document in enumerate(documents):
             try:
-                scan_id, payload = signing.scan_payload(document)
+                scan_id, payload = signing.scan_payload(document, node=node_id)
             except signing.DocumentError as exc:
                 invalid.append({"index": index, "error": str(exc)})
                 continue
@@ -158,7 +167,7 @@ class Node:
             return None
         portal = self._portal()
         current = self.keys.active()
-        me = portal.me()
+        me = self._me()
         active = (me.get("key") or {}).get("kid")
         if active == kid(pending):
             self.keys.promote_pending()
@@ -186,7 +195,7 @@ class Node:
         with self.lock(wait=True):
             earlier = self.resolve_rotation()
             current = self.keys.active()
-            me = portal.me()
+            me = self._me()
             active = (me.get("key") or {}).get("kid")
             if active != kid(current):
                 raise KeyProblem(f"this node's key {kid(current)} is not its active key at the portal ({active!r})")
@@ -213,6 +222,8 @@ class Node:
                 report.busy = True  # another process is delivering; it will take these too
                 return report
             report.rotation = self.resolve_rotation()
+            if self.queue.get_meta("node") is None and self.queue.counts()["pending"]:
+                self._me()  # once, on first contact: which node this is
             key = self.keys.active()
             while True:
                 items = self.queue.pending(self.batch_size)
@@ -327,7 +338,7 @@ class Node:
                         key["kid"], key["pending_rotation"] = kid(self.keys.active()), None
                     except (KeyProblem, Refused) as exc:
                         key["problem"] = str(exc)
-            me = self._portal().me()
+            me = self._me()
             portal = {"reachable": True, **me}
             portal["key_matches"] = (me.get("key") or {}).get("kid") == key["kid"]
         except (Unavailable, Refused, NotConfigured) as exc:
