@@ -33,9 +33,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 # Tests, lint, `make run` and the benchmarks need the development tools too: requirements-dev.txt
-# (which includes requirements.txt). Production images install requirements.txt alone (Dockerfile).
+# (which includes requirements.txt and the scanner client in clients/python, installed editable).
+# Production images install requirements.txt alone (Dockerfile).
 stamp=.venv/.requirements.sha256
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt clients/python/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "Installing requirements-dev.txt"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
