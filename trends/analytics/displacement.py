@@ -96,14 +96,24 @@ class DisplacementFlag:
 
 @dataclass(frozen=True)
 class DetectionParams:
-    before_weeks: int = 26  # before window: up to this many weeks before the tightening
+    before_weeks: int = 52  # before window: up to this many weeks before the tightening (the baseline)
     min_before_weeks: int = 8
-    after_weeks: int = 12  # after window length
+    # after windows, each starting at the tightening + a lag: these lengths in weeks, 0 meaning every week of
+    # data since (the evidence that accumulates as data grow); cut at the end of the data
+    after_windows: tuple[int, ...] = (12, 26, 52, 0)
     min_after_weeks: int = 4  # shorter after windows (data ending) are not examined
     lags: tuple[int, ...] = (0, 2, 4, 6, 8)  # weeks between A's change and the start of the after window
     history_weeks: int = 52  # weeks before the tightening used to estimate over-dispersion
     min_hits_a: int = 5  # A needs this many hits on O in the before window (risk it can lose)
     min_hits_b: int = 5  # B needs this many hits on O over both windows
+    # onset: B's rise must begin near the tightening. The profile likelihood of a step in B's risk (against
+    # the control) over the before and after windows, maximised over every week, may exceed its maximum over
+    # the weeks [t0 - onset_early, t0 + max(lags) + onset_late] by at most onset_threshold (after dividing by
+    # B's dispersion); otherwise the rise belongs to another event (a later route, an earlier one)
+    onset_early: int = 4
+    onset_late: int = 4
+    onset_threshold: float = 4.0
+    control_z: float = 2.5  # a control port whose own risk moved by more than this (|z|) leaves the control
     alpha: float = 0.05  # on the adjusted p
     # change-point detection on scan counts
     cp_window: int = 12
@@ -366,6 +376,13 @@ def _dispersion(h_x: np.ndarray, s_x: np.ndarray, h_c: np.ndarray, s_c: np.ndarr
         contrib = np.where(valid & (mu > 0), (h_x - mu) ** 2 / np.where(mu > 0, mu, 1), 0.0)
     df = valid.sum(axis=1) - 1
     phi = np.where(df > 0, contrib.sum(axis=1) / np.maximum(df, 1), 1.0)
+    # With small weekly counts (a hit a week or less) the Pearson estimate is very noisy and skewed upwards
+    # (one week of 5 hits at a mean of 1 adds 16): only the part of it above Poisson noise is kept, phi
+    # minus two standard errors of its estimate under Poisson counts (variance of one week's term: 2 + 1/mu).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_mu = np.where(valid & (mu > 0), 1 / np.where(mu > 0, mu, 1), 0.0).sum(axis=1) / np.maximum(df + 1, 1)
+        se = np.sqrt((2 + inv_mu) / np.maximum(df, 1))
+    phi = np.where(df > 0, phi - 2 * se, 1.0)
     return np.maximum(phi, 1.0)
 
 
@@ -401,8 +418,110 @@ def _score_z(h_xa, s_xa, h_ca, s_ca, h_xb, s_xb, h_cb, s_cb, iterations: int = 2
     return np.where(np.isfinite(z), z, 0.0), theta
 
 
-def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int, params: DetectionParams):
-    """Test every other member B for one tightening; yields dicts with the best lag per B."""
+def _after_windows(t0: int, T: int, params: DetectionParams) -> list[tuple[int, int, int]]:
+    """The distinct after windows (lag, lo, hi) examined for a tightening at week t0 with T weeks of data.
+
+    Each lag with each window length (0: all the data since); windows are cut at the end of the data, so
+    while data are short several coincide and are counted once (the Bonferroni factor is the number of
+    distinct windows). Windows shorter than `min_after_weeks` are not examined.
+    """
+    out: dict[tuple[int, int], int] = {}
+    for lag in params.lags:
+        lo = t0 + lag
+        for length in params.after_windows:
+            hi = T if length <= 0 else min(lo + length, T)
+            if hi - lo >= params.min_after_weeks and (lo, hi) not in out:
+                out[(lo, hi)] = lag
+    return [(lag, lo, hi) for (lo, hi), lag in out.items()]
+
+
+def _onset_excess(
+    H: np.ndarray, S: np.ndarray, ctrl: np.ndarray, b0: int, hi: np.ndarray, t0: int, params: DetectionParams
+) -> np.ndarray:
+    """How much better a rise of each B's risk starting elsewhere explains the data than one near t0.
+
+    H, S: (P, T) hits and scans on the origin. For each B (row), over [b0, hi[B]): B's weekly hits against
+    the exposure s_B,t x the control's risk that week (control: the `ctrl` ports but B); a step (two
+    rates) at week tau has the Poisson likelihood ratio LR(tau) against one rate, counted only for a rise.
+    Returns max over every tau minus max over tau in [t0 - onset_early, t0 + max lag + onset_late]
+    (0 when the best step is in that range): a large value means the rise at B began well before or well
+    after the tightening, so it belongs to another event.
+    """
+    P, T = H.shape
+    end = int(hi.max())
+    Hs, Ss = H[:, b0:end], S[:, b0:end]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = ctrl[:, None].astype(float)
+        hc = H[ctrl].sum(axis=0)[None, b0:end] - w * Hs
+        sc = S[ctrl].sum(axis=0)[None, b0:end] - w * Ss
+        e = np.where(sc > 0, Ss * hc / np.where(sc > 0, sc, 1), 0.0)
+    n = end - b0
+    inside = np.arange(n)[None, :] < (hi - b0)[:, None]
+    Hs = np.where(inside, Hs, 0.0)
+    e = np.where(inside, e, 0.0)
+    cH, cE = _cumsum0(Hs), _cumsum0(e)
+    taus = np.arange(1, n)  # a step between week tau - 1 and tau (relative to b0)
+    hl, el = cH[:, taus], cE[:, taus]
+    hr, er = cH[:, -1:] - hl, cE[:, -1:] - el
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r0 = (hl + hr) / (el + er)
+        lr = 2 * (_xlogy_ratio(hl, el * r0) + _xlogy_ratio(hr, er * r0))
+        up = hr / er > hl / el
+    edge = params.min_after_weeks
+    usable = (taus[None, :] >= min(params.min_before_weeks, t0 - b0)) & (taus[None, :] <= (hi - b0 - edge)[:, None])
+    lr = np.where(up & usable & (el > 0) & (er > 0) & np.isfinite(lr), lr, 0.0)
+    lo_ok = t0 - params.onset_early - b0
+    hi_ok = t0 + max(params.lags) + params.onset_late - b0
+    allowed = (taus >= lo_ok) & (taus <= hi_ok)
+    best_all = lr.max(axis=1)
+    best_allowed = np.where(allowed[None, :], lr, 0.0).max(axis=1)
+    return best_all - best_allowed
+
+
+def _stable_ports(
+    H: np.ndarray, S: np.ndarray, ctrl: np.ndarray, b0: int, t0: int, T: int, params: DetectionParams
+) -> np.ndarray:
+    """The control ports whose own risk did not move against the rest of the control.
+
+    A control that holds a receiver of another displacement or a new route (its risk rises) or an undetected
+    tightening (it falls) is biased, and more so as windows grow to years and events on the same origin
+    accumulate. Each control port is tested against the other control ports (before: [b0, t0), after:
+    [t0, T)) with the same score test; ports with |z| above `control_z` (after dividing by their dispersion)
+    leave the control. One pass: the reference is the whole control, so one moved port cannot hide another.
+    """
+    keep = ctrl.copy()
+    idx = np.flatnonzero(ctrl)
+    if idx.size < 3 or T - t0 < params.min_after_weeks:
+        return keep
+    h_b, s_b = H[idx, b0:t0].sum(axis=1), S[idx, b0:t0].sum(axis=1)
+    h_a, s_a = H[idx, t0:T].sum(axis=1), S[idx, t0:T].sum(axis=1)
+    hc_b, sc_b = h_b.sum() - h_b, s_b.sum() - s_b
+    hc_a, sc_a = h_a.sum() - h_a, s_a.sum() - s_a
+    ok = (s_b > 0) & (s_a > 0) & (sc_b > 0) & (sc_a > 0) & (h_a + h_b > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z, _ = _score_z(h_a, s_a, hc_a, sc_a, h_b, s_b, hc_b, sc_b)
+    h0 = max(0, t0 - params.history_weeks)
+    HX, SX = H[idx, h0:t0], S[idx, h0:t0]
+    phi = _dispersion(HX, SX, HX.sum(axis=0)[None, :] - HX, SX.sum(axis=0)[None, :] - SX)
+    moved = ok & (np.abs(z) / np.sqrt(phi) > params.control_z)
+    keep[idx[moved]] = False
+    return keep
+
+
+def _candidates(
+    series: WeeklySeries,
+    midx: np.ndarray,
+    tig: Tightening,
+    t0: int,
+    params: DetectionParams,
+    tightened: Mapping[tuple[int, int], list[int]] | None = None,
+):
+    """Test every other member B for one tightening; yields dicts with the best after window per B.
+
+    `tightened`: (member position, origin) -> weeks of every tightening found; a port that tightened on the
+    origin during the windows is left out of the control (its risk falls by design, which would make every
+    other port look as if its risk rose).
+    """
     P = len(midx)
     T = len(series.weeks)
     o = series.origins.index(tig.origin)
@@ -412,26 +531,36 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
     b0 = max(0, t0 - params.before_weeks)
     if t0 - b0 < params.min_before_weeks:
         return
-    lags = np.array([lag for lag in params.lags if t0 + lag + params.min_after_weeks <= T], dtype=int)
-    if lags.size == 0:
+    windows = _after_windows(t0, T, params)
+    if not windows:
         return
+    lags = np.array([w[0] for w in windows], dtype=int)
+    lo = np.array([w[1] for w in windows], dtype=int)
+    hi = np.array([w[2] for w in windows], dtype=int)
+    ctrl = np.ones(P, dtype=bool)
+    ctrl[a] = False
+    for (pos, oo), weeks in (tightened or {}).items():
+        if oo == o and any(b0 < w < T for w in weeks):
+            ctrl[pos] = False
+    ctrl &= _stable_ports(H, S, ctrl, b0, t0, T, params)
+    if ctrl.sum() < 1:
+        return
+    cw = ctrl.astype(float)
     cS, cH = _cumsum0(S), _cumsum0(H)
-    totS, totH = cS.sum(axis=0), cH.sum(axis=0)
+    totS, totH = cS[ctrl].sum(axis=0), cH[ctrl].sum(axis=0)
     hb = cH[:, t0] - cH[:, b0]
     sb = cS[:, t0] - cS[:, b0]
     if hb[a] < params.min_hits_a or sb[a] <= 0:
         return
-    lo = t0 + lags
-    hi = np.minimum(lo + params.after_weeks, T)
-    ha = cH[:, hi] - cH[:, lo]  # (P, nl)
+    ha = cH[:, hi] - cH[:, lo]  # (P, K)
     sa = cS[:, hi] - cS[:, lo]
     tha, tsa = totH[hi] - totH[lo], totS[hi] - totS[lo]
     thb, tsb = totH[t0] - totH[b0], totS[t0] - totS[b0]
-    # control = members minus A and B, per B
-    hcb = thb - hb[a] - hb  # (P,)
-    scb = tsb - sb[a] - sb
-    hca = tha[None, :] - ha[a][None, :] - ha  # (P, nl)
-    sca = tsa[None, :] - sa[a][None, :] - sa
+    # control = the control ports minus B, per B
+    hcb = thb - cw * hb  # (P,)
+    scb = tsb - cw * sb
+    hca = tha[None, :] - cw[:, None] * ha  # (P, K)
+    sca = tsa[None, :] - cw[:, None] * sa
     valid = (
         (np.arange(P) != a)[:, None]
         & (sb > 0)[:, None]
@@ -446,8 +575,8 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
     # over-dispersion of B and of A against the control, from the weeks before the tightening
     h0 = max(0, t0 - params.history_weeks)
     HB, SB = H[:, h0:t0], S[:, h0:t0]
-    HC = H[:, h0:t0].sum(axis=0)[None, :] - H[a, h0:t0][None, :] - HB
-    SC = S[:, h0:t0].sum(axis=0)[None, :] - S[a, h0:t0][None, :] - SB
+    HC = H[ctrl, h0:t0].sum(axis=0)[None, :] - cw[:, None] * HB
+    SC = S[ctrl, h0:t0].sum(axis=0)[None, :] - cw[:, None] * SB
     phi_b = _dispersion(HB, SB, HC, SC)
     phi_a = _dispersion(np.broadcast_to(H[a, h0:t0], HB.shape), np.broadcast_to(S[a, h0:t0], SB.shape), HC, SC)
     z_b, theta_b = _score_z(ha, sa, hca, sca, hb[:, None], sb[:, None], hcb[:, None], scb[:, None])
@@ -456,11 +585,14 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
     z_a = z_a / np.sqrt(phi_a[:, None])
     p_b = stats.norm.sf(z_b)  # B's risk rose against the control
     p_a = stats.norm.cdf(z_a)  # A's risk fell against the control
-    p_lag = np.where(valid & np.isfinite(p_b) & np.isfinite(p_a), np.maximum(p_b, p_a), np.inf)
-    for b in np.flatnonzero(valid.any(axis=1)):
-        n_lags = int(valid[b].sum())
-        j = int(np.argmin(p_lag[b]))
-        p_raw = min(1.0, float(p_lag[b, j]) * n_lags)
+    p_win = np.where(valid & np.isfinite(p_b) & np.isfinite(p_a), np.maximum(p_b, p_a), np.inf)
+    rows = np.flatnonzero(valid.any(axis=1))
+    best = np.argmin(p_win, axis=1)
+    onset = _onset_excess(H, S, ctrl, b0, hi[best], t0, params) / phi_b
+    for b in rows:
+        n_windows = int(valid[b].sum())
+        j = int(best[b])
+        p_raw = min(1.0, float(p_win[b, j]) * n_windows)
         with np.errstate(divide="ignore", invalid="ignore"):
             num = ha[b, j] / hca[b, j] - hb[b] / hcb[b]
             den = ha[a, j] / hca[b, j] - hb[a] / hcb[b]
@@ -475,6 +607,10 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
             "p_raw": p_raw,
             "wdq": wdq,
             "effect": float(math.expm1(theta_b[b, j])),
+            "onset": float(onset[b]),
+            "p_b": float(p_b[b, j]),
+            "p_a": float(p_a[b, j]),
+            "n_windows": n_windows,
         }
 
 
@@ -500,6 +636,64 @@ def _evidence(series: WeeklySeries, midx: np.ndarray, a: int, b: int, o: int, st
     return tuple(rows)
 
 
+def _number(value) -> float | None:
+    """A figure of an evidence row, or None when it is hidden ("<3") or missing."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def evidence_growth(rows: Iterable[Mapping], before_end: date, after_start: date) -> list[dict]:
+    """How the evidence at B grew week by week since the after window began: cumulative excess against C.
+
+    rows: evidence rows (week, b_scans, b_hits, c_scans, c_hits; weeks as dates or ISO strings). B's expected
+    hits in a week are its scans x the control's risk that week x B's ratio to the control in the before window
+    (the weeks before `before_end`); the excess is observed minus expected. Per week from `after_start`:
+    observed and expected hits, their running sums, the cumulative excess and z = excess / sqrt(expected)
+    (a Poisson yardstick, not the flag's test). A week with a hidden or missing figure contributes nothing and
+    is marked `complete: False`, so a reader who sees release cells gets the same picture from what they see.
+    """
+
+    def as_date(v) -> date:
+        return v if isinstance(v, date) else date.fromisoformat(str(v))
+
+    parsed = []
+    for r in rows:
+        figures = [_number(r.get(k)) for k in ("b_scans", "b_hits", "c_scans", "c_hits")]
+        parsed.append((as_date(r["week"]), figures))
+    before_obs = before_exp = 0.0
+    for week, (bs, bh, cs, ch) in parsed:
+        if week < before_end and None not in (bs, bh, cs, ch) and cs:
+            before_obs += bh
+            before_exp += bs * ch / cs
+    ratio = before_obs / before_exp if before_exp > 0 else None
+    out: list[dict] = []
+    cum_obs = cum_exp = 0.0
+    for week, (bs, bh, cs, ch) in parsed:
+        if week < after_start:
+            continue
+        complete = ratio is not None and None not in (bs, bh, cs, ch) and bool(cs)
+        obs = exp = None
+        if complete:
+            obs, exp = bh, bs * ch / cs * ratio
+            cum_obs += obs
+            cum_exp += exp
+        excess = cum_obs - cum_exp
+        out.append(
+            {
+                "week": week.isoformat(),
+                "b_hits": obs,
+                "b_expected": None if exp is None else round(exp, 3),
+                "cumulative_hits": cum_obs,
+                "cumulative_expected": round(cum_exp, 3),
+                "cumulative_excess": round(excess, 3),
+                "z": round(excess / math.sqrt(cum_exp), 2) if cum_exp > 0 else None,
+                "complete": complete,
+            }
+        )
+    return out
+
+
 def _week_end(series: WeeklySeries, t: int) -> date:
     return series.weeks[t - 1] + WEEK
 
@@ -522,11 +716,15 @@ def detect_displacement(
     if midx.size < 3 or len(series.weeks) == 0:
         return []
     tightenings = find_tightenings(series, members, measures, params)
+    tightened: dict[tuple[int, int], list[int]] = {}
+    member_pos = {series.ports[i]: k for k, i in enumerate(midx)}
+    for tig, t in tightenings:
+        tightened.setdefault((member_pos[tig.port], series.origins.index(tig.origin)), []).append(t)
     if since is not None:
         tightenings = [(tig, t) for tig, t in tightenings if tig.starts_on >= since]
     cands = []
     for tig, t0 in tightenings:
-        for c in _candidates(series, midx, tig, t0, params):
+        for c in _candidates(series, midx, tig, t0, params, tightened):
             c["tightening"] = tig
             cands.append(c)
     if not cands:
@@ -534,7 +732,7 @@ def detect_displacement(
     p_adj = benjamini_hochberg(np.array([c["p_raw"] for c in cands]))
     flags = []
     for c, p in zip(cands, p_adj, strict=True):
-        if not (p <= params.alpha and c["wdq"] < 0):
+        if not (p <= params.alpha and c["wdq"] < 0 and c["onset"] <= params.onset_threshold):
             continue
         a, b, o = c["a"], c["b"], c["o"]
         (b0, t0), (lo, hi) = c["before"], c["after"]
@@ -555,11 +753,35 @@ def detect_displacement(
                 confidence=confidence_label(float(p), c["effect"], params),
                 seized_kg_before=float(kg[b0:t0].sum()),
                 seized_kg_after=float(kg[lo:hi].sum()),
-                evidence=_evidence(series, midx, a, b, o, b0, hi),
+                # to the end of the data, so the flag page shows how the evidence kept growing
+                evidence=_evidence(series, midx, a, b, o, b0, len(series.weeks)),
             )
         )
     flags.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
-    return flags
+    return _one_explanation_per_rise(flags, params)
+
+
+def _one_explanation_per_rise(flags: list[DisplacementFlag], params: DetectionParams) -> list[DisplacementFlag]:
+    """Keep, for each rise at B on O, only the tightening that explains it best.
+
+    Two tightenings on the same origin (at different ports, or twice at one port) whose starts are within
+    max(lags) + onset_early + onset_late weeks of each other both see the same rise at B; it is credited to
+    the one with the smallest raw p (then the earliest, then by port, so the choice is deterministic). A port
+    that genuinely receives from two tightenings at once is then flagged once, from the stronger.
+    """
+    reach = 7 * (max(params.lags) + params.onset_early + params.onset_late)
+    kept: list[DisplacementFlag] = []
+    for f in sorted(flags, key=lambda f: (f.p_raw, f.tightening.starts_on, f.from_port, f.to_port, f.origin)):
+        if any(
+            k.to_port == f.to_port
+            and k.origin == f.origin
+            and abs((k.tightening.starts_on - f.tightening.starts_on).days) <= reach
+            for k in kept
+        ):
+            continue
+        kept.append(f)
+    kept.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
+    return kept
 
 
 __all__ = [
@@ -571,6 +793,7 @@ __all__ = [
     "benjamini_hochberg",
     "confidence_label",
     "detect_displacement",
+    "evidence_growth",
     "find_tightenings",
     "same_tightening",
     "week_start",
