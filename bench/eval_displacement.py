@@ -139,6 +139,34 @@ def stratum_rows(events: list[dict], false_flags: int) -> list[dict]:
     return rows
 
 
+def changepoint_rates(seeds, params=None) -> list[tuple[float, float, float]]:
+    """Undeclared tightenings on small cells: how often the change point is found (within 8 weeks).
+
+    In a slow alliance with no event, one (port, origin) cell is given a level of `base` scans a week (the
+    origin's seasonality and over-dispersion kept) that rises x`factor` from week 110; found when
+    find_tightenings reports that cell within 8 weeks of it. Returns (base, factor, rate).
+    """
+    from trends.analytics.displacement import find_tightenings
+
+    out = []
+    for base in (5.0, 10.0, 20.0, 40.0):
+        for factor in (2.0, 2.5, 3.0):
+            found = 0
+            for seed in seeds:
+                al = generate_slow_alliance(seed, n_displacements=0, n_deterrence=0, n_new_routes=0)
+                s = al.series
+                rng = np.random.default_rng(seed + 7)
+                p, o, t0 = int(rng.integers(len(s.ports))), int(rng.integers(len(s.origins))), 110
+                level = s.scans[p, o] / max(s.scans[p, o].mean(), 1e-9) * base
+                level[t0:] *= factor
+                s.scans[p, o] = rng.poisson(level)
+                s.hits[p, o] = np.minimum(s.hits[p, o], s.scans[p, o])
+                tig = find_tightenings(s, al.members, [], params)
+                found += any(tg.port == s.ports[p] and tg.origin == s.origins[o] and abs(t - t0) <= 8 for tg, t in tig)
+            out.append((base, factor, found / len(list(seeds))))
+    return out
+
+
 def null_rate(seeds, slow: bool) -> tuple[int, int]:
     """Alliances with no planted event at all: how many of them raise any flag."""
     flagged = 0
@@ -295,7 +323,7 @@ def render(results: dict, times: list, elapsed: float, args) -> str:
         SECTION,
         "",
         f"`python bench/eval_displacement.py --seeds {args.seeds} --slow-seeds {args.slow_seeds} "
-        f"--null-seeds {args.null_seeds} --write` (pure numpy/scipy, no database; method and definitions in "
+        f"--null-seeds {args.null_seeds} --cp-seeds {args.cp_seeds} --write` (pure numpy/scipy, no database; method and definitions in "
         "docs/displacement.md). Two data sets, each on the seeds the settings were chosen on and on held-out "
         f"seeds from {HELD_OUT}.",
         "",
@@ -315,6 +343,17 @@ def render(results: dict, times: list, elapsed: float, args) -> str:
         "Alliances with no planted event (goal: no flag in >= 95 % of seeds): "
         f"slow {results['null_slow'][0]}/{results['null_slow'][1]} seeds flagged, "
         f"original {results['null_orig'][0]}/{results['null_orig'][1]} seeds flagged (held-out seeds).",
+        "",
+        f"Undeclared tightenings on small cells (change points found within 8 weeks, {args.cp_seeds} held-out "
+        "seeds per cell; a slow alliance without events, one (port, origin) cell set to that many scans a week, "
+        "rising by the factor at week 110):",
+        "",
+        "| Scans a week before | x2 | x2.5 | x3 |",
+        "|---|---|---|---|",
+        *[
+            f"| {base:g} | " + " | ".join(f"{rate:.2f}" for b, _, rate in results["changepoints"] if b == base) + " |"
+            for base in sorted({b for b, _, _ in results["changepoints"]})
+        ],
         "",
         "One detection run over the whole history, 64,000 scans a week (10 million over 3 years), median of 3 runs on "
         "the shared 2-core machine:",
@@ -352,6 +391,7 @@ def run_all(args) -> dict:
         "orig_held": evaluate(range(HELD_OUT, HELD_OUT + args.seeds)),
         "null_slow": null_rate(range(HELD_OUT, HELD_OUT + args.null_seeds), slow=True),
         "null_orig": null_rate(range(HELD_OUT, HELD_OUT + args.null_seeds), slow=False),
+        "changepoints": changepoint_rates(range(HELD_OUT, HELD_OUT + args.cp_seeds)),
     }
 
 
@@ -360,6 +400,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=15, help="original generator, per seed set")
     parser.add_argument("--slow-seeds", type=int, default=12, help="slow alliance, per seed set")
     parser.add_argument("--null-seeds", type=int, default=40, help="alliances with no event, per generator")
+    parser.add_argument("--cp-seeds", type=int, default=20, help="change-point sensitivity, per cell")
     parser.add_argument("--write", action="store_true", help="update the section in docs/benchmarks.md")
     args = parser.parse_args()
     np.seterr(all="ignore")

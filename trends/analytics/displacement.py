@@ -96,13 +96,13 @@ class DisplacementFlag:
 
 @dataclass(frozen=True)
 class DetectionParams:
-    before_weeks: int = 52  # before window: up to this many weeks before the tightening (the baseline)
+    before_weeks: int = 156  # before window: up to this many weeks before the tightening (the baseline)
     min_before_weeks: int = 8
     # after windows, each starting at the tightening + a lag: these lengths in weeks, 0 meaning every week of
     # data since (the evidence that accumulates as data grow); cut at the end of the data
     after_windows: tuple[int, ...] = (12, 26, 52, 0)
     min_after_weeks: int = 4  # shorter after windows (data ending) are not examined
-    lags: tuple[int, ...] = (0, 2, 4, 6, 8)  # weeks between A's change and the start of the after window
+    lags: tuple[int, ...] = (0, 3, 6)  # weeks between A's change and the start of the after window
     history_weeks: int = 52  # weeks before the tightening used to estimate over-dispersion
     min_hits_a: int = 5  # A needs this many hits on O in the before window (risk it can lose)
     min_hits_b: int = 5  # B needs this many hits on O over both windows
@@ -114,9 +114,17 @@ class DetectionParams:
     onset_late: int = 4
     onset_threshold: float = 4.0
     control_z: float = 2.5  # a control port whose own risk moved by more than this (|z|) leaves the control
-    alpha: float = 0.05  # on the adjusted p
+    # plausibility: B's extra hits (against the control) may be at most this many times A's lost hits (-WDQ)
+    max_gain_ratio: float = 4.0
+    compete_by: str = "balance"  # among tightenings claiming one rise: "balance" (-WDQ nearest 1) or "p"
+    compete_weeks: int = 16  # tightenings on one origin this close claim the same rise at B
+    pre_weeks: int = 26  # the pre-trend and late-rise checks compare this many weeks with the rest
+    trend_z: float = 2.5
+    alpha: float = 0.01  # on the adjusted p (Benjamini-Hochberg false discovery rate)
     # change-point detection on scan counts
     cp_window: int = 12
+    cp_long_windows: tuple[int, ...] = (26,)  # also scanned with these window lengths (small ports)
+    cp_long_min_ratio: float = 1.8  # material on a long window: a clear step (x2-3), not a slow growth of trade
     cp_min_before: int = 8
     cp_min_after: int = 6
     cp_threshold: float = 30.0  # likelihood-ratio statistic, after dividing by the series' dispersion
@@ -280,31 +288,39 @@ def _changepoints(series: WeeklySeries, midx: np.ndarray, params: DetectionParam
     phi = np.where(np.isfinite(phi), np.maximum(phi, 1.0), 1.0)
 
     ts = np.arange(params.cp_min_before, T - params.cp_min_after + 1)
-    lo = np.maximum(ts - W, 0)
-    hi = np.minimum(ts + W, T)
     cy, ce = _cumsum0(y), _cumsum0(e)
-    yb, eb = _window_sums(cy, lo, ts), _window_sums(ce, lo, ts)
-    ya, ea = _window_sums(cy, ts, hi), _window_sums(ce, ts, hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r0 = (yb + ya) / (eb + ea)
-        lr = 2 * (_xlogy_ratio(yb, eb * r0) + _xlogy_ratio(ya, ea * r0))
-        rb = yb / eb
-        ra = ya / ea
-        ratio = np.where(rb > 0, ra / np.where(rb > 0, rb, 1), np.inf)
-        increase = (ya - rb * ea) / (hi - ts)
-    score = lr / phi[:, None]
-    # sustained: the median week after the change is raised too, so one blitz week does not qualify
-    post_median = np.full(ratio.shape, 0.0)
-    for j, t in enumerate(ts):
-        post_median[:, j] = np.median(rate[:, t : hi[j]], axis=1)
-    sustained = post_median >= rb * (1 + (params.cp_min_ratio - 1) / 2)
-    ok = (
-        np.isfinite(score)
-        & (score >= params.cp_threshold)
-        & (ratio >= params.cp_min_ratio)
-        & (increase >= params.cp_min_increase)
-        & sustained
-    )
+    combined = np.full((y.shape[0], ts.size), -np.inf)
+    # Several window lengths: 12 weeks finds big changes quickly; 26 weeks gives a small port (tens of scans
+    # a week on the origin) enough counts for a x2 rise to pass the same threshold.
+    for W in sorted({params.cp_window, *params.cp_long_windows}):
+        lo = np.maximum(ts - W, 0)
+        hi = np.minimum(ts + W, T)
+        yb, eb = _window_sums(cy, lo, ts), _window_sums(ce, lo, ts)
+        ya, ea = _window_sums(cy, ts, hi), _window_sums(ce, ts, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r0 = (yb + ya) / (eb + ea)
+            lr = 2 * (_xlogy_ratio(yb, eb * r0) + _xlogy_ratio(ya, ea * r0))
+            rb = yb / eb
+            ra = ya / ea
+            ratio = np.where(rb > 0, ra / np.where(rb > 0, rb, 1), np.inf)
+            increase = (ya - rb * ea) / (hi - ts)
+        score = lr / phi[:, None]
+        # sustained: the median week after the change is raised too, so one blitz week does not qualify
+        post_median = np.full(ratio.shape, 0.0)
+        for j, t in enumerate(ts):
+            post_median[:, j] = np.median(rate[:, t : hi[j]], axis=1)
+        sustained = post_median >= rb * (1 + (params.cp_min_ratio - 1) / 2)
+        ok = (
+            np.isfinite(score)
+            & (score >= params.cp_threshold)
+            & (ratio >= (params.cp_min_ratio if W == params.cp_window else params.cp_long_min_ratio))
+            & (increase >= params.cp_min_increase)
+            & sustained
+        )
+        combined = np.maximum(combined, np.where(ok, score, -np.inf))
+    ok = np.isfinite(combined)
+    score = combined
+    W = params.cp_window
     found: list[tuple[int, int, int]] = []
     for row in np.flatnonzero(ok.any(axis=1)):
         sc = np.where(ok[row], score[row], -np.inf)
@@ -486,25 +502,30 @@ def _stable_ports(
     A control that holds a receiver of another displacement or a new route (its risk rises) or an undetected
     tightening (it falls) is biased, and more so as windows grow to years and events on the same origin
     accumulate. Each control port is tested against the other control ports (before: [b0, t0), after:
-    [t0, T)) with the same score test; ports with |z| above `control_z` (after dividing by their dispersion)
-    leave the control. One pass: the reference is the whole control, so one moved port cannot hide another.
+    [t0, T)) with the same score test, |z| divided by the port's dispersion; the port that moved most leaves
+    the control if its |z| exceeds `control_z`, and the test is repeated on the ports left (one moved port
+    in the reference makes the others look as if they moved the other way, so they are removed one by one).
     """
     keep = ctrl.copy()
-    idx = np.flatnonzero(ctrl)
-    if idx.size < 3 or T - t0 < params.min_after_weeks:
+    if T - t0 < params.min_after_weeks:
         return keep
-    h_b, s_b = H[idx, b0:t0].sum(axis=1), S[idx, b0:t0].sum(axis=1)
-    h_a, s_a = H[idx, t0:T].sum(axis=1), S[idx, t0:T].sum(axis=1)
-    hc_b, sc_b = h_b.sum() - h_b, s_b.sum() - s_b
-    hc_a, sc_a = h_a.sum() - h_a, s_a.sum() - s_a
-    ok = (s_b > 0) & (s_a > 0) & (sc_b > 0) & (sc_a > 0) & (h_a + h_b > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z, _ = _score_z(h_a, s_a, hc_a, sc_a, h_b, s_b, hc_b, sc_b)
     h0 = max(0, t0 - params.history_weeks)
-    HX, SX = H[idx, h0:t0], S[idx, h0:t0]
-    phi = _dispersion(HX, SX, HX.sum(axis=0)[None, :] - HX, SX.sum(axis=0)[None, :] - SX)
-    moved = ok & (np.abs(z) / np.sqrt(phi) > params.control_z)
-    keep[idx[moved]] = False
+    while keep.sum() >= 3:
+        idx = np.flatnonzero(keep)
+        h_b, s_b = H[idx, b0:t0].sum(axis=1), S[idx, b0:t0].sum(axis=1)
+        h_a, s_a = H[idx, t0:T].sum(axis=1), S[idx, t0:T].sum(axis=1)
+        hc_b, sc_b = h_b.sum() - h_b, s_b.sum() - s_b
+        hc_a, sc_a = h_a.sum() - h_a, s_a.sum() - s_a
+        ok = (s_b > 0) & (s_a > 0) & (sc_b > 0) & (sc_a > 0) & (h_a + h_b > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z, _ = _score_z(h_a, s_a, hc_a, sc_a, h_b, s_b, hc_b, sc_b)
+        HX, SX = H[idx, h0:t0], S[idx, h0:t0]
+        phi = _dispersion(HX, SX, HX.sum(axis=0)[None, :] - HX, SX.sum(axis=0)[None, :] - SX)
+        score = np.where(ok, np.abs(z) / np.sqrt(phi), 0.0)
+        worst = int(np.argmax(score))
+        if score[worst] <= params.control_z:
+            break
+        keep[idx[worst]] = False
     return keep
 
 
@@ -589,6 +610,38 @@ def _candidates(
     rows = np.flatnonzero(valid.any(axis=1))
     best = np.argmin(p_win, axis=1)
     onset = _onset_excess(H, S, ctrl, b0, hi[best], t0, params) / phi_b
+    # B's rise must not be under way before the tightening (a pre-trend, as in a difference-in-differences):
+    # B's risk in the last `pre_weeks` before t0 against its earlier weeks, relative to the control
+    pre = np.zeros(P)
+    split = t0 - params.pre_weeks
+    if split - b0 >= params.min_before_weeks:
+        pre, _ = _score_z(
+            cH[:, t0] - cH[:, split],
+            cS[:, t0] - cS[:, split],
+            (totH[t0] - totH[split]) - cw * (cH[:, t0] - cH[:, split]),
+            (totS[t0] - totS[split]) - cw * (cS[:, t0] - cS[:, split]),
+            cH[:, split] - cH[:, b0],
+            cS[:, split] - cS[:, b0],
+            (totH[split] - totH[b0]) - cw * (cH[:, split] - cH[:, b0]),
+            (totS[split] - totS[b0]) - cw * (cS[:, split] - cS[:, b0]),
+        )
+        pre = pre / np.sqrt(phi_b)
+    # ... nor begin long after it: in a long after window, the weeks after the first `pre_weeks` against the
+    # first ones (a rise that stays has the same level in both)
+    late = np.zeros(P)
+    lo_b, hi_b = lo[best], hi[best]
+    mid = lo_b + params.pre_weeks
+    has_late = hi_b - mid >= params.pre_weeks
+    if has_late.any():
+        r = np.arange(P)
+        mid_c = np.minimum(mid, hi_b)
+        h1, s1 = cH[r, mid_c] - cH[r, lo_b], cS[r, mid_c] - cS[r, lo_b]
+        h2, s2 = cH[r, hi_b] - cH[r, mid_c], cS[r, hi_b] - cS[r, mid_c]
+        c1h, c1s = totH[mid_c] - totH[lo_b] - cw * h1, totS[mid_c] - totS[lo_b] - cw * s1
+        c2h, c2s = totH[hi_b] - totH[mid_c] - cw * h2, totS[hi_b] - totS[mid_c] - cw * s2
+        z_late, _ = _score_z(h2, s2, c2h, c2s, h1, s1, c1h, c1s)
+        z_early, _ = _score_z(h1, s1, c1h, c1s, cH[:, t0] - cH[:, b0], sb, hcb, scb)
+        late = np.where(has_late & (z_early / np.sqrt(phi_b) < params.trend_z), z_late / np.sqrt(phi_b), 0.0)
     for b in rows:
         n_windows = int(valid[b].sum())
         j = int(best[b])
@@ -608,6 +661,8 @@ def _candidates(
             "wdq": wdq,
             "effect": float(math.expm1(theta_b[b, j])),
             "onset": float(onset[b]),
+            "pre_trend": float(pre[b]),
+            "late_rise": float(late[b]),
             "p_b": float(p_b[b, j]),
             "p_a": float(p_a[b, j]),
             "n_windows": n_windows,
@@ -732,7 +787,13 @@ def detect_displacement(
     p_adj = benjamini_hochberg(np.array([c["p_raw"] for c in cands]))
     flags = []
     for c, p in zip(cands, p_adj, strict=True):
-        if not (p <= params.alpha and c["wdq"] < 0 and c["onset"] <= params.onset_threshold):
+        if not (
+            p <= params.alpha
+            and -params.max_gain_ratio <= c["wdq"] < 0
+            and c["onset"] <= params.onset_threshold
+            and c["pre_trend"] <= params.trend_z
+            and c["late_rise"] <= params.trend_z
+        ):
             continue
         a, b, o = c["a"], c["b"], c["o"]
         (b0, t0), (lo, hi) = c["before"], c["after"]
@@ -769,9 +830,13 @@ def _one_explanation_per_rise(flags: list[DisplacementFlag], params: DetectionPa
     the one with the smallest raw p (then the earliest, then by port, so the choice is deterministic). A port
     that genuinely receives from two tightenings at once is then flagged once, from the stronger.
     """
-    reach = 7 * (max(params.lags) + params.onset_early + params.onset_late)
+    reach = 7 * params.compete_weeks
     kept: list[DisplacementFlag] = []
-    for f in sorted(flags, key=lambda f: (f.p_raw, f.tightening.starts_on, f.from_port, f.to_port, f.origin)):
+    def rank(f: DisplacementFlag) -> tuple:
+        balance = abs(math.log(-f.wdq)) if params.compete_by == "balance" else 0.0
+        return (balance, f.p_raw, f.tightening.starts_on, f.from_port, f.to_port, f.origin)
+
+    for f in sorted(flags, key=rank):
         if any(
             k.to_port == f.to_port
             and k.origin == f.origin
