@@ -292,9 +292,10 @@ def _changepoints(series: WeeklySeries, midx: np.ndarray, params: DetectionParam
     combined = np.full((y.shape[0], ts.size), -np.inf)
     # Several window lengths: 12 weeks finds big changes quickly; 26 weeks gives a small port (tens of scans
     # a week on the origin) enough counts for a x2 rise to pass the same threshold.
-    for W in sorted({params.cp_window, *params.cp_long_windows}):
-        lo = np.maximum(ts - W, 0)
-        hi = np.minimum(ts + W, T)
+    for width in sorted({params.cp_window, *params.cp_long_windows}):
+        min_ratio = params.cp_min_ratio if width <= params.cp_window else params.cp_long_min_ratio
+        lo = np.maximum(ts - width, 0)
+        hi = np.minimum(ts + width, T)
         yb, eb = _window_sums(cy, lo, ts), _window_sums(ce, lo, ts)
         ya, ea = _window_sums(cy, ts, hi), _window_sums(ce, ts, hi)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -313,7 +314,7 @@ def _changepoints(series: WeeklySeries, midx: np.ndarray, params: DetectionParam
         ok = (
             np.isfinite(score)
             & (score >= params.cp_threshold)
-            & (ratio >= (params.cp_min_ratio if W == params.cp_window else params.cp_long_min_ratio))
+            & (ratio >= min_ratio)
             & (increase >= params.cp_min_increase)
             & sustained
         )
@@ -832,6 +833,7 @@ def _one_explanation_per_rise(flags: list[DisplacementFlag], params: DetectionPa
     """
     reach = 7 * params.compete_weeks
     kept: list[DisplacementFlag] = []
+
     def rank(f: DisplacementFlag) -> tuple:
         balance = abs(math.log(-f.wdq)) if params.compete_by == "balance" else 0.0
         return (balance, f.p_raw, f.tightening.starts_on, f.from_port, f.to_port, f.origin)
