@@ -321,7 +321,9 @@ def _changepoints(series: WeeklySeries, midx: np.ndarray, params: DetectionParam
         combined = np.maximum(combined, np.where(ok, score, -np.inf))
     ok = np.isfinite(combined)
     score = combined
-    W = params.cp_window
+    # peaks closer than the longest window are one change seen by overlapping windows (a 26-week window still
+    # sees a step 12 weeks after its centre), not two changes
+    W = max(params.cp_window, *params.cp_long_windows)
     found: list[tuple[int, int, int]] = []
     for row in np.flatnonzero(ok.any(axis=1)):
         sc = np.where(ok[row], score[row], -np.inf)
