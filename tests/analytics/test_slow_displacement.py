@@ -51,8 +51,8 @@ def small_alliance(seed=1, tighten=None, receive=None, also_tighten=None, scan_f
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_slow_displacement_is_flagged_once_the_evidence_has_accumulated(seed):
-    # One extra hit a week at a port that had about 0.75 a week, from 3 weeks after the tightening, for good.
-    series = small_alliance(seed, tighten=(A, 90), receive=(B, 93, 1.0))
+    # 1.2 extra hits a week at a port that had about 0.75 a week, from 3 weeks after the tightening, for good.
+    series = small_alliance(seed, tighten=(A, 90), receive=(B, 93, 1.2))
     measures = [Measure("NLRTM", "ECGYE", WEEKS[90])]
     flags = detect_displacement(series, measures=measures)
     assert [(f.from_port, f.to_port, f.origin) for f in flags] == [("NLRTM", "ESALG", "ECGYE")]
