@@ -7,14 +7,17 @@ the same functions. The method is documented in docs/displacement.md; in short:
    by a moving-window (MOSUM) Poisson likelihood-ratio scan on the scan counts, with the other members' scans
    on O as exposure (so the origin's shared seasonality does not look like a change). Only material (rate
    ratio >= 1.3, >= 3 more scans a week) and sustained (the median week after is raised too) changes count.
-2. For every other member port B: before window = the weeks before the change, after windows starting at the
-   change plus a lag; control C = the members minus A and B. Risk = hits (suspect + positive) per scan.
-   One-sided tests on counts with scans as exposure: B's risk rose relative to C, and A's risk fell relative
-   to C (intersection-union: the candidate's p is the larger of the two). The best lag is kept and its p is
-   Bonferroni-corrected for the number of lags tried; all candidates of a run are then adjusted together by
-   Benjamini-Hochberg.
-3. The WDQ of Bowers & Johnson on the hit counts of the windows is reported; a flag needs WDQ < 0 and an
-   adjusted p <= alpha. Seized kilograms are reported beside each flag and never tested.
+2. For every other member port B: a before window of up to three years before the change, after windows
+   starting at the change plus a lag (0, 3, 6 weeks) of 12, 26, 52 weeks and all the data since (evidence that
+   accumulates as data grow); control C = the members minus A, B, the ports that tightened on O and the ports
+   whose own risk moved. Risk = hits (suspect + positive) per scan. One-sided tests on counts with scans as
+   exposure: B's risk rose relative to C, and A's risk fell relative to C (intersection-union: the candidate's
+   p is the larger of the two). The best window is kept and its p is Bonferroni-corrected for the number of
+   distinct windows; all candidates of a run are then adjusted together by Benjamini-Hochberg. Timing checks
+   (onset, pre-trend, late rise) keep a rise that began for another reason from being credited to the
+   tightening, and one rise is credited to one tightening only.
+3. The WDQ of Bowers & Johnson on the hit counts of the windows is reported; a flag needs -4 <= WDQ < 0 and
+   an adjusted p <= alpha. Seized kilograms are reported beside each flag and never tested.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ class DisplacementFlag:
     lag_weeks: int
     wdq: float
     effect: float  # relative change of B's hits per scan against the control: (after/before) - 1
-    p_value: float  # adjusted (lag search: Bonferroni; candidates of the run: Benjamini-Hochberg)
+    p_value: float  # adjusted (window search: Bonferroni; candidates of the run: Benjamini-Hochberg)
     p_raw: float  # the candidate's p before the adjustment across candidates
     confidence: str  # "low" | "medium" | "high"
     seized_kg_before: float  # at B, in the before window
