@@ -180,6 +180,11 @@ class FlagOutput(serializers.Serializer):
     detected_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     evidence = serializers.SerializerMethodField()
+    growth = serializers.SerializerMethodField(
+        help_text="Per week since the after window began: B's observed and expected hits (from the control's risk "
+        "and B's before-window ratio to it), running sums, cumulative excess and z; computed from the evidence rows "
+        "shown, so hidden cells contribute nothing (complete: false)."
+    )
     url = serializers.CharField(source="get_absolute_url")
 
     def get_tightening(self, obj) -> dict:
@@ -211,6 +216,9 @@ class FlagOutput(serializers.Serializer):
 
     def get_evidence(self, obj) -> list:
         return self._release(obj)["evidence"]
+
+    def get_growth(self, obj) -> list:
+        return self._release(obj)["growth"]
 
 
 class FlagListApi(GenericAPIView):

@@ -16,6 +16,7 @@ from ports.locode import locode_error
 from ports.models import Hub, Port
 from scans.models import Verdict
 
+from .analytics.displacement import evidence_growth
 from .models import DailyRollup, DisplacementFlag, Measure, MonthlyRollup, StatisticsRow, WeeklyRollup
 
 BUCKETS = ("day", "week", "month")
@@ -404,7 +405,8 @@ def flag_release_for(user, flag: DisplacementFlag) -> dict:
         "after": flag.seized_kg_after,
     }
     if exact_ports is None:
-        return {"evidence": [{**row, "cells_left_out": 0} for row in flag.evidence], "seized": stored_seized}
+        rows = [{**row, "cells_left_out": 0} for row in flag.evidence]
+        return {"evidence": rows, "seized": stored_seized, "growth": _growth(flag, rows)}
     lo, hi = _flag_weeks(flag)
     origin = flag.origin_id
     members = Port.objects.filter(is_member=True).exclude(locode__in=(flag.from_port_id, flag.to_port_id))
@@ -438,7 +440,17 @@ def flag_release_for(user, flag: DisplacementFlag) -> dict:
         for name, (start, end) in windows.items():
             fig = release.total(f for week, f in sides["b"].items() if start <= week < end)
             seized[name] = release.show(fig.seized_kg, fig.masked_seized_kg, kg=True)
-    return {"evidence": rows, "seized": seized}
+    return {"evidence": rows, "seized": seized, "growth": _growth(flag, rows)}
+
+
+def _growth(flag: DisplacementFlag, rows: list[dict]) -> list[dict]:
+    """The cumulative excess at B against C, from the evidence rows this reader sees (never from more)."""
+    return evidence_growth(rows, flag.window_before_end, flag.window_after_start)
+
+
+def flag_growth_for(user, flag: DisplacementFlag) -> list[dict]:
+    """How the evidence grew week by week, as this reader may see it (flag_release_for)."""
+    return flag_release_for(user, flag)["growth"]
 
 
 def flag_evidence_for(user, flag: DisplacementFlag) -> list[dict]:

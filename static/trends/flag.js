@@ -122,6 +122,59 @@
     });
   }
 
+  /** The cumulative excess at B against the control, week by week (computed server-side from the rows shown). */
+  function drawGrowth(flag) {
+    var g = flag.growth || [];
+    var summary = document.getElementById("growth-summary");
+    var tbody = document.querySelector("#growth tbody");
+    if (!g.length) {
+      summary.textContent = "No week after the window start to show.";
+      return;
+    }
+    var labels = g.map(function (r) { return r.week; });
+    new window.Chart(document.getElementById("chart-growth"), {
+      type: "line",
+      data: {
+        labels: labels,
+        datasets: [
+          {label: "hits at " + flag.to_port + ", cumulative", data: g.map(function (r) { return r.cumulative_hits; }),
+            borderColor: COLORS.b, backgroundColor: COLORS.b, borderWidth: 2.5, pointRadius: 0, yAxisID: "hits"},
+          {label: "expected from the rest of the alliance, cumulative", data: g.map(function (r) { return r.cumulative_expected; }),
+            borderColor: COLORS.c, backgroundColor: COLORS.c, borderWidth: 2, borderDash: [5, 4], pointRadius: 0, yAxisID: "hits"},
+          {label: "cumulative excess", data: g.map(function (r) { return r.cumulative_excess; }), type: "bar",
+            backgroundColor: "rgba(233,162,59,.45)", yAxisID: "hits", order: 3}
+        ]
+      },
+      options: {
+        interaction: {mode: "index", intersect: false},
+        plugins: {legend: {position: "bottom"}},
+        scales: {
+          x: {ticks: {maxRotation: 0, autoSkipPadding: 14}, grid: {display: false}},
+          hits: {position: "left", beginAtZero: true, title: {display: true, text: "hits since the after window began"}}
+        }
+      },
+      plugins: [windowShading(flag, false)]
+    });
+    var last = g[g.length - 1];
+    var gaps = g.filter(function (r) { return !r.complete; }).length;
+    summary.textContent = "By the week of " + last.week + ": " + T.fmtInt(last.cumulative_hits) + " hits at " + flag.to_port +
+      " against " + last.cumulative_expected.toFixed(1) + " expected, an excess of " + last.cumulative_excess.toFixed(1) +
+      (last.z === null ? "" : " (z = " + last.z.toFixed(1) + ")") + " over " + g.length + " weeks" +
+      (gaps ? "; " + gaps + " week(s) with hidden figures left out." : ".");
+    tbody.textContent = "";
+    g.forEach(function (r) {
+      var tr = T.el("tr", {"class": r.complete ? "" : "muted"});
+      tr.appendChild(T.el("td", {"class": "mono"}, r.week));
+      tr.appendChild(T.el("td", {"class": "num"}, r.b_hits === null ? "–" : T.fmtInt(r.b_hits)));
+      tr.appendChild(T.el("td", {"class": "num"}, r.b_expected === null ? "–" : r.b_expected.toFixed(2)));
+      tr.appendChild(T.el("td", {"class": "num"}, T.fmtInt(r.cumulative_hits)));
+      tr.appendChild(T.el("td", {"class": "num"}, r.cumulative_expected.toFixed(1)));
+      tr.appendChild(T.el("td", {"class": "num"}, r.cumulative_excess.toFixed(1)));
+      tr.appendChild(T.el("td", {"class": "num"}, r.z === null ? "–" : r.z.toFixed(1)));
+      tbody.appendChild(tr);
+    });
+  }
+
   function drawStatus(flag) {
     ["flag-status", "status-pill"].forEach(function (id) {
       var pill = document.getElementById(id);
@@ -165,6 +218,7 @@
     drawFacts(flag);
     drawStatus(flag);
     drawCharts(flag);
+    drawGrowth(flag);
     drawTable(flag);
     root.classList.add("flag-loaded");
   }).catch(function (err) {

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from ports.models import AuditEntry
-from trends.models import DisplacementFlag
+from trends.models import DailyRollup, DisplacementFlag, MonthlyRollup, WeeklyRollup
 from trends.services import rollups
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +145,83 @@ def test_window_kilograms_are_hidden_where_they_would_show_one_seizure(flag, cas
     page = client.get(f"/trends/flags/{flag.pk}/").content.decode()
     assert "hidden (fewer than 3 hits)" in page
     assert "12 kg" not in page
+
+
+def _growth_world(b_hidden_hits: int):
+    """A flag NLRTM -> BEANR whose after window holds a week with 1 or 2 hits at BEANR (hidden to outsiders)."""
+    weeks = {"before": date(2025, 1, 6), "after1": date(2025, 3, 17), "after2": date(2025, 3, 24)}
+    b_hits = {"before": 4, "after1": b_hidden_hits, "after2": 9}
+    cells = {}
+    for name, day in weeks.items():
+        cells[(day, "NLRTM", "ECGYE", "clear")] = [60, 0.0, 0]
+        cells[(day, "NLRTM", "ECGYE", "suspect")] = [6, 60.0, 0]
+        cells[(day, "BEANR", "ECGYE", "clear")] = [40, 0.0, 0]
+        cells[(day, "BEANR", "ECGYE", "suspect")] = [b_hits[name], 10.0 * b_hits[name], 0]
+        cells[(day, "DEHAM", "ECGYE", "clear")] = [880, 0.0, 0]
+        cells[(day, "DEHAM", "ECGYE", "suspect")] = [20, 300.0, 0]
+    rollups.add_cells(cells)
+    evidence = [
+        {
+            "week": day.isoformat(),
+            "a_scans": 66.0,
+            "a_hits": 6.0,
+            "a_seized_kg": 60.0,
+            "b_scans": 40.0 + b_hits[name],
+            "b_hits": float(b_hits[name]),
+            "b_seized_kg": 10.0 * b_hits[name],
+            "c_scans": 900.0,
+            "c_hits": 20.0,
+            "c_seized_kg": 300.0,
+        }
+        for name, day in weeks.items()
+    ]
+    now = timezone.now()
+    return DisplacementFlag.objects.create(
+        from_port_id="NLRTM",
+        to_port_id="BEANR",
+        origin_id="ECGYE",
+        tightening_starts_on=date(2025, 3, 17),
+        tightening_source="measure",
+        window_before_start=date(2025, 1, 6),
+        window_before_end=date(2025, 3, 17),
+        window_after_start=date(2025, 3, 17),
+        window_after_end=date(2025, 3, 31),
+        lag_weeks=0,
+        wdq=-0.8,
+        effect=0.9,
+        p_value=0.0004,
+        p_raw=0.00001,
+        confidence="high",
+        evidence=evidence,
+        detected_at=now,
+        updated_at=now,
+    )
+
+
+@pytest.mark.parametrize("hidden", [1, 2])
+def test_growth_is_computed_from_what_the_reader_sees(cast, api_as, hidden):
+    flag = _growth_world(hidden)
+    url = f"/api/v1/displacement/{flag.pk}/"
+    liaison = api_as(cast["users"]["europol_liaison"]).get(url).json()
+    assert [g["b_hits"] for g in liaison["growth"]] == [float(hidden), 9.0]
+    assert liaison["growth"][-1]["cumulative_hits"] == hidden + 9.0
+    rotterdam = api_as(cast["users"]["rotterdam_customs"]).get(url).json()  # outside BEANR: release cells
+    first, second = rotterdam["growth"]
+    assert (first["b_hits"], first["complete"], first["b_expected"]) == (None, False, None)
+    assert second["complete"] is True
+    assert second["cumulative_hits"] == 9.0  # the hidden week contributes nothing
+    listed = api_as(cast["users"]["rotterdam_customs"]).get("/api/v1/displacement/").json()["results"]
+    assert [f["growth"] for f in listed] == [rotterdam["growth"]]
+
+
+def test_growth_hides_the_difference_between_one_and_two(cast, api_as):
+    """Two worlds that differ only in a hidden count give an outsider identical growth."""
+    answers = []
+    for hidden in (1, 2):
+        flag = _growth_world(hidden)
+        response = api_as(cast["users"]["rotterdam_customs"]).get(f"/api/v1/displacement/{flag.pk}/").json()
+        answers.append(response["growth"])
+        DisplacementFlag.objects.all().delete()
+        for model in (DailyRollup, WeeklyRollup, MonthlyRollup):
+            model.objects.all().delete()
+    assert answers[0] == answers[1]

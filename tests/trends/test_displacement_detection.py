@@ -81,3 +81,48 @@ def test_rerun_updates_never_duplicates_and_dismissed_stays_dismissed(cast, api_
     # --since after every tightening examines none and changes nothing.
     assert detect_and_store(since=alliance.series.weeks[-1])["flags"] == 0
     assert DisplacementFlag.objects.count() == len(first)
+
+
+def test_a_flag_raised_on_short_data_is_strengthened_as_weeks_arrive(cast):
+    """The scheduled run sees the data grow: the flag it raised early is updated in place, never duplicated."""
+    from dataclasses import replace
+
+    from trends.analytics.displacement import WeeklySeries
+
+    alliance = _alliance(1, n_displacements=1, displaced_scale=(0.8, 0.9))
+    planted = alliance.displacements[0]
+    series = alliance.series
+    first = series.week_index(planted.start) + planted.lag_weeks + 16
+    load_alliance(replace(alliance, series=series.truncate(first)))
+    detect_and_store()
+    early = {
+        f.pk: f
+        for f in DisplacementFlag.objects.filter(
+            from_port_id=planted.from_port, to_port_id=planted.to_port, origin_id=planted.origin
+        )
+    }
+    assert len(early) == 1
+    notices = Notification.objects.filter(kind="displacement").count()
+    assert notices > 0
+    # the rest of the weeks arrive (as the relay would add them), measures already declared
+    rest = WeeklySeries(
+        series.weeks[first:],
+        series.ports,
+        series.origins,
+        series.scans[:, :, first:],
+        series.hits[:, :, first:],
+        series.seized_kg[:, :, first:],
+    )
+    load_alliance(replace(alliance, series=rest, measures=[]))
+    result = detect_and_store()
+    assert result["created"] == 0
+    later = DisplacementFlag.objects.get(
+        from_port_id=planted.from_port, to_port_id=planted.to_port, origin_id=planted.origin
+    )
+    (pk, flag) = next(iter(early.items()))
+    assert later.pk == pk
+    assert later.p_value <= 0.01
+    assert later.updated_at > flag.updated_at  # updated by the later run (its windows are the strongest ones)
+    assert len(later.evidence) > len(flag.evidence)  # it runs to the end of the data
+    assert str(later.evidence[-1]["week"]) == series.weeks[-1].isoformat()
+    assert Notification.objects.filter(kind="displacement").count() == notices  # an update is no news

@@ -7,14 +7,17 @@ the same functions. The method is documented in docs/displacement.md; in short:
    by a moving-window (MOSUM) Poisson likelihood-ratio scan on the scan counts, with the other members' scans
    on O as exposure (so the origin's shared seasonality does not look like a change). Only material (rate
    ratio >= 1.3, >= 3 more scans a week) and sustained (the median week after is raised too) changes count.
-2. For every other member port B: before window = the weeks before the change, after windows starting at the
-   change plus a lag; control C = the members minus A and B. Risk = hits (suspect + positive) per scan.
-   One-sided tests on counts with scans as exposure: B's risk rose relative to C, and A's risk fell relative
-   to C (intersection-union: the candidate's p is the larger of the two). The best lag is kept and its p is
-   Bonferroni-corrected for the number of lags tried; all candidates of a run are then adjusted together by
-   Benjamini-Hochberg.
-3. The WDQ of Bowers & Johnson on the hit counts of the windows is reported; a flag needs WDQ < 0 and an
-   adjusted p <= alpha. Seized kilograms are reported beside each flag and never tested.
+2. For every other member port B: a before window of up to three years before the change, after windows
+   starting at the change plus a lag (0, 3, 6 weeks) of 12, 26, 52 weeks and all the data since (evidence that
+   accumulates as data grow); control C = the members minus A, B, the ports that tightened on O and the ports
+   whose own risk moved. Risk = hits (suspect + positive) per scan. One-sided tests on counts with scans as
+   exposure: B's risk rose relative to C, and A's risk fell relative to C (intersection-union: the candidate's
+   p is the larger of the two). The best window is kept and its p is Bonferroni-corrected for the number of
+   distinct windows; all candidates of a run are then adjusted together by Benjamini-Hochberg. Timing checks
+   (onset, pre-trend, late rise) keep a rise that began for another reason from being credited to the
+   tightening, and one rise is credited to one tightening only.
+3. The WDQ of Bowers & Johnson on the hit counts of the windows is reported; a flag needs -4 <= WDQ < 0 and
+   an adjusted p <= alpha. Seized kilograms are reported beside each flag and never tested.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ class DisplacementFlag:
     lag_weeks: int
     wdq: float
     effect: float  # relative change of B's hits per scan against the control: (after/before) - 1
-    p_value: float  # adjusted (lag search: Bonferroni; candidates of the run: Benjamini-Hochberg)
+    p_value: float  # adjusted (window search: Bonferroni; candidates of the run: Benjamini-Hochberg)
     p_raw: float  # the candidate's p before the adjustment across candidates
     confidence: str  # "low" | "medium" | "high"
     seized_kg_before: float  # at B, in the before window
@@ -96,17 +99,35 @@ class DisplacementFlag:
 
 @dataclass(frozen=True)
 class DetectionParams:
-    before_weeks: int = 26  # before window: up to this many weeks before the tightening
+    before_weeks: int = 156  # before window: up to this many weeks before the tightening (the baseline)
     min_before_weeks: int = 8
-    after_weeks: int = 12  # after window length
+    # after windows, each starting at the tightening + a lag: these lengths in weeks, 0 meaning every week of
+    # data since (the evidence that accumulates as data grow); cut at the end of the data
+    after_windows: tuple[int, ...] = (12, 26, 52, 0)
     min_after_weeks: int = 4  # shorter after windows (data ending) are not examined
-    lags: tuple[int, ...] = (0, 2, 4, 6, 8)  # weeks between A's change and the start of the after window
+    lags: tuple[int, ...] = (0, 3, 6)  # weeks between A's change and the start of the after window
     history_weeks: int = 52  # weeks before the tightening used to estimate over-dispersion
     min_hits_a: int = 5  # A needs this many hits on O in the before window (risk it can lose)
     min_hits_b: int = 5  # B needs this many hits on O over both windows
-    alpha: float = 0.05  # on the adjusted p
+    # onset: B's rise must begin near the tightening. The profile likelihood of a step in B's risk (against
+    # the control) over the before and after windows, maximised over every week, may exceed its maximum over
+    # the weeks [t0 - onset_early, t0 + max(lags) + onset_late] by at most onset_threshold (after dividing by
+    # B's dispersion); otherwise the rise belongs to another event (a later route, an earlier one)
+    onset_early: int = 4
+    onset_late: int = 4
+    onset_threshold: float = 4.0
+    control_z: float = 2.5  # a control port whose own risk moved by more than this (|z|) leaves the control
+    # plausibility: B's extra hits (against the control) may be at most this many times A's lost hits (-WDQ)
+    max_gain_ratio: float = 4.0
+    compete_by: str = "balance"  # among tightenings claiming one rise: "balance" (-WDQ nearest 1) or "p"
+    compete_weeks: int = 16  # tightenings on one origin this close claim the same rise at B
+    pre_weeks: int = 26  # the pre-trend and late-rise checks compare this many weeks with the rest
+    trend_z: float = 2.5
+    alpha: float = 0.01  # on the adjusted p (Benjamini-Hochberg false discovery rate)
     # change-point detection on scan counts
     cp_window: int = 12
+    cp_long_windows: tuple[int, ...] = (26,)  # also scanned with these window lengths (small ports)
+    cp_long_min_ratio: float = 1.8  # material on a long window: a clear step (x2-3), not a slow growth of trade
     cp_min_before: int = 8
     cp_min_after: int = 6
     cp_threshold: float = 30.0  # likelihood-ratio statistic, after dividing by the series' dispersion
@@ -270,31 +291,42 @@ def _changepoints(series: WeeklySeries, midx: np.ndarray, params: DetectionParam
     phi = np.where(np.isfinite(phi), np.maximum(phi, 1.0), 1.0)
 
     ts = np.arange(params.cp_min_before, T - params.cp_min_after + 1)
-    lo = np.maximum(ts - W, 0)
-    hi = np.minimum(ts + W, T)
     cy, ce = _cumsum0(y), _cumsum0(e)
-    yb, eb = _window_sums(cy, lo, ts), _window_sums(ce, lo, ts)
-    ya, ea = _window_sums(cy, ts, hi), _window_sums(ce, ts, hi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r0 = (yb + ya) / (eb + ea)
-        lr = 2 * (_xlogy_ratio(yb, eb * r0) + _xlogy_ratio(ya, ea * r0))
-        rb = yb / eb
-        ra = ya / ea
-        ratio = np.where(rb > 0, ra / np.where(rb > 0, rb, 1), np.inf)
-        increase = (ya - rb * ea) / (hi - ts)
-    score = lr / phi[:, None]
-    # sustained: the median week after the change is raised too, so one blitz week does not qualify
-    post_median = np.full(ratio.shape, 0.0)
-    for j, t in enumerate(ts):
-        post_median[:, j] = np.median(rate[:, t : hi[j]], axis=1)
-    sustained = post_median >= rb * (1 + (params.cp_min_ratio - 1) / 2)
-    ok = (
-        np.isfinite(score)
-        & (score >= params.cp_threshold)
-        & (ratio >= params.cp_min_ratio)
-        & (increase >= params.cp_min_increase)
-        & sustained
-    )
+    combined = np.full((y.shape[0], ts.size), -np.inf)
+    # Several window lengths: 12 weeks finds big changes quickly; 26 weeks gives a small port (tens of scans
+    # a week on the origin) enough counts for a x2 rise to pass the same threshold.
+    for width in sorted({params.cp_window, *params.cp_long_windows}):
+        min_ratio = params.cp_min_ratio if width <= params.cp_window else params.cp_long_min_ratio
+        lo = np.maximum(ts - width, 0)
+        hi = np.minimum(ts + width, T)
+        yb, eb = _window_sums(cy, lo, ts), _window_sums(ce, lo, ts)
+        ya, ea = _window_sums(cy, ts, hi), _window_sums(ce, ts, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r0 = (yb + ya) / (eb + ea)
+            lr = 2 * (_xlogy_ratio(yb, eb * r0) + _xlogy_ratio(ya, ea * r0))
+            rb = yb / eb
+            ra = ya / ea
+            ratio = np.where(rb > 0, ra / np.where(rb > 0, rb, 1), np.inf)
+            increase = (ya - rb * ea) / (hi - ts)
+        score = lr / phi[:, None]
+        # sustained: the median week after the change is raised too, so one blitz week does not qualify
+        post_median = np.full(ratio.shape, 0.0)
+        for j, t in enumerate(ts):
+            post_median[:, j] = np.median(rate[:, t : hi[j]], axis=1)
+        sustained = post_median >= rb * (1 + (params.cp_min_ratio - 1) / 2)
+        ok = (
+            np.isfinite(score)
+            & (score >= params.cp_threshold)
+            & (ratio >= min_ratio)
+            & (increase >= params.cp_min_increase)
+            & sustained
+        )
+        combined = np.maximum(combined, np.where(ok, score, -np.inf))
+    ok = np.isfinite(combined)
+    score = combined
+    # peaks closer than the longest window are one change seen by overlapping windows (a 26-week window still
+    # sees a step 12 weeks after its centre), not two changes
+    W = max(params.cp_window, *params.cp_long_windows)
     found: list[tuple[int, int, int]] = []
     for row in np.flatnonzero(ok.any(axis=1)):
         sc = np.where(ok[row], score[row], -np.inf)
@@ -366,6 +398,13 @@ def _dispersion(h_x: np.ndarray, s_x: np.ndarray, h_c: np.ndarray, s_c: np.ndarr
         contrib = np.where(valid & (mu > 0), (h_x - mu) ** 2 / np.where(mu > 0, mu, 1), 0.0)
     df = valid.sum(axis=1) - 1
     phi = np.where(df > 0, contrib.sum(axis=1) / np.maximum(df, 1), 1.0)
+    # With small weekly counts (a hit a week or less) the Pearson estimate is very noisy and skewed upwards
+    # (one week of 5 hits at a mean of 1 adds 16): only the part of it above Poisson noise is kept, phi
+    # minus two standard errors of its estimate under Poisson counts (variance of one week's term: 2 + 1/mu).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_mu = np.where(valid & (mu > 0), 1 / np.where(mu > 0, mu, 1), 0.0).sum(axis=1) / np.maximum(df + 1, 1)
+        se = np.sqrt((2 + inv_mu) / np.maximum(df, 1))
+    phi = np.where(df > 0, phi - 2 * se, 1.0)
     return np.maximum(phi, 1.0)
 
 
@@ -401,8 +440,115 @@ def _score_z(h_xa, s_xa, h_ca, s_ca, h_xb, s_xb, h_cb, s_cb, iterations: int = 2
     return np.where(np.isfinite(z), z, 0.0), theta
 
 
-def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int, params: DetectionParams):
-    """Test every other member B for one tightening; yields dicts with the best lag per B."""
+def _after_windows(t0: int, T: int, params: DetectionParams) -> list[tuple[int, int, int]]:
+    """The distinct after windows (lag, lo, hi) examined for a tightening at week t0 with T weeks of data.
+
+    Each lag with each window length (0: all the data since); windows are cut at the end of the data, so
+    while data are short several coincide and are counted once (the Bonferroni factor is the number of
+    distinct windows). Windows shorter than `min_after_weeks` are not examined.
+    """
+    out: dict[tuple[int, int], int] = {}
+    for lag in params.lags:
+        lo = t0 + lag
+        for length in params.after_windows:
+            hi = T if length <= 0 else min(lo + length, T)
+            if hi - lo >= params.min_after_weeks and (lo, hi) not in out:
+                out[(lo, hi)] = lag
+    return [(lag, lo, hi) for (lo, hi), lag in out.items()]
+
+
+def _onset_excess(
+    H: np.ndarray, S: np.ndarray, ctrl: np.ndarray, b0: int, hi: np.ndarray, t0: int, params: DetectionParams
+) -> np.ndarray:
+    """How much better a rise of each B's risk starting elsewhere explains the data than one near t0.
+
+    H, S: (P, T) hits and scans on the origin. For each B (row), over [b0, hi[B]): B's weekly hits against
+    the exposure s_B,t x the control's risk that week (control: the `ctrl` ports but B); a step (two
+    rates) at week tau has the Poisson likelihood ratio LR(tau) against one rate, counted only for a rise.
+    Returns max over every tau minus max over tau in [t0 - onset_early, t0 + max lag + onset_late]
+    (0 when the best step is in that range): a large value means the rise at B began well before or well
+    after the tightening, so it belongs to another event.
+    """
+    P, T = H.shape
+    end = int(hi.max())
+    Hs, Ss = H[:, b0:end], S[:, b0:end]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = ctrl[:, None].astype(float)
+        hc = H[ctrl].sum(axis=0)[None, b0:end] - w * Hs
+        sc = S[ctrl].sum(axis=0)[None, b0:end] - w * Ss
+        e = np.where(sc > 0, Ss * hc / np.where(sc > 0, sc, 1), 0.0)
+    n = end - b0
+    inside = np.arange(n)[None, :] < (hi - b0)[:, None]
+    Hs = np.where(inside, Hs, 0.0)
+    e = np.where(inside, e, 0.0)
+    cH, cE = _cumsum0(Hs), _cumsum0(e)
+    taus = np.arange(1, n)  # a step between week tau - 1 and tau (relative to b0)
+    hl, el = cH[:, taus], cE[:, taus]
+    hr, er = cH[:, -1:] - hl, cE[:, -1:] - el
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r0 = (hl + hr) / (el + er)
+        lr = 2 * (_xlogy_ratio(hl, el * r0) + _xlogy_ratio(hr, er * r0))
+        up = hr / er > hl / el
+    edge = params.min_after_weeks
+    usable = (taus[None, :] >= min(params.min_before_weeks, t0 - b0)) & (taus[None, :] <= (hi - b0 - edge)[:, None])
+    lr = np.where(up & usable & (el > 0) & (er > 0) & np.isfinite(lr), lr, 0.0)
+    lo_ok = t0 - params.onset_early - b0
+    hi_ok = t0 + max(params.lags) + params.onset_late - b0
+    allowed = (taus >= lo_ok) & (taus <= hi_ok)
+    best_all = lr.max(axis=1)
+    best_allowed = np.where(allowed[None, :], lr, 0.0).max(axis=1)
+    return best_all - best_allowed
+
+
+def _stable_ports(
+    H: np.ndarray, S: np.ndarray, ctrl: np.ndarray, b0: int, t0: int, T: int, params: DetectionParams
+) -> np.ndarray:
+    """The control ports whose own risk did not move against the rest of the control.
+
+    A control that holds a receiver of another displacement or a new route (its risk rises) or an undetected
+    tightening (it falls) is biased, and more so as windows grow to years and events on the same origin
+    accumulate. Each control port is tested against the other control ports (before: [b0, t0), after:
+    [t0, T)) with the same score test, |z| divided by the port's dispersion; the port that moved most leaves
+    the control if its |z| exceeds `control_z`, and the test is repeated on the ports left (one moved port
+    in the reference makes the others look as if they moved the other way, so they are removed one by one).
+    """
+    keep = ctrl.copy()
+    if T - t0 < params.min_after_weeks:
+        return keep
+    h0 = max(0, t0 - params.history_weeks)
+    while keep.sum() >= 3:
+        idx = np.flatnonzero(keep)
+        h_b, s_b = H[idx, b0:t0].sum(axis=1), S[idx, b0:t0].sum(axis=1)
+        h_a, s_a = H[idx, t0:T].sum(axis=1), S[idx, t0:T].sum(axis=1)
+        hc_b, sc_b = h_b.sum() - h_b, s_b.sum() - s_b
+        hc_a, sc_a = h_a.sum() - h_a, s_a.sum() - s_a
+        ok = (s_b > 0) & (s_a > 0) & (sc_b > 0) & (sc_a > 0) & (h_a + h_b > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z, _ = _score_z(h_a, s_a, hc_a, sc_a, h_b, s_b, hc_b, sc_b)
+        HX, SX = H[idx, h0:t0], S[idx, h0:t0]
+        phi = _dispersion(HX, SX, HX.sum(axis=0)[None, :] - HX, SX.sum(axis=0)[None, :] - SX)
+        score = np.where(ok, np.abs(z) / np.sqrt(phi), 0.0)
+        worst = int(np.argmax(score))
+        if score[worst] <= params.control_z:
+            break
+        keep[idx[worst]] = False
+    return keep
+
+
+def _candidates(
+    series: WeeklySeries,
+    midx: np.ndarray,
+    tig: Tightening,
+    t0: int,
+    params: DetectionParams,
+    tightened: Mapping[tuple[int, int], list[int]] | None = None,
+):
+    """Test every other member B for one tightening; yields dicts with the best after window per B.
+
+    `tightened`: (member position, origin) -> weeks of every tightening found; a port that tightened on the
+    origin during the windows is left out of the control (its risk falls by design, which would make every
+    other port look as if its risk rose).
+    """
     P = len(midx)
     T = len(series.weeks)
     o = series.origins.index(tig.origin)
@@ -412,26 +558,36 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
     b0 = max(0, t0 - params.before_weeks)
     if t0 - b0 < params.min_before_weeks:
         return
-    lags = np.array([lag for lag in params.lags if t0 + lag + params.min_after_weeks <= T], dtype=int)
-    if lags.size == 0:
+    windows = _after_windows(t0, T, params)
+    if not windows:
         return
+    lags = np.array([w[0] for w in windows], dtype=int)
+    lo = np.array([w[1] for w in windows], dtype=int)
+    hi = np.array([w[2] for w in windows], dtype=int)
+    ctrl = np.ones(P, dtype=bool)
+    ctrl[a] = False
+    for (pos, oo), weeks in (tightened or {}).items():
+        if oo == o and any(b0 < w < T for w in weeks):
+            ctrl[pos] = False
+    ctrl &= _stable_ports(H, S, ctrl, b0, t0, T, params)
+    if ctrl.sum() < 1:
+        return
+    cw = ctrl.astype(float)
     cS, cH = _cumsum0(S), _cumsum0(H)
-    totS, totH = cS.sum(axis=0), cH.sum(axis=0)
+    totS, totH = cS[ctrl].sum(axis=0), cH[ctrl].sum(axis=0)
     hb = cH[:, t0] - cH[:, b0]
     sb = cS[:, t0] - cS[:, b0]
     if hb[a] < params.min_hits_a or sb[a] <= 0:
         return
-    lo = t0 + lags
-    hi = np.minimum(lo + params.after_weeks, T)
-    ha = cH[:, hi] - cH[:, lo]  # (P, nl)
+    ha = cH[:, hi] - cH[:, lo]  # (P, K)
     sa = cS[:, hi] - cS[:, lo]
     tha, tsa = totH[hi] - totH[lo], totS[hi] - totS[lo]
     thb, tsb = totH[t0] - totH[b0], totS[t0] - totS[b0]
-    # control = members minus A and B, per B
-    hcb = thb - hb[a] - hb  # (P,)
-    scb = tsb - sb[a] - sb
-    hca = tha[None, :] - ha[a][None, :] - ha  # (P, nl)
-    sca = tsa[None, :] - sa[a][None, :] - sa
+    # control = the control ports minus B, per B
+    hcb = thb - cw * hb  # (P,)
+    scb = tsb - cw * sb
+    hca = tha[None, :] - cw[:, None] * ha  # (P, K)
+    sca = tsa[None, :] - cw[:, None] * sa
     valid = (
         (np.arange(P) != a)[:, None]
         & (sb > 0)[:, None]
@@ -446,8 +602,8 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
     # over-dispersion of B and of A against the control, from the weeks before the tightening
     h0 = max(0, t0 - params.history_weeks)
     HB, SB = H[:, h0:t0], S[:, h0:t0]
-    HC = H[:, h0:t0].sum(axis=0)[None, :] - H[a, h0:t0][None, :] - HB
-    SC = S[:, h0:t0].sum(axis=0)[None, :] - S[a, h0:t0][None, :] - SB
+    HC = H[ctrl, h0:t0].sum(axis=0)[None, :] - cw[:, None] * HB
+    SC = S[ctrl, h0:t0].sum(axis=0)[None, :] - cw[:, None] * SB
     phi_b = _dispersion(HB, SB, HC, SC)
     phi_a = _dispersion(np.broadcast_to(H[a, h0:t0], HB.shape), np.broadcast_to(S[a, h0:t0], SB.shape), HC, SC)
     z_b, theta_b = _score_z(ha, sa, hca, sca, hb[:, None], sb[:, None], hcb[:, None], scb[:, None])
@@ -456,11 +612,46 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
     z_a = z_a / np.sqrt(phi_a[:, None])
     p_b = stats.norm.sf(z_b)  # B's risk rose against the control
     p_a = stats.norm.cdf(z_a)  # A's risk fell against the control
-    p_lag = np.where(valid & np.isfinite(p_b) & np.isfinite(p_a), np.maximum(p_b, p_a), np.inf)
-    for b in np.flatnonzero(valid.any(axis=1)):
-        n_lags = int(valid[b].sum())
-        j = int(np.argmin(p_lag[b]))
-        p_raw = min(1.0, float(p_lag[b, j]) * n_lags)
+    p_win = np.where(valid & np.isfinite(p_b) & np.isfinite(p_a), np.maximum(p_b, p_a), np.inf)
+    rows = np.flatnonzero(valid.any(axis=1))
+    best = np.argmin(p_win, axis=1)
+    onset = _onset_excess(H, S, ctrl, b0, hi[best], t0, params) / phi_b
+    # B's rise must not be under way before the tightening (a pre-trend, as in a difference-in-differences):
+    # B's risk in the last `pre_weeks` before t0 against its earlier weeks, relative to the control
+    pre = np.zeros(P)
+    split = t0 - params.pre_weeks
+    if split - b0 >= params.min_before_weeks:
+        pre, _ = _score_z(
+            cH[:, t0] - cH[:, split],
+            cS[:, t0] - cS[:, split],
+            (totH[t0] - totH[split]) - cw * (cH[:, t0] - cH[:, split]),
+            (totS[t0] - totS[split]) - cw * (cS[:, t0] - cS[:, split]),
+            cH[:, split] - cH[:, b0],
+            cS[:, split] - cS[:, b0],
+            (totH[split] - totH[b0]) - cw * (cH[:, split] - cH[:, b0]),
+            (totS[split] - totS[b0]) - cw * (cS[:, split] - cS[:, b0]),
+        )
+        pre = pre / np.sqrt(phi_b)
+    # ... nor begin long after it: in a long after window, the weeks after the first `pre_weeks` against the
+    # first ones (a rise that stays has the same level in both)
+    late = np.zeros(P)
+    lo_b, hi_b = lo[best], hi[best]
+    mid = lo_b + params.pre_weeks
+    has_late = hi_b - mid >= params.pre_weeks
+    if has_late.any():
+        r = np.arange(P)
+        mid_c = np.minimum(mid, hi_b)
+        h1, s1 = cH[r, mid_c] - cH[r, lo_b], cS[r, mid_c] - cS[r, lo_b]
+        h2, s2 = cH[r, hi_b] - cH[r, mid_c], cS[r, hi_b] - cS[r, mid_c]
+        c1h, c1s = totH[mid_c] - totH[lo_b] - cw * h1, totS[mid_c] - totS[lo_b] - cw * s1
+        c2h, c2s = totH[hi_b] - totH[mid_c] - cw * h2, totS[hi_b] - totS[mid_c] - cw * s2
+        z_late, _ = _score_z(h2, s2, c2h, c2s, h1, s1, c1h, c1s)
+        z_early, _ = _score_z(h1, s1, c1h, c1s, cH[:, t0] - cH[:, b0], sb, hcb, scb)
+        late = np.where(has_late & (z_early / np.sqrt(phi_b) < params.trend_z), z_late / np.sqrt(phi_b), 0.0)
+    for b in rows:
+        n_windows = int(valid[b].sum())
+        j = int(best[b])
+        p_raw = min(1.0, float(p_win[b, j]) * n_windows)
         with np.errstate(divide="ignore", invalid="ignore"):
             num = ha[b, j] / hca[b, j] - hb[b] / hcb[b]
             den = ha[a, j] / hca[b, j] - hb[a] / hcb[b]
@@ -475,6 +666,12 @@ def _candidates(series: WeeklySeries, midx: np.ndarray, tig: Tightening, t0: int
             "p_raw": p_raw,
             "wdq": wdq,
             "effect": float(math.expm1(theta_b[b, j])),
+            "onset": float(onset[b]),
+            "pre_trend": float(pre[b]),
+            "late_rise": float(late[b]),
+            "p_b": float(p_b[b, j]),
+            "p_a": float(p_a[b, j]),
+            "n_windows": n_windows,
         }
 
 
@@ -500,6 +697,64 @@ def _evidence(series: WeeklySeries, midx: np.ndarray, a: int, b: int, o: int, st
     return tuple(rows)
 
 
+def _number(value) -> float | None:
+    """A figure of an evidence row, or None when it is hidden ("<3") or missing."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def evidence_growth(rows: Iterable[Mapping], before_end: date, after_start: date) -> list[dict]:
+    """How the evidence at B grew week by week since the after window began: cumulative excess against C.
+
+    rows: evidence rows (week, b_scans, b_hits, c_scans, c_hits; weeks as dates or ISO strings). B's expected
+    hits in a week are its scans x the control's risk that week x B's ratio to the control in the before window
+    (the weeks before `before_end`); the excess is observed minus expected. Per week from `after_start`:
+    observed and expected hits, their running sums, the cumulative excess and z = excess / sqrt(expected)
+    (a Poisson yardstick, not the flag's test). A week with a hidden or missing figure contributes nothing and
+    is marked `complete: False`, so a reader who sees release cells gets the same picture from what they see.
+    """
+
+    def as_date(v) -> date:
+        return v if isinstance(v, date) else date.fromisoformat(str(v))
+
+    parsed = []
+    for r in rows:
+        figures = [_number(r.get(k)) for k in ("b_scans", "b_hits", "c_scans", "c_hits")]
+        parsed.append((as_date(r["week"]), figures))
+    before_obs = before_exp = 0.0
+    for week, (bs, bh, cs, ch) in parsed:
+        if week < before_end and None not in (bs, bh, cs, ch) and cs:
+            before_obs += bh
+            before_exp += bs * ch / cs
+    ratio = before_obs / before_exp if before_exp > 0 else None
+    out: list[dict] = []
+    cum_obs = cum_exp = 0.0
+    for week, (bs, bh, cs, ch) in parsed:
+        if week < after_start:
+            continue
+        complete = ratio is not None and None not in (bs, bh, cs, ch) and bool(cs)
+        obs = exp = None
+        if complete:
+            obs, exp = bh, bs * ch / cs * ratio
+            cum_obs += obs
+            cum_exp += exp
+        excess = cum_obs - cum_exp
+        out.append(
+            {
+                "week": week.isoformat(),
+                "b_hits": obs,
+                "b_expected": None if exp is None else round(exp, 3),
+                "cumulative_hits": cum_obs,
+                "cumulative_expected": round(cum_exp, 3),
+                "cumulative_excess": round(excess, 3),
+                "z": round(excess / math.sqrt(cum_exp), 2) if cum_exp > 0 else None,
+                "complete": complete,
+            }
+        )
+    return out
+
+
 def _week_end(series: WeeklySeries, t: int) -> date:
     return series.weeks[t - 1] + WEEK
 
@@ -522,11 +777,15 @@ def detect_displacement(
     if midx.size < 3 or len(series.weeks) == 0:
         return []
     tightenings = find_tightenings(series, members, measures, params)
+    tightened: dict[tuple[int, int], list[int]] = {}
+    member_pos = {series.ports[i]: k for k, i in enumerate(midx)}
+    for tig, t in tightenings:
+        tightened.setdefault((member_pos[tig.port], series.origins.index(tig.origin)), []).append(t)
     if since is not None:
         tightenings = [(tig, t) for tig, t in tightenings if tig.starts_on >= since]
     cands = []
     for tig, t0 in tightenings:
-        for c in _candidates(series, midx, tig, t0, params):
+        for c in _candidates(series, midx, tig, t0, params, tightened):
             c["tightening"] = tig
             cands.append(c)
     if not cands:
@@ -534,7 +793,13 @@ def detect_displacement(
     p_adj = benjamini_hochberg(np.array([c["p_raw"] for c in cands]))
     flags = []
     for c, p in zip(cands, p_adj, strict=True):
-        if not (p <= params.alpha and c["wdq"] < 0):
+        if not (
+            p <= params.alpha
+            and -params.max_gain_ratio <= c["wdq"] < 0
+            and c["onset"] <= params.onset_threshold
+            and c["pre_trend"] <= params.trend_z
+            and c["late_rise"] <= params.trend_z
+        ):
             continue
         a, b, o = c["a"], c["b"], c["o"]
         (b0, t0), (lo, hi) = c["before"], c["after"]
@@ -555,11 +820,40 @@ def detect_displacement(
                 confidence=confidence_label(float(p), c["effect"], params),
                 seized_kg_before=float(kg[b0:t0].sum()),
                 seized_kg_after=float(kg[lo:hi].sum()),
-                evidence=_evidence(series, midx, a, b, o, b0, hi),
+                # to the end of the data, so the flag page shows how the evidence kept growing
+                evidence=_evidence(series, midx, a, b, o, b0, len(series.weeks)),
             )
         )
     flags.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
-    return flags
+    return _one_explanation_per_rise(flags, params)
+
+
+def _one_explanation_per_rise(flags: list[DisplacementFlag], params: DetectionParams) -> list[DisplacementFlag]:
+    """Keep, for each rise at B on O, only the tightening that explains it best.
+
+    Two tightenings on the same origin (at different ports, or twice at one port) whose starts are within
+    max(lags) + onset_early + onset_late weeks of each other both see the same rise at B; it is credited to
+    the one with the smallest raw p (then the earliest, then by port, so the choice is deterministic). A port
+    that genuinely receives from two tightenings at once is then flagged once, from the stronger.
+    """
+    reach = 7 * params.compete_weeks
+    kept: list[DisplacementFlag] = []
+
+    def rank(f: DisplacementFlag) -> tuple:
+        balance = abs(math.log(-f.wdq)) if params.compete_by == "balance" else 0.0
+        return (balance, f.p_raw, f.tightening.starts_on, f.from_port, f.to_port, f.origin)
+
+    for f in sorted(flags, key=rank):
+        if any(
+            k.to_port == f.to_port
+            and k.origin == f.origin
+            and abs((k.tightening.starts_on - f.tightening.starts_on).days) <= reach
+            for k in kept
+        ):
+            continue
+        kept.append(f)
+    kept.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
+    return kept
 
 
 __all__ = [
@@ -571,6 +865,7 @@ __all__ = [
     "benjamini_hochberg",
     "confidence_label",
     "detect_displacement",
+    "evidence_growth",
     "find_tightenings",
     "same_tightening",
     "week_start",

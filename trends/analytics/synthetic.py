@@ -194,3 +194,134 @@ def match_flag(flag, event: PlantedEvent, tolerance_weeks: int = 8) -> bool:
         and flag.origin == event.origin
         and abs((flag.tightening.starts_on - event.start).days) <= 7 * tolerance_weeks
     )
+
+
+def generate_slow_alliance(
+    seed: int,
+    n_ports: int = 20,
+    n_origins: int = 8,
+    n_weeks: int = 220,
+    n_displacements: int = 16,
+    n_deterrence: int = 8,
+    n_new_routes: int = 8,
+    extra_hits: tuple[float, float] = (0.1, 3.0),
+    moved_fraction: float = 0.8,
+    lag_weeks: tuple[int, int] = (2, 5),
+    seasonality: float = 0.3,
+    overdispersion: float = 0.1,
+    total_scans_per_week: float = 12_000.0,
+    first_week: date = date(2022, 1, 3),
+    event_margin_weeks: int = 52,
+) -> SyntheticAlliance:
+    """An alliance where displacement is small per week and lasts: the kind of data of issue 18.
+
+    20 ports x 8 origins x 220 weeks; ports of log-normal sizes, so a small port sees tens of scans a week on an
+    origin and a large one thousands. Several events share an origin (each (port, origin) cell takes part in
+    at most one), which is what real data look like and what makes long windows dangerous: a later rise at
+    another port on the same origin must not be credited to an earlier tightening.
+
+    - displacement (16): A tightens on O from t0 (scans x2-3); `moved_fraction` (80 %) of its smuggling flow
+      leaves A for good, so A's hits fall to 20 % (x1-1.3: the tightened controls catch a little more of
+      what is left); from t0 + lag (lag 2-5 weeks) on, and for the rest of the data, B receives D extra hits a
+      week, D log-uniform in `extra_hits` (0.1-3), and scans those loads. A's baseline hits are set so that D
+      = moved_fraction x A's hits x kappa, kappa in 0.6-1.2 (B finds the loads about as well as A did).
+    - deterrence (8): the same tightening at A, nothing rises anywhere;
+    - new route (8): B's scans on O x1.2-1.6 and D extra hits a week from t0, no tightening anywhere.
+
+    Half of the tightenings (displacements and deterrence alike) are declared as measures on their origin; the
+    others show only as the rise in A's scans. Events start in [event_margin, T - event_margin): every
+    displacement has a year of data before and at least a year after by default (it "stays").
+    """
+    if n_ports > len(PORT_CODES) or n_origins > len(ORIGIN_CODES):
+        raise ValueError("too many ports or origins for the code lists")
+    n_cells_needed = 2 * n_displacements + n_deterrence + n_new_routes
+    if n_cells_needed > n_ports * n_origins // 2:
+        raise ValueError("too many events for the (port, origin) cells")
+    rng = np.random.default_rng(seed)
+    ports = list(PORT_CODES[:n_ports])
+    origins = list(ORIGIN_CODES[:n_origins])
+    weeks = [first_week + timedelta(weeks=i) for i in range(n_weeks)]
+    P, n_o, T = n_ports, n_origins, n_weeks
+    if T - 2 * event_margin_weeks < 4:
+        raise ValueError("n_weeks too short for the event margin")
+
+    size = rng.lognormal(0.0, 1.0, P)
+    origin_w = rng.dirichlet(np.full(n_o, 3.0))
+    affinity = rng.lognormal(0.0, 0.6, (P, n_o))
+    base = size[:, None] * origin_w[None, :] * affinity
+    mu_scans = base / base.sum() * total_scans_per_week
+    risk = rng.uniform(0.01, 0.05, n_o)[None, :] * rng.lognormal(0.0, 0.3, (P, n_o))
+    mu_hits = mu_scans * risk
+
+    t = np.arange(T)
+    phase = rng.uniform(0, 2 * np.pi, n_o)
+    amp = seasonality * rng.uniform(0.5, 1.0, n_o)
+    season = 1 + amp[:, None] * np.sin(2 * np.pi * t[None, :] / 52.18 + phase[:, None])
+
+    scan_mult = np.ones((P, n_o, T))
+    hit_mult = np.ones((P, n_o, T))
+    hit_add = np.zeros((P, n_o, T))
+    scan_add = np.zeros((P, n_o, T))
+    used = np.zeros((P, n_o), dtype=bool)
+    measures: list[Measure] = []
+    displacements: list[PlantedEvent] = []
+    decoys: list[PlantedEvent] = []
+
+    def free_cell(o: int, min_scans: float) -> int | None:
+        choices = np.flatnonzero(~used[:, o] & (mu_scans[:, o] >= min_scans))
+        return int(rng.choice(choices)) if choices.size else None
+
+    kinds = ["displacement"] * n_displacements + ["deterrence"] * n_deterrence + ["new_route"] * n_new_routes
+    for kind in kinds:
+        for _attempt in range(50):
+            o = int(rng.integers(n_o))
+            # the tightened port sees at least tens of scans a week on O; the receiver at least a few
+            a = free_cell(o, 10.0)
+            if a is None:
+                continue
+            used[a, o] = True
+            b = free_cell(o, 3.0) if kind == "displacement" else None
+            if kind == "displacement" and b is None:
+                used[a, o] = False
+                continue
+            break
+        else:
+            raise ValueError("no free (port, origin) cell left for an event")
+        t0 = int(rng.integers(event_margin_weeks, T - event_margin_weeks))
+        start = weeks[t0]
+        d = float(np.exp(rng.uniform(np.log(extra_hits[0]), np.log(extra_hits[1]))))
+        if kind == "new_route":
+            scan_mult[a, o, t0:] *= rng.uniform(1.2, 1.6)
+            hit_add[a, o, t0:] += d
+            scan_add[a, o, t0:] += d
+            decoys.append(PlantedEvent(kind, origins[o], start, to_port=ports[a], displaced_hits_per_week=d))
+            continue
+        declared = len(measures) < (n_displacements + n_deterrence) and bool(rng.random() < 0.5)
+        if declared:
+            measures.append(Measure(ports[a], origins[o], start))
+        if kind == "displacement":
+            kappa = rng.uniform(0.6, 1.2)
+            mu_hits[a, o] = min(d / (moved_fraction * kappa), 0.5 * mu_scans[a, o])
+        scan_mult[a, o, t0:] *= rng.uniform(2.0, 3.0)
+        hit_mult[a, o, t0:] *= (1 - moved_fraction) * rng.uniform(1.0, 1.3)
+        if kind == "deterrence":
+            decoys.append(PlantedEvent(kind, origins[o], start, from_port=ports[a], declared=declared))
+            continue
+        assert b is not None
+        used[b, o] = True
+        lag = int(rng.integers(lag_weeks[0], lag_weeks[1] + 1))
+        hit_add[b, o, t0 + lag :] += d
+        scan_add[b, o, t0 + lag :] += d
+        displacements.append(PlantedEvent(kind, origins[o], start, ports[a], ports[b], lag, d, declared))
+
+    lam_s = (mu_scans[:, :, None] * scan_mult + scan_add) * season[None]
+    lam_h = (mu_hits[:, :, None] * hit_mult + hit_add) * season[None]
+    if overdispersion > 0:
+        shape = 1 / overdispersion**2
+        lam_s = lam_s * rng.gamma(shape, 1 / shape, lam_s.shape)
+        lam_h = lam_h * rng.gamma(shape, 1 / shape, lam_h.shape)
+    scans = rng.poisson(lam_s).astype(float)
+    hits = np.minimum(rng.poisson(lam_h), scans).astype(float)
+    kg = hits * rng.lognormal(np.log(15.0), 1.0, hits.shape)
+    series = WeeklySeries(weeks, ports, origins, scans, hits, kg)
+    return SyntheticAlliance(series, set(ports), measures, displacements, decoys, [])

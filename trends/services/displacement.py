@@ -1,6 +1,6 @@
 """Displacement flags (SPEC section 7): weekly series from the stored data, the detection core, stored flags.
 
-The method lives in `sharing.analytics.displacement` (pure numpy/scipy, docs/displacement.md); this module
+The method lives in `trends.analytics.displacement` (pure numpy/scipy, docs/displacement.md); this module
 feeds it the rollups, the statistics rows and the declared measures, and keeps its flags: identity
 (from_port, to_port, origin, tightening), so a re-run updates a flag and never duplicates it; a run never
 touches a flag's status (a dismissed flag stays dismissed); new flags notify the liaisons and the
