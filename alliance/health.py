@@ -1,7 +1,8 @@
 """GET /healthz: readiness of database, broker and worker, 503 naming what is down; GET /livez: the process serves.
 
 The answer is public, so a failure is named by a fixed phrase; the exception (hosts, ports, driver text)
-goes only to the log.
+goes only to the log. The worker check reads the heartbeats the workers write to Redis (alliance.heartbeat):
+one HGETALL per probe, never a broadcast to every worker.
 """
 
 import logging
@@ -11,11 +12,12 @@ from django.db import connection
 from django.http import JsonResponse
 from kombu import Connection
 
-from .celery import app
+from . import heartbeat
 
 logger = logging.getLogger(__name__)
 
 UNREACHABLE = "unreachable"
+NO_HEARTBEAT = "no worker heartbeat"
 
 
 def _down(check: str, exc: Exception) -> str:
@@ -47,11 +49,11 @@ def _broker() -> str | None:
 
 def _worker() -> str | None:
     try:
-        replies = app.control.ping(timeout=1.5)
+        ages = heartbeat.ages("worker")
     except Exception as exc:  # noqa: BLE001
         return _down("worker", exc)
-    if not replies:
-        return "no worker answered a ping"
+    if not any(age <= settings.WORKER_HEARTBEAT_MAX_AGE for age in ages.values()):
+        return NO_HEARTBEAT
     return None
 
 

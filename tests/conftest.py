@@ -165,6 +165,7 @@ class Worker:
                 sys.executable,
                 "-m",
                 "celery",
+                "--quiet",  # no banner: the log is JSON lines only, as in production
                 "-A",
                 "alliance",
                 "worker",
@@ -380,6 +381,9 @@ class WebServer:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                # The production configuration (JSON access log, metrics directory), with test-sized numbers.
+                "-c",
+                "python:alliance.gunicorn_conf",
                 "alliance.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
