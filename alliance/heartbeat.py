@@ -8,11 +8,15 @@ inside the container: it needs neither Django nor Redis, so it says "this proces
 """
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("worker", "beat")
 HASH = "alliance:heartbeat:{kind}"
@@ -42,27 +46,25 @@ def beat(kind: str, name: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{now:.3f}\n")
     except OSError:
-        pass
+        logger.warning("cannot write the %s heartbeat file %s", kind, path)
     try:
         client = _redis()
         client.hset(HASH.format(kind=kind), name, f"{now:.3f}")
         client.close()
-    except Exception:  # noqa: BLE001 - the broker being down is reported by /healthz, not raised here
-        pass
+    except Exception as exc:  # noqa: BLE001 - the broker being down is reported by /healthz, not raised here
+        logger.debug("heartbeat not written to Redis (%s)", type(exc).__name__)
 
 
 def forget(kind: str, name: str) -> None:
     """A clean stop: the portal stops counting this worker at once."""
-    try:
+    with contextlib.suppress(OSError):
         heartbeat_file(kind).unlink(missing_ok=True)
-    except OSError:
-        pass
     try:
         client = _redis()
         client.hdel(HASH.format(kind=kind), name)
         client.close()
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as exc:  # noqa: BLE001 - a killed worker is not forgotten either: its beat goes stale
+        logger.debug("heartbeat not removed from Redis (%s)", type(exc).__name__)
 
 
 def ages(kind: str) -> dict[str, float]:

@@ -115,4 +115,3 @@ def current_request_id() -> str | None:
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
-

@@ -53,9 +53,7 @@ SCANS_PUSHED = Counter(
     ["result", "code"],
 )
 SCANS_RELAYED = Counter("alliance_scans_relayed", "Scans relayed to their recipients.")
-RELAY_LAG = Histogram(
-    "alliance_relay_lag_seconds", "Time from a scan's acceptance to its relay.", buckets=LAG_BUCKETS
-)
+RELAY_LAG = Histogram("alliance_relay_lag_seconds", "Time from a scan's acceptance to its relay.", buckets=LAG_BUCKETS)
 WEBHOOK_ATTEMPTS = Counter(
     "alliance_webhook_attempts",
     "Webhook sends, by result: sent, failed (will retry), dead (a dead letter), skipped or dropped.",
@@ -169,7 +167,9 @@ def heartbeats() -> Iterable[Metric]:
     )
     beats = heartbeat.ages("beat")
     if beats:
-        yield gauge("alliance_beat_heartbeat_age_seconds", "Seconds since beat's scheduler last ticked.", min(beats.values()))
+        yield gauge(
+            "alliance_beat_heartbeat_age_seconds", "Seconds since beat's scheduler last ticked.", min(beats.values())
+        )
 
 
 def _families(collected: Iterable[Any]) -> Iterable[Metric]:

@@ -310,7 +310,9 @@ DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 INSTALLED_APPS += ["django_structlog"]
 # Metrics after SecurityMiddleware's redirect (so a redirect is counted), the request id bound right after
 # the user is known (django-structlog logs the user id), its header set inside that.
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "alliance.metrics.RequestMetricsMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "alliance.metrics.RequestMetricsMiddleware"
+)
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "alliance.middleware.RequestLogMiddleware",

@@ -83,7 +83,9 @@ def test_celery_task_lines_carry_the_task_id_and_the_checkpoint_reaches_the_log(
     transactional_db, redis_server, tmp_path
 ):
     log = tmp_path / "worker.log"
-    audit.record("tester", "test.event", None, {"n": 1}, object_type="test", object_id="1")  # something for the checkpoint to sign
+    audit.record(
+        "tester", "test.event", None, {"n": 1}, object_type="test", object_id="1"
+    )  # something for the checkpoint to sign
     # This machine runs tests as root, the image as uid 10001: celery's warning about root comes before any
     # logging is configured (plain text), so it is silenced here; every other line must be JSON.
     quiet_root = {"PYTHONWARNINGS": "ignore:You're running the worker with superuser privileges"}

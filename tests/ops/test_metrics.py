@@ -23,9 +23,7 @@ def value(fams: dict, name: str, sample: str | None = None, **labels) -> float:
     family = fams[name]
     wanted = sample or family.name
     return sum(
-        s.value
-        for s in family.samples
-        if s.name == wanted and all(s.labels.get(k) == v for k, v in labels.items())
+        s.value for s in family.samples if s.name == wanted and all(s.labels.get(k) == v for k, v in labels.items())
     )
 
 
@@ -207,7 +205,9 @@ def test_gunicorn_workers_and_celery_tasks_are_summed_across_processes(transacti
         assert value(tasks, "alliance_scans_relayed", "alliance_scans_relayed_total") == 6
         ran = value(tasks, "alliance_celery_tasks", "alliance_celery_tasks_total", state="SUCCESS")
         assert ran >= 1
-        assert value(tasks, "alliance_celery_task_duration_seconds", "alliance_celery_task_duration_seconds_count") >= ran
+        assert (
+            value(tasks, "alliance_celery_task_duration_seconds", "alliance_celery_task_duration_seconds_count") >= ran
+        )
     finally:
         worker.stop()
         web.stop()
