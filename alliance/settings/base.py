@@ -4,12 +4,23 @@ import logging
 from pathlib import Path
 
 import environ
+from environ.fileaware_mapping import FileAwareMapping
 
 from alliance import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
+
+class _SecretFiles(FileAwareMapping):
+    """`VAR_FILE=/run/secrets/var` supplies VAR from that file (docker secrets), without its final newline."""
+
+    def __getitem__(self, key: str) -> str:
+        value = super().__getitem__(key)
+        return value.rstrip("\r\n") if self.env.get(key + "_FILE") else value
+
+
+env = environ.FileAwareEnv()
+env.ENVIRON = _SecretFiles()
 # A local, git-ignored env file holds the secrets `make run` generates once.
 LOCAL_ENV_FILE = Path(env.str("ALLIANCE_ENV_FILE", default=str(BASE_DIR / ".env.local")))
 if LOCAL_ENV_FILE.exists():

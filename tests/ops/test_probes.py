@@ -108,3 +108,19 @@ def test_beat_beats_from_its_scheduler(transactional_db, redis_server, tmp_path)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.mark.django_db
+def test_the_proxy_readiness_leaves_the_worker_out(client):
+    """`?checks=database,broker` (the proxy's) stays 200 with no worker; the full /healthz names the worker."""
+    from alliance import heartbeat
+
+    heartbeat._redis().delete(heartbeat.HASH.format(kind="worker"))  # no worker has ever beaten here
+    full = client.get("/healthz")
+    assert full.status_code == 503
+    assert full.json()["down"] == ["worker"]
+    proxy = client.get("/healthz?checks=database,broker")
+    assert proxy.status_code == 200
+    assert set(proxy.json()["checks"]) == {"database", "broker"}
+    # Unknown names are ignored: the full check, never an error echoing the input.
+    assert client.get("/healthz?checks=<script>").json()["checks"].keys() == {"database", "broker", "worker"}
