@@ -17,5 +17,5 @@ SECURE_HSTS_PRELOAD = True
 # collected when the image is built (`collectstatic`); a missing file fails at build, not at a page view.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "alliance.storage.StaticFilesStorage"},
 }
