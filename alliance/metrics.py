@@ -35,6 +35,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 logger = logging.getLogger(__name__)
 
+# Every process of the image has PROMETHEUS_MULTIPROC_DIR set (a tmpfs path): a one-off command or a worker
+# may be the first to get here, and prometheus_client opens its files there as the metrics below are made.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 LAG_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 

@@ -217,3 +217,24 @@ def _free_port() -> int:
     from tests.conftest import _free_port as free
 
     return free()
+
+
+def test_a_process_may_be_the_first_to_use_the_multiprocess_directory(tmp_path):
+    """The image sets PROMETHEUS_MULTIPROC_DIR for every process (migrate, beat, a manage.py command)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, _env
+
+    directory = tmp_path / "not-yet" / "metrics"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=_env(PROMETHEUS_MULTIPROC_DIR=directory),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert directory.is_dir()
