@@ -314,13 +314,26 @@ def start_stack(port: int) -> dict[str, subprocess.Popen]:
         ),
         "worker": start(
             "worker",
-            ["celery", "-A", "alliance", "worker", "--concurrency", "2", "--loglevel", "WARNING", "-n", "soak@%h"],
+            [
+                "celery",
+                "--quiet",
+                "-A",
+                "alliance",
+                "worker",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "WARNING",
+                "-n",
+                "soak@%h",
+            ],
             {"PROMETHEUS_MULTIPROC_DIR": str(PROM_WORKER), "METRICS_WORKER_PORT": str(WORKER_METRICS_PORT)},
         ),
         "beat": start(
             "beat",
             [
                 "celery",
+                "--quiet",
                 "-A",
                 "alliance",
                 "beat",
@@ -731,10 +744,6 @@ def report(
         print(f"{name}: {tracebacks} tracebacks, {errors} ERROR/CRITICAL lines, {not_json} lines that are not JSON")
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _scrape(url: str) -> dict:
     text = requests.get(url, timeout=30).text
     return {f.name: f for f in text_string_to_metric_families(text)}
@@ -812,3 +821,7 @@ def report_metrics(url: str, world) -> None:
         )
         + f"; dead letters now {_sum(web, 'alliance_webhook_dead_letters', 'alliance_webhook_dead_letters'):.0f}"
     )
+
+
+if __name__ == "__main__":
+    main()

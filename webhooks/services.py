@@ -418,6 +418,7 @@ def _send_claimed(attempt_id, token: uuid.UUID, key) -> str:
         WebhookDelivery.objects.filter(pk=attempt.pk, claim_token=token).update(
             state=State.DROPPED, last_error=reason, claim_token=None, claimed_until=None
         )
+        metrics.webhook_attempt(str(State.DROPPED))
         return State.DROPPED
     now = timezone.now()
     body = body_bytes(attempt, now)
