@@ -46,16 +46,14 @@ class TrustedProxyMiddleware:
     """
 
     def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
         from django.conf import settings
 
         from .metrics import _in
 
-        self.get_response = get_response
-        self.trusted = list(settings.TRUSTED_PROXIES)
-        self._in = _in
-
-    def __call__(self, request):
-        if not self._in(request.META.get("REMOTE_ADDR", ""), self.trusted):
+        if not _in(request.META.get("REMOTE_ADDR", ""), settings.TRUSTED_PROXIES):
             for header in FORWARDED_HEADERS:
                 request.META.pop(header, None)
         return self.get_response(request)
