@@ -402,7 +402,11 @@ class WebServer:
                 CELERY_BROKER_URL=self.redis_url,
                 CELERY_RESULT_BACKEND=self.redis_url,
                 DJANGO_SETTINGS_MODULE="alliance.settings.test",
-                **self.extra_env,
+                **{
+                    # gunicorn's metrics directory beside its log, not a new temporary directory per start
+                    "PROMETHEUS_MULTIPROC_DIR": self.log.parent / f"prom-{self.port}",
+                    **self.extra_env,
+                },
             ),
         )
         _STARTED.append(self.proc)
