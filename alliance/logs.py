@@ -78,6 +78,9 @@ def logging_config(*, level: str = "INFO", fmt: str = "json") -> dict:
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Django's default config gives `django` a plain-text console handler when DEBUG is on: drop it,
+            # its records reach the root handler (JSON) like every other.
+            "django": {"handlers": [], "level": "INFO", "propagate": True},
             "axes": {"level": "WARNING"},
             # ports.audit stays at INFO whatever LOG_LEVEL says: its lines are the signed audit checkpoints' copy.
             "ports.audit": {"level": "INFO"},

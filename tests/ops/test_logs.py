@@ -112,3 +112,30 @@ def test_celery_task_lines_carry_the_task_id_and_the_checkpoint_reaches_the_log(
     finally:
         client.close()
         worker.stop()
+
+
+def test_every_line_is_json_even_with_debug_on(tmp_path):
+    """Django's default config prints `django.*` records as plain text when DEBUG is on (`make run`)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, _env
+
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').error('Service Unavailable: /healthz'); "
+        "logging.getLogger('alliance.test').warning('plain')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_env(DJANGO_SETTINGS_MODULE="alliance.settings.local", DEBUG="true"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, lines
+    assert [json.loads(line)["message"] for line in lines] == ["Service Unavailable: /healthz", "plain"]
