@@ -1,4 +1,4 @@
-.PHONY: run test test-fast lint format bench soak backup restore
+.PHONY: run test test-fast lint format bench soak backup restore pitr-rehearsal secrets
 
 run:  ## the whole system on the embedded default (SQLite, local Redis, web, worker, beat, simulator)
 	@scripts/run.sh
@@ -32,3 +32,9 @@ backup:  ## a consistent backup of the local database into var/backups/
 restore:  ## make restore FILE=var/backups/alliance-....sqlite3 (stop `make run` first)
 	@test -n "$(FILE)" || (echo "usage: make restore FILE=path" && exit 2)
 	@set -a; [ -f .env.local ] && . ./.env.local; set +a; .venv/bin/python manage.py restore_db "$(FILE)"
+
+pitr-rehearsal:  ## base backup + WAL archive + restore to a point in time on a throwaway cluster, then verify
+	@scripts/pitr_rehearsal.sh
+
+secrets:  ## the secret files docker-compose.yml reads (./secrets, never overwritten)
+	@scripts/make_secrets.sh

@@ -15,6 +15,7 @@ list from `ready()` in INSTALLED_APPS order.
 | `alert_published` | inside the publishing transaction of an alert version | the `Alert` |
 | `practice_published` | inside the publishing transaction of a practice version | the `Practice` |
 | `verifiers` | `verify_signatures` (command and beat task), in order | `mark=` keyword |
+| `metrics_collectors` | at each `GET /metrics` scrape, each on its own (alliance.metrics) | none; returns metric families |
 """
 
 from collections.abc import Callable
@@ -50,6 +51,14 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "verifiers": (
         "sharing.integrity.verify_documents",
         "scans.integrity.verify_scans",
+    ),
+    # ---- operations (metrics): states read at scrape time. A plain function returning prometheus_client
+    # metric families or {"name", "help", "type", "samples"} mappings; see alliance.metrics.
+    "metrics_collectors": (
+        "scans.metrics.relay_backlog",
+        "webhooks.metrics.delivery_states",
+        "alliance.metrics.queue_lengths",
+        "alliance.metrics.heartbeats",
     ),
 }
 

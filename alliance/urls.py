@@ -11,6 +11,7 @@ from ports.admin import VerifiedAdminSite
 from ports.api_keys import JwksView
 
 from .health import healthz, livez
+from .metrics import metrics_view
 
 # Django admin only behind a session verified with the second factor, every change audited
 # (the way django-otp documents it: apps have already registered on the default site).
@@ -39,6 +40,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),

@@ -19,9 +19,11 @@ stored, and the deliveries (and read grants) equal the recipients computed here,
 the scans as sent, by the rules of SPEC section 6.
 """
 
+import json
 import os
 import random
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -47,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from django.conf import settings  # noqa: E402
 from django.db import connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from stdnum import iso6346  # noqa: E402
 
 from ports import signing  # noqa: E402
@@ -71,7 +74,9 @@ ALERTS_PER_MIN = float(os.environ.get("SOAK_ALERTS_PER_MIN", 4))
 DRAIN_SECONDS = int(os.environ.get("SOAK_DRAIN_SECONDS", 300))
 OUT = ROOT / "bench" / "out"
 PASSWORD = "soak-password-" + uuid.uuid4().hex[:12]
-HTTPS = {"X-Forwarded-Proto": "https"}
+HTTPS = {"X-Forwarded-Proto": "https"}  # believed: soak.sh names 127.0.0.1 in TRUSTED_PROXIES, as the proxy
+PROM_WORKER = OUT / "prom-worker"  # the worker's Prometheus multiprocess directory
+WORKER_METRICS_PORT = int(os.environ.get("SOAK_WORKER_METRICS_PORT", 0)) or None
 
 # Ports with agencies of their own (customs + police public; a terminal operator, private, at two).
 PORTS = ["BEANR", "NLRTM", "DEHAM", "FRLEH"]
@@ -275,21 +280,29 @@ class World:
 # ---------------------------------------------------------------- processes
 
 
-def start(name: str, args: list[str]) -> subprocess.Popen:
+def start(name: str, args: list[str], extra_env: dict | None = None) -> subprocess.Popen:
     log = (OUT / f"soak-{name}.log").open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", *args], cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        env={**os.environ, **(extra_env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
 
 def start_stack(port: int) -> dict[str, subprocess.Popen]:
     for old in OUT.glob("soak-beat-schedule*"):
         old.unlink()  # beat starts from a fresh schedule every run
+    shutil.rmtree(PROM_WORKER, ignore_errors=True)
+    PROM_WORKER.mkdir(parents=True)
     procs = {
         "gunicorn": start(
             "gunicorn",
             [
                 "gunicorn",
+                "-c",
+                "python:alliance.gunicorn_conf",
                 "alliance.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
@@ -301,12 +314,26 @@ def start_stack(port: int) -> dict[str, subprocess.Popen]:
         ),
         "worker": start(
             "worker",
-            ["celery", "-A", "alliance", "worker", "--concurrency", "2", "--loglevel", "WARNING", "-n", "soak@%h"],
+            [
+                "celery",
+                "--quiet",
+                "-A",
+                "alliance",
+                "worker",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "WARNING",
+                "-n",
+                "soak@%h",
+            ],
+            {"PROMETHEUS_MULTIPROC_DIR": str(PROM_WORKER), "METRICS_WORKER_PORT": str(WORKER_METRICS_PORT)},
         ),
         "beat": start(
             "beat",
             [
                 "celery",
+                "--quiet",
                 "-A",
                 "alliance",
                 "beat",
@@ -558,6 +585,8 @@ def main() -> None:
     world = World()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    global WORKER_METRICS_PORT
+    WORKER_METRICS_PORT = WORKER_METRICS_PORT or free_port()
     procs = start_stack(port)
     try:
         time.sleep(3)
@@ -607,6 +636,7 @@ def main() -> None:
         report(
             world, ran, samples, drain, drained_in, mem_samples, mem_end, mem_idle, posted, load_end, cpu_start, cpu_end
         )
+        report_metrics(url, world)
     finally:
         stop.set()
         for proc in procs.values():
@@ -702,9 +732,95 @@ def report(
     print("\n# Errors in the server logs")
     for name in ("gunicorn", "worker", "beat"):
         text = (OUT / f"soak-{name}.log").read_text(errors="replace")
-        tracebacks = text.count("Traceback (most recent call last)")
-        errors = len(re.findall(r"\bERROR\b|\bCRITICAL\b", text))
-        print(f"{name}: {tracebacks} tracebacks, {errors} ERROR/CRITICAL lines")
+        tracebacks = text.count("Traceback (most recent call last)") + text.count('"exception"')
+        levels: Counter = Counter()
+        not_json = 0
+        for line in text.splitlines():
+            try:
+                levels[json.loads(line).get("level", "?")] += 1
+            except ValueError:
+                not_json += 1 if line.strip() else 0
+        errors = levels["ERROR"] + levels["CRITICAL"]
+        print(f"{name}: {tracebacks} tracebacks, {errors} ERROR/CRITICAL lines, {not_json} lines that are not JSON")
+
+
+def _scrape(url: str) -> dict:
+    text = requests.get(url, timeout=30).text
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def _sum(families: dict, name: str, sample: str, **labels) -> float:
+    family = families.get(name)
+    if family is None:
+        return 0.0
+    return sum(
+        s.value for s in family.samples if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def _quantile(families: dict, name: str, q: float) -> float:
+    """A quantile from a histogram's cumulative buckets (the upper bound of the bucket it falls in)."""
+    buckets = sorted((float(s.labels["le"]), s.value) for s in families[name].samples if s.name == f"{name}_bucket")
+    total = buckets[-1][1] if buckets else 0
+    for bound, count in buckets:
+        if total and count >= q * total:
+            return bound
+    return float("nan")
+
+
+def report_metrics(url: str, world) -> None:
+    """The same run as /metrics and the worker's endpoint saw it, beside what the database and the client saw."""
+    print("\n# From /metrics (web) and the worker's metrics endpoint")
+    web = _scrape(f"{url}/metrics")
+    worker = _scrape(f"http://127.0.0.1:{WORKER_METRICS_PORT}/metrics")
+    pushed = "alliance_scans_pushed_total"
+    accepted_m = _sum(web, "alliance_scans_pushed", pushed, result="accepted")
+    rejected_m = _sum(web, "alliance_scans_pushed", pushed, result="rejected")
+    stored = Scan.objects.filter(node_id__in=[n.id for n in world.nodes]).count()
+    print(f"scans accepted: /metrics {accepted_m:,.0f}, database {stored:,}, client {len(accepted.docs):,}")
+    print(f"scans rejected: /metrics {rejected_m:,.0f}, client {accepted.rejected:,}")
+    requests_m = _sum(web, "alliance_http_requests", "alliance_http_requests_total")
+    five_m = sum(
+        s.value
+        for s in web["alliance_http_requests"].samples
+        if s.name == "alliance_http_requests_total" and s.labels["status"].startswith("5")
+    )
+    client_total = sum(sum(c.values()) for c in statuses.values())
+    print(f"requests: /metrics {requests_m:,.0f} (5xx {five_m:,.0f}), client {client_total:,}")
+    print(
+        "request time from /metrics: p50 <= {:.3f} s, p99 <= {:.3f} s".format(
+            _quantile(web, "alliance_http_request_duration_seconds", 0.5),
+            _quantile(web, "alliance_http_request_duration_seconds", 0.99),
+        )
+    )
+    relayed = _sum(worker, "alliance_scans_relayed", "alliance_scans_relayed_total")
+    print(
+        "relay: {:,.0f} relayed; lag p50 <= {:.2f} s, p99 <= {:.2f} s; backlog now {:.0f}".format(
+            relayed,
+            _quantile(worker, "alliance_relay_lag_seconds", 0.5),
+            _quantile(worker, "alliance_relay_lag_seconds", 0.99),
+            _sum(web, "alliance_relay_backlog", "alliance_relay_backlog"),
+        )
+    )
+    tasks = worker.get("alliance_celery_tasks")
+    if tasks:
+        by_state: Counter = Counter()
+        for s in tasks.samples:
+            if s.name == "alliance_celery_tasks_total":
+                by_state[s.labels["state"]] += s.value
+        print("celery tasks: " + ", ".join(f"{state} {n:,.0f}" for state, n in sorted(by_state.items())))
+    print(
+        "webhook attempts: "
+        + (
+            ", ".join(
+                f"{s.labels['result']} {s.value:,.0f}"
+                for s in worker.get("alliance_webhook_attempts", web["alliance_relay_backlog"]).samples
+                if s.name == "alliance_webhook_attempts_total"
+            )
+            or "none"
+        )
+        + f"; dead letters now {_sum(web, 'alliance_webhook_dead_letters', 'alliance_webhook_dead_letters'):.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ if ((${#missing[@]})); then
 fi
 # The Debian packages start their own services; this project runs its own
 # throwaway instances instead, so stop the system ones if they came up.
-for svc in redis-server postgresql; do
+for svc in redis-server postgresql caddy; do
   if ((${#missing[@]})) && printf '%s\n' "${missing[@]}" | grep -qx "${svc}"; then
     (service "$svc" stop || true) >/dev/null 2>&1
   fi

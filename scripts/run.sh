@@ -52,12 +52,16 @@ $PY manage.py collectstatic --noinput -v0
 $PY manage.py seed_demo | tee var/log/seed.log
 
 PORT=${PORT:-8000}
-.venv/bin/gunicorn alliance.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
-  --access-logfile var/log/web.log --error-logfile var/log/web.log >>var/log/web.log 2>&1 &
+# JSON log lines (alliance.logs) in var/log/; metrics on /metrics (web) and METRICS_WORKER_PORT (worker),
+# each with its own Prometheus multiprocess directory, emptied at start.
+rm -rf var/metrics && mkdir -p var/metrics/web var/metrics/worker
+PROMETHEUS_MULTIPROC_DIR="$PWD/var/metrics/web" .venv/bin/gunicorn -c python:alliance.gunicorn_conf \
+  alliance.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --threads 4 >>var/log/web.log 2>&1 &
 PIDS+=($!)
-.venv/bin/celery -A alliance worker --loglevel INFO --logfile var/log/worker.log --concurrency 2 >>var/log/worker.log 2>&1 &
+PROMETHEUS_MULTIPROC_DIR="$PWD/var/metrics/worker" METRICS_WORKER_PORT=${METRICS_WORKER_PORT:-9808} \
+  .venv/bin/celery --quiet -A alliance worker --loglevel INFO --concurrency 2 >>var/log/worker.log 2>&1 &
 PIDS+=($!)
-.venv/bin/celery -A alliance beat --loglevel INFO --logfile var/log/beat.log --schedule var/celerybeat-schedule >>var/log/beat.log 2>&1 &
+.venv/bin/celery --quiet -A alliance beat --loglevel INFO --schedule var/celerybeat-schedule >>var/log/beat.log 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do
   $PY -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
@@ -74,6 +78,7 @@ cat <<MSG
   Alliance Exchange is running:  http://127.0.0.1:$PORT/
   API docs:                      http://127.0.0.1:$PORT/api/docs/
   Health:                        http://127.0.0.1:$PORT/healthz
+  Metrics:                       http://127.0.0.1:$PORT/metrics (worker: http://127.0.0.1:${METRICS_WORKER_PORT:-9808}/metrics)
   Demo logins (password: $DEMO_PASSWORD):
 MSG
 grep -E '^  [a-z]+\.[a-z]+ ' var/log/seed.log | awk '{printf "    %-20s %-8s %s\n", $1, $2, $3}'

@@ -4,7 +4,7 @@
 # against them (with real worker, web and browser processes), tear down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh postgresql redis-server chromium openssl
+scripts/bootstrap.sh postgresql redis-server chromium openssl docker-compose caddy pgbackrest
 . scripts/services.sh
 export DJANGO_SETTINGS_MODULE=alliance.settings.test
 

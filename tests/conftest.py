@@ -165,6 +165,7 @@ class Worker:
                 sys.executable,
                 "-m",
                 "celery",
+                "--quiet",  # no banner: the log is JSON lines only, as in production
                 "-A",
                 "alliance",
                 "worker",
@@ -380,6 +381,9 @@ class WebServer:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                # The production configuration (JSON access log, metrics directory), with test-sized numbers.
+                "-c",
+                "python:alliance.gunicorn_conf",
                 "alliance.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
@@ -398,7 +402,11 @@ class WebServer:
                 CELERY_BROKER_URL=self.redis_url,
                 CELERY_RESULT_BACKEND=self.redis_url,
                 DJANGO_SETTINGS_MODULE="alliance.settings.test",
-                **self.extra_env,
+                **{
+                    # gunicorn's metrics directory beside its log, not a new temporary directory per start
+                    "PROMETHEUS_MULTIPROC_DIR": self.log.parent / f"prom-{self.port}",
+                    **self.extra_env,
+                },
             ),
         )
         _STARTED.append(self.proc)

@@ -16,10 +16,12 @@ PUBLIC_SECTOR = "public_sector"  # API closed to the private sector
 NODE = "node"  # scanner node token only
 ADMIN = "admin"  # agency admin with a TOTP-verified session
 ADMIN_PAGE = "admin_page"  # portal page for an agency admin with a TOTP-verified session (never a token)
+SCRAPER = "scraper"  # by address only: METRICS_ALLOWED_IPS (the Prometheus server), whoever is logged in
 
 CLASSES = {
     "healthz": PUBLIC,
     "livez": PUBLIC,
+    "metrics": SCRAPER,
     "agency_admin": ADMIN_PAGE,
     "agency_overview": ADMIN_PAGE,
     "agency_members": ADMIN_PAGE,
@@ -164,7 +166,8 @@ def _url(name: str) -> str:
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(n for n, c in CLASSES.items() if c != PUBLIC))
 def test_anonymous_is_refused(name):
-    client = APIClient()
+    # From an address that is not the scraper's (the test client's default, 127.0.0.1, is allowed to scrape).
+    client = APIClient(REMOTE_ADDR="192.0.2.10")
     url = _url(name)
     for method in ("get", "post"):
         response = getattr(client, method)(url)
@@ -214,6 +217,9 @@ def test_wrong_kind_of_caller_is_refused(cast, make_agency):
                 response = client.post(url, {"agency": "beanr-customs"}, format="json")
                 assert response.status_code == 302, (name, response.status_code)
                 assert "/login/" in response["Location"], (name, response.status_code)
+    # Metrics: a member, a node or an agency admin from an address that is not the scraper's is refused.
+    for client in (node, private, admin_by_token):
+        assert client.get(_url("metrics"), REMOTE_ADDR="192.0.2.10").status_code == 403
     # The scans collection: members read (GET), nodes push (POST); each refused the other's verb.
     assert node.get("/api/v1/scans/").status_code == 403
     assert private.post("/api/v1/scans/", {}, format="json").status_code == 401

@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 import access
+from alliance import metrics
 from ports import audit, signing
 from ports.models import Membership, Role, Sector
 from ports.services import portal_key_ensure
@@ -417,6 +418,7 @@ def _send_claimed(attempt_id, token: uuid.UUID, key) -> str:
         WebhookDelivery.objects.filter(pk=attempt.pk, claim_token=token).update(
             state=State.DROPPED, last_error=reason, claim_token=None, claimed_until=None
         )
+        metrics.webhook_attempt(str(State.DROPPED))
         return State.DROPPED
     now = timezone.now()
     body = body_bytes(attempt, now)
@@ -460,6 +462,7 @@ def _record(attempt: WebhookDelivery, token: uuid.UUID, *, status: int | None, e
         fields.update(state=State.FAILED, next_attempt_at=now + delay)
     if not WebhookDelivery.objects.filter(pk=attempt.pk, claim_token=token).update(**fields):
         return "skipped"  # the claim was lost (endpoint removed meanwhile): nothing to record
+    metrics.webhook_attempt(str(fields["state"]))
     if delay is not None:
         # The fast path; if the broker forgets this countdown, the sweep finds the attempt due.
         _enqueue([str(attempt.pk)], countdown=delay.total_seconds() + 0.1)

@@ -1,12 +1,26 @@
 """Settings shared by every environment; every value comes from the environment."""
 
+import logging
 from pathlib import Path
 
 import environ
+from environ.fileaware_mapping import FileAwareMapping
+
+from alliance import logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
+
+class _SecretFiles(FileAwareMapping):
+    """`VAR_FILE=/run/secrets/var` supplies VAR from that file (docker secrets), without its final newline."""
+
+    def __getitem__(self, key: str) -> str:
+        value = super().__getitem__(key)
+        return value.rstrip("\r\n") if self.env.get(key + "_FILE") else value
+
+
+env = environ.FileAwareEnv()
+env.ENVIRON = _SecretFiles()
 # A local, git-ignored env file holds the secrets `make run` generates once.
 LOCAL_ENV_FILE = Path(env.str("ALLIANCE_ENV_FILE", default=str(BASE_DIR / ".env.local")))
 if LOCAL_ENV_FILE.exists():
@@ -301,11 +315,39 @@ CELERY_BEAT_SCHEDULE: dict = {
     "feed-sequence": {"task": "interop.sequence_feed", "schedule": env.float("FEED_SEQUENCE_SECONDS", default=10)},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # ports.audit stays at INFO whatever LOG_LEVEL says: its lines are the signed audit checkpoints' copy.
-    "loggers": {"axes": {"level": "WARNING"}, "ports.audit": {"level": "INFO"}},
-}
+# ---- operations (issue 17): JSON logs, metrics, probes, heartbeats, trusted proxy
+# Logs: JSON lines on stdout (time, level, logger, message, request_id or task_id); LOG_FORMAT=console for a
+# human at a terminal. django-structlog binds the ids; alliance.logs holds the one formatter.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logs.logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+logs.configure_structlog()
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_STATUS_2XX_LOG_LEVEL = logging.DEBUG  # gunicorn's access line already says it
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+INSTALLED_APPS += ["django_structlog"]
+# Metrics after SecurityMiddleware's redirect (so a redirect is counted), the request id bound right after
+# the user is known (django-structlog logs the user id), its header set inside that.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "alliance.metrics.RequestMetricsMiddleware"
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "alliance.middleware.RequestLogMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("alliance.middleware.RequestLogMiddleware") + 1, "alliance.middleware.RequestIdHeaderMiddleware"
+)
+# X-Forwarded-For/-Proto/-Host are believed only from these addresses (the TLS proxy); from anyone else they
+# are removed before any middleware reads them (alliance.middleware.TrustedProxyMiddleware).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+MIDDLEWARE.insert(0, "alliance.middleware.TrustedProxyMiddleware")
+# GET /metrics answers only these addresses or networks (the Prometheus server); everyone else gets 403.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# The worker serves its task figures on this port (0: not at all); Prometheus scrapes it beside /metrics.
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)
+METRICS_WORKER_ADDR = env.str("METRICS_WORKER_ADDR", default="127.0.0.1")
+# Heartbeats (alliance.heartbeat): how often worker and beat beat, and when /healthz counts a worker gone.
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=10)
+WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=60)
+CELERY_BEAT_SCHEDULER = "alliance.celery.HeartbeatScheduler"

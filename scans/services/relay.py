@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
-from alliance import hooks
+from alliance import hooks, metrics
 from ports.models import Agency, Sector
 from ports.services import agency_group
 
@@ -102,9 +102,10 @@ def relay_batch(*, scan_ids: list | None = None, older_than=None, limit: int = B
             pending = pending.filter(scan_id__in=scan_ids)
         if older_than is not None:
             pending = pending.filter(created_at__lt=older_than)
-        claimed = list(pending.order_by("created_at").values_list("scan_id", flat=True)[:limit])
-        if not claimed:
+        rows = list(pending.order_by("created_at").values_list("scan_id", "created_at")[:limit])
+        if not rows:
             return 0
+        claimed = [scan_id for scan_id, _ in rows]
         scans = list(
             Scan.objects.filter(pk__in=claimed).only(
                 "id", "port_id", "origin_id", "next_port_id", "onward_route", "verdict", "scanned_at", "seized_kg"
@@ -127,6 +128,8 @@ def relay_batch(*, scan_ids: list | None = None, older_than=None, limit: int = B
         ScanOutbox.objects.filter(pk__in=claimed).update(processed_at=now)
         delivery_ids = list(Delivery.objects.filter(scan_id__in=claimed).values_list("pk", flat=True))
         transaction.on_commit(lambda: run_after_relay_hooks(delivery_ids, claimed), robust=True)
+        lags = [(now - accepted).total_seconds() for _, accepted in rows]
+        transaction.on_commit(lambda: metrics.scans_relayed(lags))
     return len(claimed)
 
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from alliance import metrics
 from ports import signing
 from ports.models import KeyStatus, ScannerNode, SigningKey
 from ports.services import port_for_locode
@@ -222,6 +223,7 @@ def scan_ingest_batch(*, node: ScannerNode, items: list) -> list[PushResult]:
         rejected=sum(1 for r in done if r.status == "rejected"),
     )
     _seen(node, now)
+    metrics.scans_pushed(done)
     return done
 
 
@@ -242,6 +244,7 @@ def scan_ingest(*, node: ScannerNode, jws) -> PushResult:
 def reject_malformed(node: ScannerNode) -> None:
     """A body that is not even a JWS holder still counts as a rejected push."""
     _count(node, rejected=1)
+    metrics.scan_push_refused("invalid")
 
 
 def node_status(node: ScannerNode) -> dict:

@@ -6,7 +6,7 @@ from django.test import override_settings
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 # Every reason /healthz may give: fixed phrases, so nothing of an exception (host, errno, driver text) leaks.
-REASONS = {None, "unreachable", "no worker answered a ping", "broker unreachable"}
+REASONS = {None, "unreachable", "no worker heartbeat", "broker unreachable"}
 
 
 def test_livez_answers_without_the_database(client):
