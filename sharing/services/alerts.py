@@ -28,11 +28,14 @@ def _correlated(alert: Alert) -> Alert:
 
 
 def _tell_addressees(alert: Alert) -> Alert:
-    """A new alert's notice to those it is addressed to: the members and agencies its audience names, and the
-    public-sector agencies at the ports it names; of those only who read it (the author is not told)."""
+    """A new alert's notice to those it is addressed to: the members and agencies its audience names, the
+    public-sector agencies at the ports it names and at the alert's own port (GREEN and CLEAR alerts have no
+    audience: their port is whom they concern); of those only who read it (not the author's agency)."""
     grants = list(alert.grants.all())
     agency_ids = {g.agency_id for g in grants if g.agency_id}
     port_ids = {g.port_id for g in grants if g.port_id}
+    if alert.port_id:
+        port_ids.add(alert.port_id)
     member_ids = {g.member_id for g in grants if g.member_id}
     if not (agency_ids or port_ids or member_ids):
         return alert
@@ -42,6 +45,7 @@ def _tell_addressees(alert: Alert) -> Alert:
                 "id", flat=True
             )
         )
+    agency_ids.discard(alert.agency_id)  # the author's own agency wrote it: not addressed to it
     readers = access.readers_of(alert)
     if not readers.everyone:
         readable = set(readers.agencies.values_list("id", flat=True))
