@@ -18,9 +18,7 @@ def _session(user) -> Client:
 def test_change_keeps_this_session_and_ends_the_others(cast):
     user = cast["users"]["colleague"]
     here, elsewhere = _session(user), _session(user)
-    response = here.post(
-        "/account/password/", {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW}
-    )
+    response = here.post("/account/password/", {"old_password": PASSWORD, "new_password1": NEW, "new_password2": NEW})
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password(NEW)

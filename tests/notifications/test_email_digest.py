@@ -1,8 +1,7 @@
 """The daily digest: one email per member and UTC day, for the kinds they chose as a digest; sent once
 however often the task runs; TLP rules as for single emails."""
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 from django.core import mail
 
@@ -15,7 +14,7 @@ DAY = date(2026, 11, 30)
 
 def _on(day: date, **kwargs) -> None:
     notify(**kwargs)
-    at = datetime(day.year, day.month, day.day, 10, tzinfo=dt_timezone.utc)
+    at = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
     Notification.objects.filter(created_at__gt=at + timedelta(days=2)).update(created_at=at)
 
 

@@ -2,8 +2,7 @@
 and the immediate-email task each run twice (as a retry or a duplicate delivery would): one email each."""
 
 import time
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,7 @@ def test_digest_and_notice_email_send_once_though_their_tasks_run_twice(cast, ma
     mailable(u["author"], alerts="immediate")
     notify(kind="alert", subject="digest item", url="/a/", tlp="GREEN", memberships=[m["colleague"].id])
     Notification.objects.filter(membership=m["colleague"]).update(
-        created_at=datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=dt_timezone.utc)
+        created_at=datetime(DAY.year, DAY.month, DAY.day, 9, tzinfo=UTC)
     )
     notify(kind="alert", subject="RED secret", url="/b/", tlp="RED", memberships=[m["author"].id])
     immediate = Notification.objects.get(membership=m["author"])
