@@ -288,4 +288,5 @@ def test_account_pages_show_and_touch_only_the_holders_own_objects(cast, setting
     assert client.post(f"/account/invitations/{invitation.pk}/accept/").status_code == 404
     token.refresh_from_db()
     invitation.refresh_from_db()
-    assert token.revoked_at is None and invitation.status == "pending"
+    assert token.revoked_at is None
+    assert invitation.status == "pending"

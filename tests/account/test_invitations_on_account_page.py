@@ -20,11 +20,13 @@ def test_accept_and_decline_from_the_account_page(cast):
     invitation_send(agency=rotterdam, username=officer.username, role="analyst", actor=root)
     client = _session(officer)
     page = client.get("/account/").content.decode()
-    assert 'data-agency="beanr-police"' in page and 'data-agency="nlrtm-customs"' in page
+    assert 'data-agency="beanr-police"' in page
+    assert 'data-agency="nlrtm-customs"' in page
     accept = Invitation.objects.get(agency=police, user=officer)
     decline = Invitation.objects.get(agency=rotterdam, user=officer)
     response = client.post(f"/account/invitations/{accept.pk}/accept/", {"back": "account"})
-    assert response.status_code == 302 and response["Location"] == "/account/"
+    assert response.status_code == 302
+    assert response["Location"] == "/account/"
     response = client.post(f"/account/invitations/{decline.pk}/decline/", {"back": "account"})
     assert response["Location"] == "/account/"
     assert Membership.objects.filter(user=officer, agency=police, is_active=True).exists()

@@ -44,7 +44,8 @@ def test_token_is_shown_once_and_only_its_hash_is_kept(cast):
     assert raw not in ApiToken.objects.filter(pk=token.pk).values_list("key_hash", "prefix", "name").get()
     page = client.get("/account/").content.decode()
     assert raw not in page  # the list shows the name and a prefix, never the token again
-    assert "laptop script" in page and token.prefix in page
+    assert "laptop script" in page
+    assert token.prefix in page
     assert str(token.public_id) in page
 
 
@@ -126,7 +127,8 @@ def test_another_member_cannot_see_or_revoke_my_tokens(cast):
     for intruder in ("colleague", "antwerp_admin", "hamburg_customs", "rotterdam_terminal", "superuser"):
         other = _session(cast["users"][intruder])
         page = other.get("/account/").content.decode()
-        assert "officer&#x27;s secret job" not in page and str(token.public_id) not in page, intruder
+        assert "officer&#x27;s secret job" not in page, intruder
+        assert str(token.public_id) not in page, intruder
         assert other.post(f"/account/tokens/{token.public_id}/revoke/").status_code == 404, intruder
     # Nor by a token of someone else, nor with a malformed or made-up id.
     intruder = _session(cast["users"]["colleague"])
@@ -161,7 +163,8 @@ def test_a_token_cannot_use_the_account_page(cast):
     officer = cast["memberships"]["author"]
     _, raw = _create(_session(officer.user), officer)
     response = _api(raw).post("/account/tokens/", {"name": "more", "membership": officer.pk, "days": 30})
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
     assert ApiToken.objects.filter(user=officer.user).count() == 1
 
 

@@ -17,7 +17,8 @@ def test_without_a_device_the_page_offers_enrolment(cast):
     client = Client()
     client.force_login(cast["users"]["colleague"])
     page = client.get("/account/").content.decode()
-    assert 'id="totp-setup-link"' in page and "/account/2fa/setup/" in page
+    assert 'id="totp-setup-link"' in page
+    assert "/account/2fa/setup/" in page
     assert client.get("/account/2fa/setup/").status_code == 200
     assert TOTPDevice.objects.filter(user=cast["users"]["colleague"], confirmed=False).exists()
 
@@ -41,7 +42,8 @@ def test_an_admin_cannot_remove_theirs(cast):
     client = login_verified(Client(), admin)
     device = TOTPDevice.objects.get(user=admin)
     page = client.get("/account/").content.decode()
-    assert 'id="totp-removal-refused"' in page and 'id="totp-remove-form"' not in page
+    assert 'id="totp-removal-refused"' in page
+    assert 'id="totp-remove-form"' not in page
     response = client.post("/account/2fa/remove/", {"code": _code(device)})
     assert response.status_code == 400
     assert "admins must keep a second factor" in response.content.decode()
@@ -55,5 +57,6 @@ def test_an_unverified_session_cannot_reach_the_removal(cast):
     client = Client()
     client.force_login(user)
     response = client.post("/account/2fa/remove/", {"code": _code(device)})
-    assert response.status_code == 302 and "/account/2fa/verify/" in response["Location"]
+    assert response.status_code == 302
+    assert "/account/2fa/verify/" in response["Location"]
     assert TOTPDevice.objects.filter(user=user).exists()

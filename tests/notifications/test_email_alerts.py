@@ -25,13 +25,17 @@ def test_red_alert_email_holds_no_title_or_body(cast, mailable, publish):
         audience={"agencies": [], "ports": [], "users": [m["hamburg_customs"].handle]},
     )
     notice = _notice(u["hamburg_customs"])
-    assert notice.tlp == "RED" and notice.subject == RED_TITLE  # in the portal, for a reader of it
+    assert notice.tlp == "RED"
+    assert notice.subject == RED_TITLE
     assert send_notice_email(notice.pk) is True
     [email] = mail.outbox
     text = email.subject + email.body
     assert email.to == ["hamburg.officer@example.org"]
     assert "TLP:RED" in email.subject
-    assert RED_TITLE not in text and "Guayaquil" not in text and RED_BODY not in text and "MSCU" not in text
+    assert RED_TITLE not in text
+    assert "Guayaquil" not in text
+    assert RED_BODY not in text
+    assert "MSCU" not in text
     assert f"/alerts/{alert['id']}/" in email.body
     # Nobody else was addressed: not the author, not colleagues, not other agencies.
     assert Notification.objects.filter(kind="alert").count() == 1

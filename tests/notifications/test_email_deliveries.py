@@ -29,7 +29,9 @@ def test_suspect_delivery_emails_kind_and_link_only(cast, mailable, make_agency)
     [email] = mail.outbox
     text = email.subject + email.body
     assert "New scans were delivered to your agency's inbox." in text
-    assert suspect["container"] not in text and "BEANR" not in text and "TLP:" not in email.subject
+    assert suspect["container"] not in text
+    assert "BEANR" not in text
+    assert "TLP:" not in email.subject
     assert "/inbox/" in email.body
 
 

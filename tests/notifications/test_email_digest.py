@@ -33,11 +33,17 @@ def test_digest_lists_the_day_once_with_the_tlp_rule(cast, mailable):
     assert send_digest(u["colleague"].pk, DAY) is True
     assert send_digest(u["colleague"].pk, DAY) is False  # the second run finds the day claimed
     [email] = mail.outbox
-    assert email.to == ["antwerp.analyst@example.org"] and "2026-11-30 (3)" in email.subject
-    assert "GREEN title for all" in email.body and "TLP:GREEN" in email.body
-    assert "TLP:AMBER" in email.body and "AMBER secret title" not in email.body
-    assert "MSCU1234566" not in email.body and "A new correlation notice" in email.body
-    assert "suspect scans" not in email.body and "NLRTM" not in email.body and "the day before" not in email.body
+    assert email.to == ["antwerp.analyst@example.org"]
+    assert "2026-11-30 (3)" in email.subject
+    assert "GREEN title for all" in email.body
+    assert "TLP:GREEN" in email.body
+    assert "TLP:AMBER" in email.body
+    assert "AMBER secret title" not in email.body
+    assert "MSCU1234566" not in email.body
+    assert "A new correlation notice" in email.body
+    assert "suspect scans" not in email.body
+    assert "NLRTM" not in email.body
+    assert "the day before" not in email.body
     assert digest_recipients(DAY) == []
     assert EmailRecord.objects.get(key=f"digest:{u['colleague'].pk}:{DAY.isoformat()}").sent_at is not None
 
@@ -50,7 +56,8 @@ def test_the_digest_never_holds_another_members_notices(cast, mailable):
     _on(DAY, kind="alert", subject="for Antwerp", url="/b/", tlp="GREEN", memberships=[m["colleague"].id])
     send_digest(u["colleague"].pk, DAY)
     [email] = mail.outbox
-    assert "for Antwerp" in email.body and "for Hamburg only" not in email.body
+    assert "for Antwerp" in email.body
+    assert "for Hamburg only" not in email.body
 
 
 def test_the_beat_task_fans_out_per_member(cast, mailable, settings):

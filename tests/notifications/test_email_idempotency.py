@@ -26,7 +26,7 @@ def test_twice_sends_once(notice):
 
 def test_a_failed_send_is_retried_and_sent_once(notice, settings):
     settings.EMAIL_BACKEND = "tests.notifications.failing_backend.FailingOnceBackend"
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="unexpectedly closed"):
         send_notice_email(notice.pk)
     assert not EmailRecord.objects.exists()  # the claim is given back
     assert send_notice_email(notice.pk) is True  # the task's retry

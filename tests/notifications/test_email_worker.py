@@ -63,6 +63,9 @@ def test_digest_and_notice_email_send_once_though_their_tasks_run_twice(cast, ma
     assert len(messages) == 2, messages
     digest = [msg for msg in messages if "antwerp.analyst@example.org" in msg]
     notice = [msg for msg in messages if "antwerp.officer@example.org" in msg]
-    assert len(digest) == 1 and "digest item" in digest[0]
-    assert len(notice) == 1 and "RED secret" not in notice[0] and "TLP:RED" in notice[0]
+    assert len(digest) == 1
+    assert "digest item" in digest[0]
+    assert len(notice) == 1
+    assert "RED secret" not in notice[0]
+    assert "TLP:RED" in notice[0]
     assert EmailRecord.objects.count() == 2

@@ -59,7 +59,8 @@ def test_new_alerts_deliveries_hits_and_flags_appear(cast, publish, make_agency)
     make_flag()
 
     page = _session(u["rotterdam_customs"]).get("/").content.decode()
-    assert "Green news for everyone" in page and "Amber for Rotterdam" in page
+    assert "Green news for everyone" in page
+    assert "Amber for Rotterdam" in page
     assert "Amber for Hamburg" not in page  # not readable by Rotterdam: never listed, never counted
     new_alerts = page.split('id="new-alerts"')[1].split("</section>")[0]
     assert '<span class="pill">2</span>' in new_alerts
@@ -81,8 +82,11 @@ def test_the_private_sector_sees_no_deliveries_or_flags_and_nobody_elses_alerts(
     relay_batch(scan_ids=[scan["id"]])
     make_flag()
     page = _session(u["rotterdam_terminal"]).get("/").content.decode()
-    assert 'id="new-deliveries"' not in page and 'id="new-flags"' not in page
-    assert scan["container"] not in page and "Amber for Rotterdam customs" not in page and "NLRTM → BEANR" not in page
+    assert 'id="new-deliveries"' not in page
+    assert 'id="new-flags"' not in page
+    assert scan["container"] not in page
+    assert "Amber for Rotterdam customs" not in page
+    assert "NLRTM → BEANR" not in page
 
 
 def test_old_things_are_not_new(cast, publish):
@@ -91,7 +95,8 @@ def test_old_things_are_not_new(cast, publish):
     UserProfile.objects.update_or_create(user=u["rotterdam_police"], defaults={"previous_visit_at": timezone.now()})
     page = _session(u["rotterdam_police"]).get("/").content.decode()
     new_alerts = page.split('id="new-alerts"')[1].split("</section>")[0]
-    assert "Yesterday&#x27;s news" not in new_alerts and "No new alert for you." in new_alerts
+    assert "Yesterday&#x27;s news" not in new_alerts
+    assert "No new alert for you." in new_alerts
 
 
 def _home_queries(client: Client) -> int:
