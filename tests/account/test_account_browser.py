@@ -72,9 +72,17 @@ def test_account_page_flows(transactional_db, cast, page):
     # Phone width: the page stays usable (tables scroll inside their card, not the page).
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto("/account/")
+    page.screenshot(path="docs/screenshots/account-phone.png", full_page=True)
+    # What this page adds must fit a phone (the shared header and navigation are the accessibility work's).
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                         && !e.closest('.table-wrap'))
+            .map(e => e.tagName + '#' + e.id + '.' + e.className)"""
+    )
+    assert wide == [], wide
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 1, overflow
-    page.screenshot(path="docs/screenshots/account-phone.png", full_page=True)
     assert page.csp_violations == []
 
 
