@@ -6,6 +6,7 @@ from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from notifications import urls as notifications_urls
+from notifications import views as notifications_views
 from ports import views as ports_views
 from ports.admin import VerifiedAdminSite
 from ports.api_keys import JwksView
@@ -55,7 +56,7 @@ urlpatterns = [
     # Before agency/<slug>/ pages: /agency/webhooks/ is not an agency.
     path("", include("webhooks.urls")),
     path("agency/", include("ports.admin_urls")),
-    path("", ports_views.home, name="home"),
+    path("", notifications_views.home, name="home"),
     path("", include("sharing.urls")),
     path("", include("correlation.urls")),
     path("", include("trends.urls")),

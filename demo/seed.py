@@ -124,6 +124,8 @@ def seed(password: str | None = None) -> dict:
             role=role,
             password=password,
             display_name=name,
+            # A reserved domain: demo mail is never deliverable; `make run` keeps it in var/mail (/mail/).
+            email=f"{username}@demo.alliance.invalid",
             actor="seed_demo",
         )
         users.append((username, slug, role, membership.handle))

@@ -9,4 +9,5 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("notifications/", views.notification_list, name="notification_list"),
+    path("mail/", views.mail_list, name="mail_list"),
 ]

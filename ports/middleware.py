@@ -8,7 +8,8 @@ from django.contrib.auth import logout
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .auth import TokenAuthentication
@@ -42,6 +43,33 @@ class ReaderTimezoneMiddleware:
                     timezone.deactivate()
         response = self.get_response(request)
         timezone.deactivate()
+        return response
+
+
+def chosen_language(user) -> str:
+    """The member's own choice from the account page, if it is still one of `settings.LANGUAGES`."""
+    if user is None or not user.is_authenticated:
+        return ""
+    profile = getattr(user, "profile", None)
+    language = profile.language if profile is not None else ""
+    return language if language in dict(settings.LANGUAGES) else ""
+
+
+class ReaderLanguageMiddleware:
+    """The portal speaks the member's chosen language, else the browser's (Accept-Language, then the default)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # A missing profile row reads as None (its accessor's error is an AttributeError): the browser decides.
+        language = chosen_language(getattr(request, "user", None)) or translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        patch_vary_headers(response, ("Accept-Language",))
+        translation.deactivate()
         return response
 
 

@@ -2,12 +2,14 @@
 
 import hashlib
 import secrets
+import uuid
 from typing import cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Substr
+from django.utils.translation import gettext_lazy as _
 
 from .locode import LOCODE_REGEX
 
@@ -351,8 +353,12 @@ class ApiToken(models.Model):
     node = models.ForeignKey(ScannerNode, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens")
     name = models.CharField(max_length=100, blank=True)
     read_only = models.BooleanField(default=False)
+    # What the holder's own pages name the token by: random, so one holder's ids say nothing of another's.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Null: no expiry (node tokens, and operator-issued tokens); the account page always sets one.
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -374,11 +380,28 @@ class ApiToken(models.Model):
         return f"{self.kind} token {self.prefix}…"
 
 
+class EmailMode(models.TextChoices):
+    IMMEDIATE = "immediate", _("Immediately")
+    DIGEST = "digest", _("Daily digest")
+    OFF = "off", _("Never")
+
+
 class UserProfile(models.Model):
-    """Per-person preferences: the reader's time zone for every time shown."""
+    """Per-person preferences: time zone, language, what email to receive; and when they were last here.
+
+    The language is a code of `settings.LANGUAGES` (checked by the service, not by the column, so that
+    adding a language needs no migration); blank means the browser's.
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     timezone = models.CharField(max_length=64, default="Europe/Brussels")
+    language = models.CharField(max_length=16, blank=True)
+    email_alerts = models.CharField(max_length=16, choices=EmailMode.choices, default=EmailMode.DIGEST)
+    email_correlations = models.CharField(max_length=16, choices=EmailMode.choices, default=EmailMode.DIGEST)
+    email_deliveries = models.CharField(max_length=16, choices=EmailMode.choices, default=EmailMode.DIGEST)
+    email_displacement = models.CharField(max_length=16, choices=EmailMode.choices, default=EmailMode.DIGEST)
+    # The login before the current one: the home page shows what is new since then.
+    previous_visit_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"profile of {self.user}"

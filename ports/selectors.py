@@ -3,7 +3,18 @@
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import Agency, Invitation, InvitationStatus, Membership, Port, Role, Sector
+from .models import (
+    Agency,
+    ApiToken,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Port,
+    Role,
+    Sector,
+    TokenKind,
+    UserProfile,
+)
 
 # Set on `request.user` by token authentication: the one membership a personal token acts under.
 TOKEN_MEMBERSHIP_ATTR = "token_membership_id"
@@ -96,3 +107,37 @@ def member_directory(*, agency: str | None = None, q: str | None = None) -> Quer
 
 def display_name(user) -> str:
     return user.get_full_name() or user.username
+
+
+def account_tokens(user) -> QuerySet[ApiToken]:
+    """The holder's own live personal tokens, newest first (the raw value is never kept, so never shown)."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return ApiToken.objects.none()
+    return (
+        ApiToken.objects.filter(user=user, kind=TokenKind.PERSONAL, revoked_at__isnull=True)
+        .select_related("membership__agency")
+        .order_by("-created_at", "-id")[:200]
+    )
+
+
+def account_token(user, public_id) -> ApiToken:
+    """One of the holder's own live tokens by its random id; 404 for anyone else's, a revoked or a malformed one."""
+    import uuid
+
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404("No such token.")
+    token = (
+        ApiToken.objects.filter(user=user, kind=TokenKind.PERSONAL, revoked_at__isnull=True, public_id=key)
+        .select_related("membership__agency")
+        .first()
+    )
+    if token is None:
+        raise Http404("No such token.")
+    return token
+
+
+def profile_of(user) -> UserProfile:
+    profile, _created = UserProfile.objects.get_or_create(user=user)
+    return profile

@@ -1,14 +1,19 @@
 """Writes for reference data, members, nodes, keys and tokens. Every change is audited."""
 
 import secrets
+import zoneinfo
+from datetime import timedelta
 from typing import Any, cast
 
 import pycountry
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import audit
 from .data_ports import MEMBER_PORTS, ORIGIN_PORTS
@@ -18,6 +23,7 @@ from .models import (
     Agency,
     AgencyKind,
     ApiToken,
+    EmailMode,
     Invitation,
     InvitationStatus,
     KeyOwner,
@@ -260,6 +266,7 @@ def token_issue(
     node: ScannerNode | None = None,
     name: str = "",
     read_only: bool = False,
+    expires_at=None,
     actor=None,
 ) -> tuple[ApiToken, str]:
     """A new token; the raw value is returned once and only its hash is stored.
@@ -286,6 +293,7 @@ def token_issue(
         node=node,
         name=name,
         read_only=read_only,
+        expires_at=expires_at,
     )
     data = {"kind": token.kind, "owner": node.id if node else user.username}
     if membership is not None:
@@ -462,3 +470,137 @@ def keys_rewrap(*, old_kek: str) -> int:
         key.save(update_fields=["private_key_encrypted"])
     audit.record(None, "keys.rewrapped", data={"count": len(held)})
     return len(held)
+
+
+# ---------------------------------------------------------------- the account holder's own changes
+
+TOKEN_DEFAULT_DAYS = 90
+TOKEN_MAX_DAYS = 365
+EMAIL_PREFERENCES = ("email_alerts", "email_correlations", "email_deliveries", "email_displacement")
+
+
+@transaction.atomic
+def account_token_create(
+    *, user, membership_id: object, name: str, days: object = TOKEN_DEFAULT_DAYS, read_only: bool = False
+) -> tuple[ApiToken, str]:
+    """A personal token the holder makes for one of their own active memberships (SPEC section 2).
+
+    It has a name, an expiry of at most a year (90 days by default), and may be read-only.
+    The raw value is returned once; only its hash is kept.
+    """
+    errors: dict[str, list[str]] = {}
+    clean_name, problem = clean_text(name, max_length=100, required=True)
+    if problem or not clean_name:
+        errors["name"] = [problem or _("Give the token a name, so that you know later what uses it.")]
+    try:
+        lifetime = int(str(days))
+    except (TypeError, ValueError):
+        lifetime = 0
+    if not 1 <= lifetime <= TOKEN_MAX_DAYS:
+        errors["days"] = [_("A token lasts between 1 and %(max)d days.") % {"max": TOKEN_MAX_DAYS}]
+    try:
+        membership = (
+            Membership.objects.select_related("agency")
+            .filter(user=user, is_active=True, agency__is_active=True)
+            .get(pk=int(str(membership_id)))
+        )
+    except (TypeError, ValueError, Membership.DoesNotExist):
+        membership = None
+        errors["membership"] = [_("Choose one of your agencies.")]
+    if errors:
+        raise ValidationError(errors)
+    assert membership is not None
+    return token_issue(
+        membership=membership,
+        name=cast(str, clean_name),
+        read_only=bool(read_only),
+        expires_at=timezone.now() + timedelta(days=lifetime),
+        actor=user,
+    )
+
+
+def account_token_revoke(*, user, token: ApiToken) -> None:
+    """The holder revokes one of their own tokens (the selector has already refused anyone else's)."""
+    if token.user_id != user.pk or token.kind != TokenKind.PERSONAL:
+        raise ValidationError({"token": [_("No such token.")]})
+    token_revoke(token=token, actor=user)
+
+
+@transaction.atomic
+def password_change(*, user, old_password: str, new_password: str) -> None:
+    """Checks the current password and the password rules, then sets the new one (audited)."""
+    if not user.check_password(old_password or ""):
+        raise ValidationError({"old_password": [_("Your current password was entered incorrectly.")]})
+    try:
+        password_validation.validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password1": exc.messages}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit.record(user, "auth.password_changed", user)
+
+
+def totp_removal_refused(user) -> str:
+    """Why the holder may not remove their second factor, or "" when they may: admins must keep one."""
+    if Membership.objects.filter(user=user, is_active=True, agency__is_active=True, role=Role.ADMIN).exists():
+        return _("Agency admins must keep a second factor; ask another admin to change your role first.")
+    return ""
+
+
+@transaction.atomic
+def totp_remove(*, user, code: str) -> int:
+    """Removes the holder's TOTP devices after a current code from one of them (a stolen session is not enough)."""
+    refused = totp_removal_refused(user)
+    if refused:
+        raise ValidationError({"code": [refused]})
+    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True).select_for_update())
+    if not devices:
+        raise ValidationError({"code": [_("You have no second factor to remove.")]})
+    code = (code or "").strip()
+    if not any(device.verify_token(code) for device in devices):
+        audit.record(user, "auth.totp_failed", user)
+        raise ValidationError({"code": [_("That code is not valid.")]})
+    removed, _details = TOTPDevice.objects.filter(user=user).delete()
+    audit.record(user, "auth.totp_removed", user, {"devices": removed})
+    return removed
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The languages a member may choose: `settings.LANGUAGES`, whatever it lists."""
+    return [(code, str(name)) for code, name in settings.LANGUAGES]
+
+
+@transaction.atomic
+def preferences_update(*, user, data: dict[str, Any]) -> UserProfile:
+    """Time zone, language and email choices; every value checked, all or nothing."""
+    profile, _created = UserProfile.objects.select_for_update().get_or_create(user=user)
+    errors: dict[str, list[str]] = {}
+    tz = data.get("timezone", profile.timezone)
+    if not isinstance(tz, str) or tz not in zoneinfo.available_timezones():
+        errors["timezone"] = [_("Choose a time zone from the list.")]
+    language = data.get("language", profile.language)
+    if not isinstance(language, str) or (language and language not in dict(settings.LANGUAGES)):
+        errors["language"] = [_("Choose a language from the list.")]
+    modes = {}
+    for field in EMAIL_PREFERENCES:
+        value = data.get(field, getattr(profile, field))
+        if value not in EmailMode.values:
+            errors[field] = [_("Choose immediately, daily digest or never.")]
+        modes[field] = value
+    if errors:
+        raise ValidationError(errors)
+    changed = {"timezone": tz, "language": language, **modes}
+    before = {field: getattr(profile, field) for field in changed}
+    for field, value in changed.items():
+        setattr(profile, field, value)
+    profile.save(update_fields=list(changed))
+    diff = {field: value for field, value in changed.items() if before[field] != value}
+    if diff:
+        audit.record(user, "account.preferences_changed", user, diff)
+    return profile
+
+
+def visit_record(*, user) -> None:
+    """At login: remember the previous login, so that the home page can show what is new since then."""
+    previous = user.last_login
+    UserProfile.objects.update_or_create(user=user, defaults={"previous_visit_at": previous})

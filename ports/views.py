@@ -1,4 +1,4 @@
-"""Portal shell: login, logout, home, and the TOTP second factor."""
+"""Portal shell: login, logout and the TOTP second factor (the home page is `notifications.views.home`)."""
 
 import base64
 import unicodedata
@@ -17,8 +17,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import audit
-from .selectors import active_memberships
+from . import audit, services
 
 
 def safe_next(request, candidate: str | None) -> str:
@@ -57,18 +56,14 @@ class LoginView(auth_views.LoginView):
         return safe_next(self.request, requested) if requested else ""
 
     def form_valid(self, form):
+        # Before Django's login moves `last_login` on: the home page shows what is new since that visit.
+        services.visit_record(user=form.get_user())
         response = super().form_valid(form)
         user = form.get_user()
         audit.record(user, "auth.login", user, {"ip": self.request.META.get("REMOTE_ADDR")})
         if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             return redirect(verify_url(self.get_success_url()))
         return response
-
-
-@login_required
-def home(request):
-    items = list(active_memberships(request.user))
-    return render(request, "ports/home.html", {"home_memberships": items})
 
 
 class TotpForm(forms.Form):

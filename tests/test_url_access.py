@@ -46,6 +46,13 @@ CLASSES = {
     "home": LOGIN,
     "totp_setup": LOGIN,
     "totp_verify": LOGIN,
+    "account": LOGIN,
+    "account_preferences": LOGIN,
+    "account_password": LOGIN,
+    "account_totp_remove": LOGIN,
+    "account_token_create": LOGIN,
+    "account_token_revoke": LOGIN,
+    "mail_list": LOGIN,
     "account_invitations": LOGIN,
     "account_invitation_accept": LOGIN,
     "account_invitation_decline": LOGIN,
@@ -240,3 +247,52 @@ def test_admin_pages_need_an_admin_with_a_verified_session(cast):
             response = getattr(admin, method)(url)
             assert response.status_code == 302, (name, method)
             assert "/account/2fa/" in response["Location"], (name, method)
+
+
+@pytest.mark.django_db
+def test_account_pages_show_and_touch_only_the_holders_own_objects(cast, settings, tmp_path):
+    """/account/ (tokens, invitations), /mail/ and the home page: another member cannot see, list, search,
+    revoke, answer or receive what is the holder's."""
+    from django.core.mail import EmailMessage
+    from django.test import Client
+
+    from ports.models import Agency, Invitation
+    from ports.services import invitation_send
+    from sharing.services.alerts import alert_publish
+    from tests.sharing.conftest import alert_fields
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    holder, intruder = cast["users"]["author"], cast["users"]["hamburg_customs"]
+    holder.email, intruder.email = "holder@example.org", "intruder@example.org"
+    holder.save(update_fields=["email"])
+    intruder.save(update_fields=["email"])
+    token, _ = token_issue(membership=cast["memberships"]["author"], name="holder-only-token")
+    invitation_send(
+        agency=Agency.objects.get(slug="beanr-police"), username=holder.username, role="analyst", actor=None
+    )
+    invitation = Invitation.objects.get(user=holder)
+    EmailMessage("holder-only-subject", "holder-only-body", to=[holder.email]).send()
+    alert_publish(
+        membership=cast["memberships"]["author"],
+        data=alert_fields(
+            tlp="RED",
+            title="holder-only-red-title",
+            audience={"agencies": [], "ports": [], "users": [cast["memberships"]["colleague"].handle]},
+        ),
+    )
+
+    client = Client()
+    client.force_login(intruder)
+    for path in ("/account/", "/mail/", "/", "/notifications/", "/account/invitations/"):
+        page = client.get(path).content.decode()
+        for secret in ("holder-only-token", str(token.public_id), "holder-only-subject", "holder-only-body"):
+            assert secret not in page, (path, secret)
+        assert "holder-only-red-title" not in page, path
+        assert 'data-agency="beanr-police"' not in page, path
+    assert client.post(f"/account/tokens/{token.public_id}/revoke/").status_code == 404
+    assert client.post(f"/account/invitations/{invitation.pk}/accept/").status_code == 404
+    token.refresh_from_db()
+    invitation.refresh_from_db()
+    assert token.revoked_at is None
+    assert invitation.status == "pending"

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # The member's language from the account page, else the browser's (after authentication: it reads the profile).
+    "ports.middleware.ReaderLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -185,6 +187,8 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 OTP_TOTP_ISSUER = "Alliance Exchange"
 
 LANGUAGE_CODE = "en-gb"
+# The languages a member may choose on the account page (the choice list is read from here).
+LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("fr", "Français"), ("de", "Deutsch")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -260,6 +264,20 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Email (SPEC section 8): SMTP in production; `make run` writes files under var/mail, read by /mail/.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Alliance Exchange <no-reply@alliance.invalid>")
+# The portal's address as members reach it: the links in email start with it.
+PORTAL_URL = env.str("PORTAL_URL", default="http://localhost:8000").rstrip("/")
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
@@ -312,6 +330,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Retention: deletes what is older than the RETENTION_DAYS_* settings, in batches; audited per kind.
     "purge-expired": {"task": "sharing.purge_expired", "schedule": env.float("PURGE_EXPIRED_SECONDS", default=86400)},
     # ---- interop: numbers feed entries a crash left unnumbered (each write numbers its own after commit).
+    # Email: the daily digest of the last complete UTC day, to those who chose it; hourly, and safe twice.
+    "email-digests": {
+        "task": "notifications.send_digests",
+        "schedule": env.float("EMAIL_DIGEST_SECONDS", default=3600),
+    },
     "feed-sequence": {"task": "interop.sequence_feed", "schedule": env.float("FEED_SEQUENCE_SECONDS", default=10)},
 }
 

@@ -6,6 +6,7 @@ unique per (scan, agency), so even a replay after a crash adds nothing.
 """
 
 import logging
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alliance import hooks, metrics
+from notifications.services import notify_agencies
 from ports.models import Agency, Sector
 from ports.services import agency_group
 
@@ -124,6 +126,7 @@ def relay_batch(*, scan_ids: list | None = None, older_than=None, limit: int = B
                 grants.append((scan, agency_id))
         Delivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=1000)
         grant_scan_read(scans_agencies=grants)
+        _tell_inboxes(deliveries)
         hooks.run("relay_in_transaction", scans)
         ScanOutbox.objects.filter(pk__in=claimed).update(processed_at=now)
         delivery_ids = list(Delivery.objects.filter(scan_id__in=claimed).values_list("pk", flat=True))
@@ -131,6 +134,20 @@ def relay_batch(*, scan_ids: list | None = None, older_than=None, limit: int = B
         lags = [(now - accepted).total_seconds() for _, accepted in rows]
         transaction.on_commit(lambda: metrics.scans_relayed(lags))
     return len(claimed)
+
+
+def _tell_inboxes(deliveries: list[Delivery]) -> None:
+    """One notice per receiving agency and batch for suspect and positive scans (a clear scan is routine:
+    a port's inbox takes every scan at that port, and a notice for each would bury the ones that matter)."""
+    alerting = Counter(d.agency_id for d in deliveries if d.scan.verdict in ALERTING)
+    notify_agencies(
+        kind="delivery",
+        url="/inbox/",
+        subjects={
+            agency_id: f"{count} new suspect or positive scan{'s' if count > 1 else ''} in your agency's inbox"
+            for agency_id, count in alerting.items()
+        },
+    )
 
 
 def run_after_relay_hooks(delivery_ids: list, scan_ids: list) -> None:
