@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "trends",
     "webhooks",
     "interop",
+    "federation",
     "retention",
     "demo",
 ]
@@ -292,7 +293,17 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-expired": {"task": "sharing.purge_expired", "schedule": env.float("PURGE_EXPIRED_SECONDS", default=86400)},
     # ---- interop: numbers feed entries a crash left unnumbered (each write numbers its own after commit).
     "feed-sequence": {"task": "interop.sequence_feed", "schedule": env.float("FEED_SEQUENCE_SECONDS", default=10)},
+    # ---- federation (SPEC 10.2): pull every peer's federation collection from its cursor.
+    "federation-sync": {"task": "federation.sync_peers", "schedule": env.float("FEDERATION_SYNC_SECONDS", default=10)},
 }
+
+# ---- federation (SPEC 10.1): who this instance is, and which agencies it is home to.
+INSTANCE_ID = env.str("INSTANCE_ID", default="local")
+INSTANCE_URL = env.str("INSTANCE_URL", default="http://localhost:8000")
+# Agency slugs and `port:LOCODE` entries (every agency at that port), comma-separated; `*` = every agency.
+HOME_AGENCIES = env.list("HOME_AGENCIES", default=["*"])
+FEDERATION_PAGE_SIZE = env.int("FEDERATION_PAGE_SIZE", default=500)
+FEDERATION_TIMEOUT_SECONDS = env.float("FEDERATION_TIMEOUT_SECONDS", default=20)
 
 LOGGING = {
     "version": 1,
