@@ -101,9 +101,7 @@ class ReceivedTombstone(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["object_id", "version"], name="received_tombstone_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["object_id", "version"], name="received_tombstone_unique")]
 
     def __str__(self) -> str:
         return f"tombstone {self.kind} {self.object_id} v{self.version} ({self.reason})"

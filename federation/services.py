@@ -104,9 +104,7 @@ def count_reason(peer_id: str, direction: str, reason: str, n: int = 1) -> None:
             with transaction.atomic():
                 PeerReason.objects.create(peer_id=peer_id, direction=direction, reason=reason, count=n)
         except IntegrityError:
-            PeerReason.objects.filter(peer_id=peer_id, direction=direction, reason=reason).update(
-                count=F("count") + n
-            )
+            PeerReason.objects.filter(peer_id=peer_id, direction=direction, reason=reason).update(count=F("count") + n)
 
 
 # ---------------------------------------------------------------- instance documents
@@ -200,7 +198,7 @@ def apply_instance_document(peer: Peer, payload: dict) -> dict:
             x = canonical_x(jwk.get("x"))
         except (TypeError, ValueError):
             continue
-        status = jwk.get("status") if jwk.get("status") in KeyStatus.values else KeyStatus.RETIRED
+        status = str(jwk.get("status")) if jwk.get("status") in KeyStatus.values else str(KeyStatus.RETIRED)
         kid = thumbprint(x)
         agency = agencies[jwk["owner"]]
         existing = SigningKey.objects.filter(kid=kid).first()
@@ -215,7 +213,7 @@ def apply_instance_document(peer: Peer, payload: dict) -> dict:
                 continue
         elif existing.owner_kind == KeyOwner.AGENCY and existing.agency_id == agency.pk and not existing.held_by_portal:
             # Status only moves forward: active -> retired -> revoked.
-            order = [KeyStatus.ACTIVE, KeyStatus.RETIRED, KeyStatus.REVOKED]
+            order: list[str] = [KeyStatus.ACTIVE, KeyStatus.RETIRED, KeyStatus.REVOKED]
             if order.index(status) > order.index(existing.status):
                 now = timezone.now()
                 SigningKey.objects.filter(pk=kid).update(
@@ -354,8 +352,14 @@ def _on_published(kind: str, obj: Any) -> None:
         count_reason(peer_id, Direction.OUT, reason)
         offer = PeerOffer.objects.filter(peer_id=peer_id, kind=kind, object_id=obj.pk).first()
         if offer is not None:
-            _tombstone(peer_id, kind, obj.pk, obj.version, "withdrawn" if obj.status == "withdrawn" else "audience",
-                       obj.agency_id)
+            _tombstone(
+                peer_id,
+                kind,
+                obj.pk,
+                obj.version,
+                "withdrawn" if obj.status == "withdrawn" else "audience",
+                obj.agency_id,
+            )
             offer.delete()
 
 
@@ -377,8 +381,7 @@ def on_purge(kind: str, ids: list) -> None:
     agencies = dict(Alert.objects.filter(pk__in=ids).values_list("pk", "agency_id"))
     offers = list(PeerOffer.objects.filter(kind=model_kind, object_id__in=ids))
     for offer in offers:
-        _tombstone(offer.peer_id, model_kind, offer.object_id, offer.version, "retention",
-                   agencies[offer.object_id])
+        _tombstone(offer.peer_id, model_kind, offer.object_id, offer.version, "retention", agencies[offer.object_id])
     PeerOffer.objects.filter(pk__in=[o.pk for o in offers]).delete()
 
 
@@ -447,7 +450,11 @@ def _apply_document(peer: Peer, obj: dict, result: PageResult, refreshed: list[b
     if not signing.signature_ok(parsed, key.x):
         result.refuse(SIGNATURE_INVALID)
         return
-    if ReceivedTombstone.objects.filter(object_id=payload.get("id"), version__gte=payload.get("version")).exists():
+    if (
+        isinstance(payload.get("version"), int)
+        and _is_uuid(payload.get("id"))
+        and ReceivedTombstone.objects.filter(object_id=str(payload["id"]), version__gte=payload["version"]).exists()
+    ):
         result.already += 1  # a page replayed after its tombstone: what was taken back stays gone
         return
     store = alert_store_copy if doc_type == "alert" else practice_store_copy
@@ -467,6 +474,14 @@ def _apply_document(peer: Peer, obj: dict, result: PageResult, refreshed: list[b
         result.applied += 1
     else:
         result.already += 1
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _apply_tombstone(peer: Peer, obj: dict, result: PageResult) -> None:
@@ -515,8 +530,14 @@ def _apply_tombstone(peer: Peer, obj: dict, result: PageResult) -> None:
                 alert_remove_copy(alert_id=object_id)
             else:
                 practice_remove_copy(practice_id=object_id)
-            audit.record(None, f"{kind}.tombstoned", None, {"reason": doc["reason"], "origin": peer.id},
-                         object_type=f"sharing.{kind}", object_id=str(object_id))
+            audit.record(
+                None,
+                f"{kind}.tombstoned",
+                None,
+                {"reason": doc["reason"], "origin": peer.id},
+                object_type=f"sharing.{kind}",
+                object_id=str(object_id),
+            )
         FederatedCopy.objects.filter(object_id=object_id, origin=peer.id).delete()
     if created:
         result.applied += 1

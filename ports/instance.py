@@ -32,24 +32,25 @@ def instance_url() -> str:
     return str(settings.INSTANCE_URL).rstrip("/")
 
 
-def _pattern_q() -> Q:
-    """The agencies `HOME_AGENCIES` names (`*`, slugs, `port:LOCODE`)."""
+def _pattern() -> tuple[list[str], list[str]] | None:
+    """The agency slugs and port LOCODEs `HOME_AGENCIES` names; None for `*` (every agency)."""
     entries = [e.strip() for e in settings.HOME_AGENCIES if e.strip()]
     if "*" in entries:
-        return Q()
+        return None
     slugs = [e for e in entries if not e.lower().startswith("port:")]
     ports = [e.split(":", 1)[1].strip().upper() for e in entries if e.lower().startswith("port:")]
-    return Q(slug__in=slugs) | Q(port_id__in=ports)
+    return slugs, ports
 
 
 def home_q(prefix: str = "") -> Q:
     """A condition on agencies (or on rows with an `agency` foreign key, with `prefix="agency__"`): homed here."""
-    pattern = _pattern_q()
     here = Q(**{f"{prefix}home_instance": instance_id()})
-    if not pattern.children:  # `*`: every agency not known to be homed elsewhere
-        return here | Q(**{f"{prefix}home_instance": ""})
-    prefixed = Q(*[(f"{prefix}{name}", value) for name, value in pattern.children], _connector=Q.OR)
-    return here | (Q(**{f"{prefix}home_instance": ""}) & prefixed)
+    unknown = Q(**{f"{prefix}home_instance": ""})
+    pattern = _pattern()
+    if pattern is None:  # `*`: every agency not known to be homed elsewhere
+        return here | unknown
+    slugs, ports = pattern
+    return here | (unknown & (Q(**{f"{prefix}slug__in": slugs}) | Q(**{f"{prefix}port_id__in": ports})))
 
 
 def home_agencies() -> QuerySet[Agency]:

@@ -33,7 +33,8 @@ def test_peer_document_homes_the_agencies_and_registers_their_keys(be):
     customs = Agency.objects.get(slug="beanr-customs")
     assert customs.home_instance == "be"
     key = SigningKey.objects.get(kid=be.kid("beanr-customs"))
-    assert key.agency_id == customs.pk and not key.held_by_portal
+    assert key.agency_id == customs.pk
+    assert not key.held_by_portal
     assert Agency.objects.get(slug="nlrtm-customs").home_instance == ""  # ours: HOME_AGENCIES decides
 
 
@@ -144,7 +145,11 @@ def test_add_peer_refuses_a_document_not_signed_by_the_pinned_key(at_nl, cast):
     other = Origin("be", "http://be.test", [])
     with pytest.raises(services.FederationError):
         # Signed by another key than the pinned one, and no announcement can be fetched: refused.
-        peer_add(peer_id="be", url="http://127.0.0.1:9", key_thumbprint=origin.portal_kid,
-                 document_jws=origin.document(signer=other.portal))
+        peer_add(
+            peer_id="be",
+            url="http://127.0.0.1:9",
+            key_thumbprint=origin.portal_kid,
+            document_jws=origin.document(signer=other.portal),
+        )
     assert not services.Peer.objects.exists()
     assert Agency.objects.get(slug="beanr-customs").home_instance == ""

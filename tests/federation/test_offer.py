@@ -84,8 +84,13 @@ def test_narrowing_leaves_a_signed_tombstone_for_the_peer_that_held_it(peers):
     assert len(stones) == 1
     stone = FeedTombstone.objects.get(pk=stones[0].row_id)
     payload = signing.parse(stone.jws, "tombstone+json").payload
-    assert payload == {"type": "tombstone", "object": str(alert.pk), "version": 2, "reason": "audience",
-                       "at": payload["at"]}
+    assert payload == {
+        "type": "tombstone",
+        "object": str(alert.pk),
+        "version": 2,
+        "reason": "audience",
+        "at": payload["at"],
+    }
     assert signing.parse(stone.jws, "tombstone+json").kid == portal_key_ensure().kid
     # europol never held it: no tombstone there, and the tombstone for nl is nobody else's.
     assert not [e for e in offered("europol").values() if e.kind == FeedKind.TOMBSTONE]
