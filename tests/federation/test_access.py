@@ -53,8 +53,14 @@ def test_a_peer_sees_the_federation_collection_only(world):
 def test_a_peer_token_opens_no_member_endpoint(world):
     nl = APIClient()
     nl.credentials(HTTP_AUTHORIZATION=f"Token {world['tokens']['nl']}")
-    for url in ("/api/v1/alerts/", "/api/v1/scans/", "/api/v1/keys/", "/feeds/misp/manifest.json",
-                "/api/v1/federation/peers/", f"/api/v1/alerts/{world['amber'].pk}/"):
+    for url in (
+        "/api/v1/alerts/",
+        "/api/v1/scans/",
+        "/api/v1/keys/",
+        "/feeds/misp/manifest.json",
+        "/api/v1/federation/peers/",
+        f"/api/v1/alerts/{world['amber'].pk}/",
+    ):
         assert nl.get(url).status_code in (401, 403), url
     taxii = world["clients"]["nl"]
     assert taxii.post(f"/taxii2/alliance/collections/{FED}/objects/", {}, format="json").status_code == 403
