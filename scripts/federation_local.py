@@ -12,6 +12,7 @@ The tests import `Federation` from here and drive the same processes.
 """
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -172,10 +173,8 @@ class Instance:
                     os.killpg(proc.pid, signal.SIGTERM)
                     proc.wait(timeout=20)
                 except (ProcessLookupError, subprocess.TimeoutExpired):
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
 
     def wait_web(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -259,7 +259,8 @@ def test_operator_endpoints_need_a_verified_superuser(cast):
         assert admin.get(url).status_code == 403, name
         response = unverified_root.get(url)
         if CLASSES[name] == OPERATOR_PAGE:
-            assert response.status_code == 302 and "/account/2fa/" in response["Location"], name
+            assert response.status_code == 302, name
+            assert "/account/2fa/" in response["Location"], name
         else:
             assert response.status_code == 403, name
         assert root.get(url).status_code == 200, name

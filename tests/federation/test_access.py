@@ -98,7 +98,8 @@ def test_the_instance_document_is_public_and_verifies(world, api):
     from ports.services import portal_key_ensure
 
     response = api.get("/.well-known/alliance-instance.json")
-    assert response.status_code == 200 and response["Content-Type"] == "application/jose"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/jose"
     verified = verify_instance_document(response.content.decode(), portal_key_ensure().kid)
     assert verified.payload["instance"] == "be"
     assert api.get("/.well-known/alliance-instance.json?signed_by=nope").status_code == 404

@@ -164,7 +164,8 @@ def test_amber_for_rotterdam_customs_reaches_nl_verifies_there_and_never_reaches
     )
     print(f"AMBER alert reached nl in {took:.1f} s")
     at_nl = read(fed, "nl", "rotterdam.analyst", amber["id"]).json()
-    assert at_nl["jws"] == amber["jws"] and at_nl["signature_status"] == "verified"
+    assert at_nl["jws"] == amber["jws"]
+    assert at_nl["signature_status"] == "verified"
     # Only Rotterdam customs at nl reads it; the terminal operator there does not.
     assert read(fed, "nl", "rotterdam.terminal", amber["id"]).status_code == 404
 
@@ -175,7 +176,8 @@ def test_amber_for_rotterdam_customs_reaches_nl_verifies_there_and_never_reaches
     header, payload, signature = at_nl["jws"].split(".")
     kid = json.loads(b64url_decode(header))["kid"]
     jwk = next(k for k in verified.payload["keys"] if k["kid"] == kid)
-    assert jwk["owner"] == "beanr-customs" and jwk["status"] == "active"
+    assert jwk["owner"] == "beanr-customs"
+    assert jwk["status"] == "active"
     public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
     public.verify(b64url_decode(signature), f"{header}.{payload}".encode())
     # ... and with openssl, knowing nothing of ours.
@@ -190,7 +192,8 @@ def test_amber_for_rotterdam_customs_reaches_nl_verifies_there_and_never_reaches
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 0 and "Signature Verified Successfully" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Signature Verified Successfully" in result.stdout
 
     # europol pulled from be since (a full round later), and holds nothing of it; be counted why.
     wait_for(lambda: synced_after(fed, "europol", "be", published), 60, "a europol round after the publish")
@@ -210,7 +213,7 @@ def test_narrowing_and_withdrawal_reach_every_instance_that_held_the_alert(feder
     green = publish(fed, tlp="GREEN", title="Green, then narrowed")
     for instance_id, user in (("nl", "rotterdam.terminal"), ("europol", "europol.analyst")):
         wait_for(
-            lambda: read(fed, instance_id, user, green["id"]).status_code == 200,
+            lambda i=instance_id, u=user: read(fed, i, u, green["id"]).status_code == 200,
             SYNC_DEADLINE,
             f"the GREEN alert at {instance_id}",
         )
@@ -258,7 +261,7 @@ def test_a_retention_purge_reaches_the_peers(federation):
     )
     for instance_id, user in (("nl", "rotterdam.terminal"), ("europol", "europol.analyst")):
         wait_for(
-            lambda: read(fed, instance_id, user, old["id"]).status_code == 404,
+            lambda i=instance_id, u=user: read(fed, i, u, old["id"]).status_code == 404,
             SYNC_DEADLINE,
             f"the purge at {instance_id}",
         )
