@@ -627,7 +627,9 @@ def sync_peer(peer_id: str, *, budget: float = ROUND_SECONDS) -> int:
                 locked.cursor = int(next_cursor) if next_cursor.isdigit() else locked.cursor
                 locked.applied += result.applied
                 locked.lag_objects = max(0, int(head) - locked.cursor) if (more and head.isdigit()) else 0
-                locked.lag_seconds = (now - last_added).total_seconds() if (more and last_added) else 0.0
+                # On the peer's clock: clamped at 0, clocks may differ by minutes (SPEC 10.2).
+                behind = (now - last_added).total_seconds() if (more and last_added) else 0.0
+                locked.lag_seconds = max(0.0, behind)
                 locked.last_success_at = now
                 locked.save(update_fields=["cursor", "applied", "lag_objects", "lag_seconds", "last_success_at"])
                 total += result.applied
