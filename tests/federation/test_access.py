@@ -103,3 +103,26 @@ def test_the_instance_document_is_public_and_verifies(world, api):
     verified = verify_instance_document(response.content.decode(), portal_key_ensure().kid)
     assert verified.payload["instance"] == "be"
     assert api.get("/.well-known/alliance-instance.json?signed_by=nope").status_code == 404
+
+
+def test_the_operator_sees_each_peers_figures_on_the_page_and_in_the_api(world):
+    from django.test import Client
+
+    from federation.models import Direction
+    from federation.services import count_reason
+    from tests.conftest import login_verified
+
+    count_reason("europol", Direction.OUT, "audience:no-home-reader", 3)
+    count_reason("nl", Direction.IN, "signature:invalid")
+    root = login_verified(Client(), world["cast"]["users"]["superuser"])
+    page = root.get("/operator/peers/").content.decode()
+    assert 'id="peer-europol"' in page
+    assert "audience:no-home-reader</span>: 4" in page  # 3 + the AMBER alert
+    body = root.get("/api/v1/federation/peers/").json()
+    assert body["instance"] == "be"
+    by_peer = {p["peer"]: p for p in body["peers"]}
+    assert by_peer["europol"]["reasons"]["left_out"] == {"audience:no-home-reader": 4}
+    assert by_peer["nl"]["reasons"]["refused"] == {"signature:invalid": 1}
+    assert set(by_peer["nl"]) >= {"cursor", "lag", "last_success", "last_error"}
+    # The operator reads figures, never content: no alert title or body is on the page.
+    assert world["amber"].title not in page
