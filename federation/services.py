@@ -413,7 +413,7 @@ def _extension(obj: dict) -> dict | None:
     return ext if isinstance(ext, dict) and isinstance(ext.get("jws"), str) else None
 
 
-def _apply_document(peer: Peer, obj: dict, result: PageResult, refreshed: list[bool]) -> None:
+def _apply_document(peer: Peer, obj: dict, result: PageResult, refreshed: list[bool], cache: dict) -> None:
     ext = _extension(obj)
     if ext is None:
         result.refuse(DOCUMENT_INVALID)
@@ -429,11 +429,14 @@ def _apply_document(peer: Peer, obj: dict, result: PageResult, refreshed: list[b
         result.refuse(SIGNATURE_INVALID)
         return
     payload = parsed.payload
-    agency = Agency.objects.filter(slug=payload.get("agency")).first()
+    slug = str(payload.get("agency"))
+    if slug not in cache:  # one lookup per agency and key a page, not one per object
+        cache[slug] = Agency.objects.filter(slug=slug).first()
+    agency = cache[slug]
     if agency is None or agency.home_instance != peer.id:
         result.refuse(NOT_HOME)  # accepted only from the agency's home instance
         return
-    key = SigningKey.objects.filter(kid=parsed.kid).first()
+    key = cache.get(f"kid:{parsed.kid}") or SigningKey.objects.filter(kid=parsed.kid).first()
     if (key is None or key.agency_id != agency.pk) and not refreshed[0]:
         refreshed[0] = True  # a key the peer made since we last read its document
         try:
@@ -447,6 +450,7 @@ def _apply_document(peer: Peer, obj: dict, result: PageResult, refreshed: list[b
     if key.status == KeyStatus.REVOKED:
         result.refuse(KEY_REVOKED)
         return
+    cache[f"kid:{parsed.kid}"] = key
     if not signing.signature_ok(parsed, key.x):
         result.refuse(SIGNATURE_INVALID)
         return
@@ -549,6 +553,7 @@ def apply_objects(peer: Peer, objects: list[dict]) -> PageResult:
     """Apply one page of the peer's federation collection (call inside the page's transaction)."""
     result = PageResult()
     refreshed = [False]
+    cache: dict[str, Any] = {}
     for obj in objects:
         if not isinstance(obj, dict):
             result.refuse(DOCUMENT_INVALID)
@@ -557,7 +562,7 @@ def apply_objects(peer: Peer, objects: list[dict]) -> PageResult:
         if kind == "identity":
             continue  # agencies and their homes come from the signed instance document
         if kind == "report":
-            _apply_document(peer, obj, result, refreshed)
+            _apply_document(peer, obj, result, refreshed, cache)
         elif kind == stix.TOMBSTONE_TYPE:
             _apply_tombstone(peer, obj, result)
         else:

@@ -297,7 +297,6 @@ def store_copy(kind: Kind, *, agency, key: SigningKey, jws: str, payload: dict) 
     """
     if payload.get("type") != kind.name:
         raise ValidationError({"type": [f"type must be {kind.name!r}."]})
-    v = kind.validate(payload, strict=True, statuses=tuple(DocumentStatus.values))
     raw_id, version = payload.get("id"), payload.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValidationError({"version": ["version must be a positive integer."]})
@@ -307,6 +306,9 @@ def store_copy(kind: Kind, *, agency, key: SigningKey, jws: str, payload: dict) 
         raise ValidationError({"id": ["id must be a UUID."]})
     if str(doc_id) != raw_id:
         raise ValidationError({"id": ["id must be a lower-case hyphenated UUID."]})
+    if kind.version_model.objects.filter(**{kind.fk: doc_id, "version": version}).exists():
+        return kind.model.objects.filter(pk=doc_id).first(), False  # held already: a replayed page
+    v = kind.validate(payload, strict=True, statuses=tuple(DocumentStatus.values))
     created = payload.get("created_at")
     if not isinstance(created, str) or not documents.RFC3339_Z.match(created):
         raise ValidationError({"created_at": ["created_at must be RFC 3339 UTC, whole seconds, ending in Z."]})
@@ -315,8 +317,6 @@ def store_copy(kind: Kind, *, agency, key: SigningKey, jws: str, payload: dict) 
     head = kind.model.objects.select_for_update().filter(pk=doc_id).first()
     if head is not None and head.agency_id != agency.pk:
         raise ValidationError({"agency": ["This id belongs to an object of another agency."]})
-    if kind.version_model.objects.filter(**{kind.fk: doc_id, "version": version}).exists():
-        return head, False
     if head is not None and head.version > version:
         columns = _columns(kind, payload, v, signer, key, jws, created_at)  # type: ignore[arg-type]
         row = kind.version_model(**{kind.fk: head}, audience=payload["audience"], **columns)
