@@ -340,9 +340,10 @@ def _sequence() -> None:
 
 
 def _on_published(kind: str, obj: Any) -> None:
-    if not is_home(obj.agency):
-        return  # a copy of another instance's object: never passed on
-    for peer_id in Peer.objects.values_list("id", flat=True):
+    peers = list(Peer.objects.values_list("id", flat=True))
+    if not peers or not is_home(obj.agency):
+        return  # alone (one query a publish), or a copy of another instance's object: never passed on
+    for peer_id in peers:
         reason = access.peer_left_out_reason(peer_id, kind, obj)
         if reason is None:
             PeerOffer.objects.update_or_create(
