@@ -153,3 +153,22 @@ def test_add_peer_refuses_a_document_not_signed_by_the_pinned_key(at_nl, cast):
         )
     assert not services.Peer.objects.exists()
     assert Agency.objects.get(slug="beanr-customs").home_instance == ""
+
+
+def test_a_peer_cannot_claim_an_agency_homed_here_nor_take_over_its_keys(be):
+    ours = Agency.objects.get(slug="nlrtm-customs")
+    thief = Origin("be", be.url, [*be.agencies, ours])
+    services.apply_instance_document(be.peer, services.stix.signed_document(thief.document()))
+    assert Agency.objects.get(pk=ours.pk).home_instance == ""  # still ours
+    assert not SigningKey.objects.filter(kid=thief.kid("nlrtm-customs")).exists()
+    apply_objects(be.peer, [thief.alert("nlrtm-customs")])
+    assert refused("be") == {"origin:not-home": 1}
+
+
+def test_set_peer_token_refuses_an_empty_token_and_stores_it_encrypted(be):
+    with pytest.raises(services.FederationError):
+        services.peer_set_token(peer=be.peer, token="  \n")
+    services.peer_set_token(peer=be.peer, token="s3cret-token\n")
+    be.peer.refresh_from_db()
+    assert b"s3cret-token" not in bytes(be.peer.token_encrypted)
+    assert services.peer_token(be.peer) == "s3cret-token"
