@@ -1,7 +1,10 @@
-.PHONY: run test test-fast lint format bench soak backup restore pitr-rehearsal secrets
+.PHONY: run federation test test-fast lint format bench soak backup restore pitr-rehearsal secrets
 
 run:  ## the whole system on the embedded default (SQLite, local Redis, web, worker, beat, simulator)
 	@scripts/run.sh
+
+federation:  ## three local instances (be, nl, europol), own databases, peered to each other (docs/federation.md)
+	@scripts/federation.sh
 
 test:  ## lint + the whole suite on a throwaway PostgreSQL and Redis, with a real worker and browser
 	@scripts/test.sh

@@ -47,6 +47,8 @@ from .feeds import (  # noqa: F401
     SCANS,
     collections_for,
     feed_entries_for,
+    peer_left_out_reason,
+    peer_reader,
     verified_feed_rows,
 )
 from .notifications import (  # noqa: F401
@@ -64,6 +66,7 @@ from .reader import (  # noqa: F401
     public_memberships,
     public_sector_required,
     reader_for,
+    reader_for_agencies,
 )
 from .reports import (  # noqa: F401
     READ_ACTIONS,

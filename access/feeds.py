@@ -13,19 +13,22 @@ from typing import Any, TypeVar
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from interop.models import FeedEntry, FeedKind
+from interop.models import FeedEntry, FeedKind, FeedTombstone
+from ports.auth import PeerPrincipal
+from ports.instance import home_q
+from ports.models import Agency
 from ports.signing import SignatureStatus
 from sharing.models import Handling
 
 from .documents import alerts_exportable_to, practices_visible_to, signature_status_of
-from .reader import reader_for
+from .reader import AgenciesReader, reader_for, reader_for_agencies
 from .scans import scan_signature_status, scans_visible_to
 
 ALERT_TYP, PRACTICE_TYP = "alert+json", "practice+json"
 
 ALERTS = "alerts"
 SCANS = "scans"
-FEDERATION = "federation"  # SPEC 10.3: for peer tokens only; peers arrive with issue 15
+FEDERATION = "federation"  # SPEC 10.3: for peer tokens only
 NEVER_LEAVES = (Handling.H2, Handling.H3)
 _T = TypeVar("_T")
 
@@ -40,8 +43,10 @@ class _Probe(Exists):
 def collections_for(user: Any) -> list[str]:
     """The TAXII collections a reader sees at all: members read `alerts`, the public sector `scans` too.
 
-    `federation` is listed to peer principals only; no member ever gets it (peers: issue 15).
+    `federation` is listed to peer principals only, and they get nothing else; no member ever gets it.
     """
+    if isinstance(user, PeerPrincipal):
+        return [FEDERATION]
     reader = reader_for(user)
     if not reader.is_member:
         return []
@@ -56,6 +61,8 @@ def feed_entries_for(user: Any, collection: str) -> QuerySet[FeedEntry]:
     # Each entry's object is checked by its primary key (a correlated EXISTS): a page walks the cursor index and
     # stops after `limit` readable rows. `object_id IN (readable objects)` made PostgreSQL hash every object the
     # reader may read on each request (a full scan of the alerts: 1-2 s a page at 100,000; docs/benchmarks.md).
+    if collection == FEDERATION:
+        return numbered.filter(_federation_condition(user.instance))
     if collection == ALERTS:
         alerts = alerts_exportable_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
         practices = practices_visible_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
@@ -68,6 +75,43 @@ def feed_entries_for(user: Any, collection: str) -> QuerySet[FeedEntry]:
         scans = scans_visible_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
         condition = Q(kind=FeedKind.IDENTITY) | Q(_Probe(scans), kind__in=(FeedKind.SCAN, FeedKind.OUTCOME))
     return numbered.filter(condition)
+
+
+def peer_reader(instance: str) -> AgenciesReader:
+    """What a peer instance reads as (SPEC 10.2): the agencies homed there, known from its signed document."""
+    return reader_for_agencies(Agency.objects.filter(home_instance=instance, is_active=True))
+
+
+def _federation_condition(instance: str) -> Q:
+    """SPEC 10.2: what this instance offers peer `instance`: the alert and practice versions of agencies homed
+    here that the peer's home agencies may read (H2 and H3 never), the identities of our home agencies, and the
+    tombstones made for that peer. Copies of other instances' objects are never passed on."""
+    reader = peer_reader(instance)
+    home = home_q("agency__")
+    alerts = alerts_exportable_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
+    practices = practices_visible_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
+    tombstones = FeedTombstone.objects.filter(pk=OuterRef("row_id"), peer_instance=instance)
+    return (
+        (Q(kind=FeedKind.IDENTITY) & home)
+        | (Q(_Probe(alerts), kind=FeedKind.ALERT) & ~Q(handling__in=NEVER_LEAVES) & home)
+        | (Q(_Probe(practices), kind=FeedKind.PRACTICE) & home)
+        | Q(_Probe(tombstones), kind=FeedKind.TOMBSTONE)
+    )
+
+
+def peer_left_out_reason(instance: str, kind: str, obj: Any) -> str | None:
+    """Why an alert or practice of ours is not offered to peer `instance` (None: it is offered). SPEC 10.2 codes."""
+    reader = peer_reader(instance)
+    if kind == FeedKind.ALERT:
+        if obj.handling in NEVER_LEAVES:
+            return "handling:h2-h3"
+        if not alerts_exportable_to(reader).filter(pk=obj.pk).exists():
+            return "audience:no-home-reader"
+    elif not practices_visible_to(reader).filter(pk=obj.pk).exists():
+        return "audience:no-home-reader"
+    if obj.integrity_failed:
+        return "signature:invalid"
+    return None
 
 
 def verified_feed_rows(rows: Iterable[_T], *, kind: str) -> list[_T]:

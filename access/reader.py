@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 
-from ports.models import Membership, Role, Sector
+from ports.models import Agency, Membership, Role, Sector
 from ports.selectors import active_memberships
 
 # Roles that see their own agency's integrity failures (SPEC: an invalid object fails closed).
@@ -91,6 +91,33 @@ def reader_for(user: Any) -> Reader:
     )
     user._alliance_reader = reader
     return reader
+
+
+@dataclass(frozen=True)
+class AgenciesReader:
+    """A principal that reads as a set of agencies, with no person behind it: a peer instance reads what the
+    agencies homed there may read (SPEC 10.2). No handles, no roles: RED and integrity failures stay home.
+
+    `reader_for` returns its reader (the `_alliance_reader` it carries), so every selector of `access` takes it
+    like a user; only `access` builds one, and it never reaches a view as `request.user`.
+    """
+
+    _alliance_reader: Reader
+    is_authenticated: bool = True
+    pk: int = 0
+
+
+def reader_for_agencies(agencies: Any) -> AgenciesReader:
+    """The reader of a set of agencies (an `Agency` queryset or list), as the access rule sees their members."""
+    rows: list[Agency] = list(agencies)
+    public = [a for a in rows if a.sector == Sector.PUBLIC]
+    reader = Reader(
+        user_id=None,
+        agency_ids=frozenset(a.pk for a in rows),
+        public_agency_ids=frozenset(a.pk for a in public),
+        public_port_ids=frozenset(a.port_id for a in public if a.port_id),
+    )
+    return AgenciesReader(_alliance_reader=reader)
 
 
 def memberships_with_role(user: Any, *roles: str, public_only: bool = False) -> list[Membership]:

@@ -14,6 +14,7 @@ list from `ready()` in INSTALLED_APPS order.
 | `scan_integrity_changed` | inside the verifier's marking transaction | newly failed ids, cleared ids |
 | `alert_published` | inside the publishing transaction of an alert version | the `Alert` |
 | `practice_published` | inside the publishing transaction of a practice version | the `Practice` |
+| `purging` | inside a retention batch transaction, before the rows go | the kind (`alerts`, ...), the ids |
 | `verifiers` | `verify_signatures` (command and beat task), in order | `mark=` keyword |
 | `metrics_collectors` | at each `GET /metrics` scrape, each on its own (alliance.metrics) | none; returns metric families |
 """
@@ -45,9 +46,15 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "alert_published": (
         "correlation.services.correlate_alert",
         "interop.services.on_alert_published",  # ---- interop (TAXII feed)
+        "federation.services.on_alert_published",  # ---- federation: offer to peers, or tombstone, or count why not
     ),
     # ---- interop (TAXII feed): every practice version is announced in its publishing transaction.
-    "practice_published": ("interop.services.on_practice_published",),
+    "practice_published": (
+        "interop.services.on_practice_published",
+        "federation.services.on_practice_published",  # ---- federation
+    ),
+    # ---- federation: a retention purge leaves tombstones at the peers that held what goes.
+    "purging": ("federation.services.on_purge",),
     "verifiers": (
         "sharing.integrity.verify_documents",
         "scans.integrity.verify_scans",
@@ -59,6 +66,7 @@ HOOKS: dict[str, tuple[str, ...]] = {
         "webhooks.metrics.delivery_states",
         "alliance.metrics.queue_lengths",
         "alliance.metrics.heartbeats",
+        "federation.metrics.peer_sync",
     ),
 }
 

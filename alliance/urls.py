@@ -36,6 +36,7 @@ api_v1 = [
     path("", include("correlation.api_urls")),
     path("", include("trends.api_urls")),
     path("", include(notifications_urls.api_urlpatterns)),
+    path("", include("federation.api_urls")),  # ---- federation
 ]
 
 urlpatterns = [
@@ -51,6 +52,7 @@ urlpatterns = [
     path("account/2fa/verify/", ports_views.totp_verify, name="totp_verify"),
     path("account/", include("ports.account_urls")),
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    path("", include("federation.urls")),  # ---- federation: /.well-known/alliance-instance.json, /operator/peers/
     # Scans, inbox and /agency/subscriptions/, before the agency/<slug>/ pages ("subscriptions" is not an agency).
     path("", include("scans.urls")),
     # Before agency/<slug>/ pages: /agency/webhooks/ is not an agency.

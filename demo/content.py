@@ -143,12 +143,15 @@ def seed_history() -> dict:
         if errors:
             raise ValueError(f"demo history does not validate: {dict(list(errors.items())[:3])}")
         created, _ = statistics_import(clean, source=HISTORY_SOURCE)
-    officer = _member("rotterdam.officer", "nlrtm-customs")
     starts_on = end_week - timedelta(weeks=DISPLACEMENT["weeks_ago"] - 1)
     declared = False
-    if not Measure.objects.filter(port_id=DISPLACEMENT["from"], origin_id=DISPLACEMENT["origin"]).exists():
+    rotterdam = DemoMember("rotterdam.officer", "nlrtm-customs")
+    if (
+        _here(rotterdam)
+        and not Measure.objects.filter(port_id=DISPLACEMENT["from"], origin_id=DISPLACEMENT["origin"]).exists()
+    ):
         measure_declare(
-            user=officer.user,
+            user=_member(rotterdam.username, rotterdam.agency).user,
             port=DISPLACEMENT["from"],
             origin=DISPLACEMENT["origin"],
             starts_on=starts_on,
@@ -298,6 +301,10 @@ PRACTICE = (
 )
 
 
+def _here(who: DemoMember) -> bool:
+    return Membership.objects.filter(user__username=who.username, agency__slug=who.agency).exists()
+
+
 def _publish_alert(who: DemoMember, data: dict):
     from sharing.models import Alert
     from sharing.services.alerts import alert_publish
@@ -305,6 +312,8 @@ def _publish_alert(who: DemoMember, data: dict):
     existing = Alert.objects.filter(agency__slug=who.agency, title=data["title"]).first()
     if existing is not None:
         return existing, False
+    if not _here(who) or None in data.get("audience", {}).get("users", []):
+        return None, False  # federated demo: the author or a named reader is homed at another instance
     fields = {"containers": [], "vessels": [], "valid_until": None, **data}
     return alert_publish(membership=_member(who.username, who.agency), data=fields), True
 
@@ -315,18 +324,21 @@ def seed_documents() -> dict:
     from sharing.services.feedback import feedback_submit
     from sharing.services.practices import practice_publish
 
-    handles = dict(Membership.objects.filter(user__username="europol.liaison").values_list("user__username", "handle"))
+    handles: dict[str, str | None] = {"europol.liaison": None}
+    handles.update(Membership.objects.filter(user__username="europol.liaison").values_list("user__username", "handle"))
     alerts, made = {}, 0
     for name, who, data in _alerts(handles):
         alerts[name], created = _publish_alert(who, data)
         made += created
     who, data = PRACTICE
-    if not Practice.objects.filter(agency__slug=who.agency, title=data["title"]).exists():
+    if _here(who) and not Practice.objects.filter(agency__slug=who.agency, title=data["title"]).exists():
         practice_publish(membership=_member(who.username, who.agency), data=data)
         made += 1
     amber = alerts["amber_nlrtm"]
-    reader = _member("rotterdam.officer", "nlrtm-customs")
     feedback = 0
+    if amber is None or not _here(DemoMember("rotterdam.officer", "nlrtm-customs")):
+        return {"documents": made, "feedback": feedback}  # federated: the feedback comes from another instance
+    reader = _member("rotterdam.officer", "nlrtm-customs")
     if (
         not Feedback.objects.filter(alert=amber, agency=reader.agency).exists()
         and access.alerts_visible_to(reader.user).filter(pk=amber.pk).exists()
@@ -393,7 +405,9 @@ def seed_scans() -> dict:
 
     from .seed import _node_key
 
-    node = ScannerNode.objects.get(id=DEMO_NODE)
+    node = ScannerNode.objects.filter(id=DEMO_NODE).first()
+    if node is None:
+        return {"scans": 0, "relayed": 0}  # federated: the scanner is homed at another instance
     key = _node_key(node.id)
     kid = thumbprint(public_x(key.public_key()))
     docs = _scan_documents(node, timezone.now() - timedelta(hours=3))

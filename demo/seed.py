@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import transaction
 
+from ports.instance import home_agencies
 from ports.keys import public_x
 from ports.models import Agency, AgencyKind, ApiToken, Port, ScannerNode, SigningKey, hash_token
 from ports.services import (
@@ -112,12 +113,17 @@ def seed(password: str | None = None) -> dict:
         if port.locode in SHIPPING_LINE_PORTS:
             agency_ensure(kind=AgencyKind.SHIPPING_LINE, port=port, name=f"{port.name} Shipping Line Agency")
     agency_ensure(kind=AgencyKind.EU_AGENCY, port=None, name="Europol", slug="europol")
-    for agency in Agency.objects.all():
+    # SPEC 10.1: members, keys and nodes for home agencies only; the others are references (their keys come
+    # from their home instance's signed document).
+    home = set(home_agencies().values_list("slug", flat=True))
+    for agency in Agency.objects.filter(slug__in=home):
         agency_key_ensure(agency)
     portal_key_ensure()
     password = password or secrets.token_urlsafe(12)
     users = []
     for username, name, slug, role in DEMO_USERS:
+        if slug not in home:
+            continue
         membership = member_add(
             username=username,
             agency=Agency.objects.get(slug=slug),
@@ -129,7 +135,8 @@ def seed(password: str | None = None) -> dict:
             actor="seed_demo",
         )
         users.append((username, slug, role, membership.handle))
-    for node_id, slug in DEMO_NODES:
+    nodes = [(node_id, slug) for node_id, slug in DEMO_NODES if slug in home]
+    for node_id, slug in nodes:
         _ensure_node(node_id, Agency.objects.get(slug=slug))
     populate_demo_content()
-    return {"password": password, "users": users, "nodes": [n for n, _ in DEMO_NODES]}
+    return {"password": password, "users": users, "nodes": [n for n, _ in nodes]}

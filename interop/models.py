@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from ports.models import Agency
 
-__all__ = ["FeedEntry", "FeedHead", "FeedKind"]
+__all__ = ["FeedEntry", "FeedHead", "FeedKind", "FeedTombstone"]
 
 
 class FeedKind(models.TextChoices):
@@ -23,6 +23,7 @@ class FeedKind(models.TextChoices):
     PRACTICE = "practice", "Best-practice version"
     SCAN = "scan", "Relayed scan"
     OUTCOME = "outcome", "Inspection outcome"
+    TOMBSTONE = "tombstone", "Tombstone for one peer"  # SPEC 10.2: in that peer's federation collection only
 
 
 class FeedEntry(models.Model):
@@ -68,3 +69,26 @@ class FeedHead(models.Model):
 
     def __str__(self) -> str:
         return f"feed head #{self.last_seq}"
+
+
+class FeedTombstone(models.Model):
+    """A signed tombstone (SPEC 10.2, typ `tombstone+json`) offered to one peer instance in its federation collection.
+
+    `jws` is signed by the portal key: `{"type": "tombstone", "object", "version", "reason", "at"}`. Its feed entry
+    has kind `tombstone`, the tombstone's own `uuid` as object id and this row's id as `row_id`.
+    """
+
+    uuid = models.UUIDField(unique=True)
+    peer_instance = models.SlugField(max_length=64)
+    object_kind = models.CharField(max_length=10)  # alert / practice
+    object_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    reason = models.CharField(max_length=10)  # audience / withdrawn / retention / purged
+    at = models.DateTimeField()
+    jws = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["peer_instance", "object_id"], name="feed_tombstone_peer")]
+
+    def __str__(self) -> str:
+        return f"tombstone {self.object_kind} {self.object_id} v{self.version} for {self.peer_instance}"

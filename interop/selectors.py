@@ -19,7 +19,7 @@ from scans.models import Scan
 from sharing.models import AlertVersion, PracticeVersion
 
 from . import stix
-from .models import FeedEntry, FeedKind
+from .models import FeedEntry, FeedHead, FeedKind, FeedTombstone
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -27,6 +27,7 @@ KINDS_BY_TYPE = {
     "identity": (FeedKind.IDENTITY,),
     "report": (FeedKind.ALERT, FeedKind.PRACTICE),
     stix.SCAN_TYPE: (FeedKind.SCAN, FeedKind.OUTCOME),
+    stix.TOMBSTONE_TYPE: (FeedKind.TOMBSTONE,),
 }
 
 
@@ -148,6 +149,11 @@ def page(user: Any, collection: str, filters: Filters, *, stix_id: str | None = 
     return Page(entries=rows, more=more, next=str(cursor))
 
 
+def feed_head() -> int:
+    """The last sequence number handed out (0 before the first)."""
+    return FeedHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
+
+
 def exists(user: Any, collection: str, stix_id: str) -> bool:
     return access.feed_entries_for(user, collection).filter(stix_id=stix_id).exists()
 
@@ -184,12 +190,15 @@ def stix_objects(page_: Page) -> list[dict]:
     scan_ids = [e.object_id for e in by_kind.get(FeedKind.SCAN, []) + by_kind.get(FeedKind.OUTCOME, [])]
     scan_rows = Scan.objects.filter(pk__in=scan_ids).select_related("node", "node__agency", "key", "outcome")
     scans = {s.pk: s for s in access.verified_feed_rows(scan_rows, kind=FeedKind.SCAN)} if scan_ids else {}
+    tombstone_ids = [e.row_id for e in by_kind.get(FeedKind.TOMBSTONE, [])]
+    tombstones = {t.pk: t for t in FeedTombstone.objects.filter(pk__in=tombstone_ids)} if tombstone_ids else {}
     builders: dict[str, Callable[[FeedEntry], dict | None]] = {
         FeedKind.IDENTITY: lambda e: stix.identity(e.agency),
         FeedKind.ALERT: lambda e: _report(FeedKind.ALERT, alerts.get(e.row_id), e),
         FeedKind.PRACTICE: lambda e: _report(FeedKind.PRACTICE, practices.get(e.row_id), e),
         FeedKind.SCAN: lambda e: _scan(scans.get(e.object_id), e),
         FeedKind.OUTCOME: lambda e: _scan(scans.get(e.object_id), e),
+        FeedKind.TOMBSTONE: lambda e: _tombstone(tombstones.get(e.row_id), e),
     }
     built = [builders[e.kind](e) for e in page_.entries]
     return [obj for obj in built if obj is not None]
@@ -212,6 +221,10 @@ def _scan(row: Scan | None, entry: FeedEntry) -> dict | None:
     if row is None:
         return None
     return stix.scan(row, version=entry.version, modified=entry.modified)
+
+
+def _tombstone(row: FeedTombstone | None, entry: FeedEntry) -> dict | None:
+    return None if row is None else stix.tombstone(row, modified=entry.modified)
 
 
 def manifest_records(page_: Page) -> list[dict]:

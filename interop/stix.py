@@ -35,6 +35,7 @@ TLP_MARKINGS = {
     "RED": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
 }
 SCAN_TYPE = "x-alliance-scan"
+TOMBSTONE_TYPE = "x-alliance-tombstone"  # SPEC 10.2: federation collection only
 MEDIA_TYPE = "application/stix+json;version=2.1"
 
 
@@ -279,3 +280,21 @@ def scan_modified(received_at: datetime, outcome_created_at: datetime | None = N
     if outcome_created_at is None:
         return first
     return max(to_ms(outcome_created_at), first + timedelta(milliseconds=1))
+
+
+def tombstone_id(tombstone_uuid: object) -> str:
+    return f"{TOMBSTONE_TYPE}--{tombstone_uuid}"
+
+
+def tombstone(row: Any, *, modified: datetime) -> dict:
+    """A tombstone for one peer (SPEC 10.2) as a custom STIX object; the signed document and JWS in the extension."""
+    return {
+        "type": TOMBSTONE_TYPE,
+        "spec_version": "2.1",
+        "id": tombstone_id(row.uuid),
+        "created": stamp(modified),
+        "modified": stamp(modified),
+        "extensions": {
+            EXTENSION_ID: {"extension_type": "new-sdo", "document": signed_document(row.jws), "jws": row.jws}
+        },
+    }

@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 import access
-from ports.permissions import IsMember
+from ports.permissions import IsMember, IsPeer
 
 from . import selectors, stix
 from .auth import TaxiiTokenAuthentication
@@ -52,7 +52,9 @@ def _date_headers(page: selectors.Page) -> dict:
 class TaxiiView(APIView):
     authentication_classes = [TaxiiTokenAuthentication]
     schema = None  # not part of the /api/ OpenAPI document
-    permission_classes = [IsMember]  # personal tokens of members; scanner nodes get 403, nobody else anything
+    # Personal tokens of members, and peer tokens (the federation collection only: `access.collections_for`);
+    # scanner nodes get 403, nobody else anything.
+    permission_classes = [IsMember | IsPeer]
 
     def initial(self, request, *args: Any, **kwargs: Any) -> None:
         # Authentication and permission first: an anonymous caller learns nothing, not even the media type.
@@ -142,9 +144,13 @@ class CollectionView(TaxiiView):
 
 class ObjectsView(TaxiiView):
     def get(self, request, collection_id: str):
-        page = selectors.page(request.user, self.collection(collection_id), self.filters())
+        collection = self.collection(collection_id)
+        page = selectors.page(request.user, collection, self.filters())
         body = {"more": page.more, "next": page.next, "objects": selectors.stix_objects(page)}
-        return _respond(body, headers=_date_headers(page))
+        headers = _date_headers(page)
+        if collection == access.FEDERATION:  # the peer's lag in sequence numbers (SPEC 10.2: lag per peer)
+            headers["X-Alliance-Feed-Head"] = str(selectors.feed_head())
+        return _respond(body, headers=headers)
 
     def post(self, request, collection_id: str):
         self.collection(collection_id)

@@ -37,6 +37,32 @@ class NodePrincipal:
         return False
 
 
+class PeerPrincipal:
+    """The `request.user` of a peer instance (SPEC 10.1): authenticated, never a member; `access` gives it the
+    federation collection only, read as the agencies homed at that instance."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, instance: str):
+        self.instance = instance
+        self.username = f"peer:{instance}"
+
+    def __str__(self) -> str:
+        return self.username
+
+    def is_verified(self) -> bool:
+        return False
+
+    def has_perm(self, *args, **kwargs) -> bool:
+        return False
+
+
 def _personal_principal(request, token: ApiToken):
     """The token's holder, limited to the token's one membership (SPEC section 2).
 
@@ -92,6 +118,10 @@ class TokenAuthentication(authentication.BaseAuthentication):
                 raise exceptions.AuthenticationFailed("This scanner node is deactivated.")
             request._request.scanner_node = token.node
             return NodePrincipal(token.node), token
+        if token.kind == TokenKind.PEER:
+            if request.method not in permissions.SAFE_METHODS:
+                raise exceptions.PermissionDenied("A peer token only reads.")
+            return PeerPrincipal(token.peer_instance), token
         if not cast(AbstractBaseUser, token.user).is_active:
             raise exceptions.AuthenticationFailed("This account is deactivated.")
         return _personal_principal(request, token), token

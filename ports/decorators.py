@@ -25,3 +25,20 @@ def verified_admin_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def verified_operator_required(view):
+    """The alliance operator's pages (SPEC 10.1, peers): a superuser in a session verified with TOTP."""
+
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_superuser:
+            return HttpResponseForbidden("This page is for the alliance operator.")
+        if not request.user.is_verified():
+            messages.warning(request, "The operator's pages need your second factor.")
+            if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+                return redirect(verify_url(request.path))
+            return redirect("totp_setup")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -85,6 +85,9 @@ class Agency(models.Model):
     sector = models.CharField(max_length=8, choices=Sector.choices, editable=False)
     port = models.ForeignKey(Port, on_delete=models.PROTECT, null=True, blank=True, related_name="agencies")
     is_active = models.BooleanField(default=True)
+    # SPEC 10.1: the instance the agency is homed at ("" = not learnt: `HOME_AGENCIES` decides, see ports.instance).
+    # An agency homed elsewhere is a reference only: no members, keys or nodes are managed for it here.
+    home_instance = models.SlugField(max_length=64, blank=True, default="")
     # The agency's auth group: object grants that do not follow from TLP (relayed and shared scans).
     group = models.OneToOneField(
         "auth.Group", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="agency"
@@ -330,6 +333,7 @@ class SigningKey(models.Model):
 class TokenKind(models.TextChoices):
     PERSONAL = "personal", "Personal"
     NODE = "node", "Scanner node"
+    PEER = "peer", "Peer instance"  # SPEC 10.1: what a peer instance reads the federation collection with
 
 
 def hash_token(raw: str) -> str:
@@ -351,6 +355,7 @@ class ApiToken(models.Model):
         Membership, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
     )
     node = models.ForeignKey(ScannerNode, on_delete=models.CASCADE, null=True, blank=True, related_name="tokens")
+    peer_instance = models.SlugField(max_length=64, blank=True, default="")  # a peer token's instance id
     name = models.CharField(max_length=100, blank=True)
     read_only = models.BooleanField(default=False)
     # What the holder's own pages name the token by: random, so one holder's ids say nothing of another's.
@@ -371,7 +376,14 @@ class ApiToken(models.Model):
                     & Q(membership__isnull=False)
                     & Q(node__isnull=True)
                 )
-                | (Q(kind=TokenKind.NODE) & Q(node__isnull=False) & Q(user__isnull=True) & Q(membership__isnull=True)),
+                | (Q(kind=TokenKind.NODE) & Q(node__isnull=False) & Q(user__isnull=True) & Q(membership__isnull=True))
+                | (
+                    Q(kind=TokenKind.PEER)
+                    & ~Q(peer_instance="")
+                    & Q(node__isnull=True)
+                    & Q(user__isnull=True)
+                    & Q(membership__isnull=True)
+                ),
                 name="personal_token_has_membership",
             ),
         ]

@@ -2,13 +2,24 @@
 
 from rest_framework import permissions
 
-from .auth import NodePrincipal
+from .auth import NodePrincipal, PeerPrincipal
 from .models import ApiToken, TokenKind
 from .selectors import active_memberships
 
 
 def is_node_request(request) -> bool:
     return isinstance(request.auth, ApiToken) and request.auth.kind == TokenKind.NODE
+
+
+def is_peer_request(request) -> bool:
+    return isinstance(request.auth, ApiToken) and request.auth.kind == TokenKind.PEER
+
+
+class IsPeer(permissions.BasePermission):
+    """A peer instance's token (SPEC 10.1): the TAXII federation collection, nothing else."""
+
+    def has_permission(self, request, view) -> bool:
+        return is_peer_request(request) and isinstance(request.user, PeerPrincipal)
 
 
 class IsMember(permissions.BasePermission):
@@ -18,7 +29,9 @@ class IsMember(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        if not user or not user.is_authenticated or isinstance(user, NodePrincipal) or is_node_request(request):
+        if not user or not user.is_authenticated or isinstance(user, NodePrincipal | PeerPrincipal):
+            return False
+        if is_node_request(request) or is_peer_request(request):
             return False
         return active_memberships(user).exists()
 
@@ -51,4 +64,19 @@ class IsVerifiedSession(IsMember):
         if request.auth is not None:  # a token, not a session
             return False
         is_verified = getattr(request.user, "is_verified", None)
+        return bool(is_verified and is_verified())
+
+
+class IsVerifiedOperator(permissions.BasePermission):
+    """The alliance operator (SPEC 10.1: peers): a superuser's portal session verified with the second factor."""
+
+    message = "This endpoint is for the alliance operator, in a session verified with the second factor."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated or isinstance(user, NodePrincipal | PeerPrincipal):
+            return False
+        if request.auth is not None or not user.is_superuser:  # a token, not a session; or not the operator
+            return False
+        is_verified = getattr(user, "is_verified", None)
         return bool(is_verified and is_verified())

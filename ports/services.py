@@ -383,6 +383,17 @@ def portal_key_ensure() -> SigningKey:
         return SigningKey.objects.get(owner_kind=KeyOwner.PORTAL, status=KeyStatus.ACTIVE)
 
 
+@transaction.atomic
+def portal_key_rotate(*, actor=None) -> SigningKey:
+    """Retire the active portal key and make a new one (SPEC 10.1: the retired key still signs the instance
+    document that announces its successor, for peers that pinned it)."""
+    current = SigningKey.objects.select_for_update().filter(owner_kind=KeyOwner.PORTAL, status=KeyStatus.ACTIVE).first()
+    if current is not None:
+        _key_retire(current, actor)
+    private = Ed25519PrivateKey.generate()
+    return _key_create(owner_kind=KeyOwner.PORTAL, x=public_x(private.public_key()), private_key=private, actor=actor)
+
+
 def _key_retire(key: SigningKey, actor) -> None:
     key.status = KeyStatus.RETIRED
     key.retired_at = timezone.now()

@@ -24,7 +24,17 @@ from .keys import b64url, decrypt_private_key, public_key_from_x
 from .models import KeyStatus, SigningKey
 from .validation import MAX_DEPTH, hostile_errors, too_deep_field
 
-TYPES = ("alert+json", "practice+json", "outcome+json", "scan+json", "key+json", "checkpoint+json")
+TYPES = (
+    "alert+json",
+    "practice+json",
+    "outcome+json",
+    "scan+json",
+    "key+json",
+    "checkpoint+json",
+    "feedback+json",
+    "instance+json",  # SPEC 10.1: the signed instance document
+    "tombstone+json",  # SPEC 10.2: what replaces an object a peer may no longer hold
+)
 ACCEPTED_ALGS = ("EdDSA", "Ed25519")  # RFC 9864 names Ed25519 explicitly
 HEADER_MEMBERS = {"alg", "kid", "typ"}
 REFUSED_HEADERS = ("crit", "b64", "jwk", "jku", "x5u", "x5c")

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from alliance import hooks
 from ports import audit
 from ports.retention import Policy, advance_watermark, policies
 from scans.models import Delivery, InspectionOutcome, Scan
@@ -102,6 +103,7 @@ def _purge_kind(policy: Policy, *, batch_size: int) -> Purged:
             )
             if not ids:
                 break
+            hooks.run("purging", policy.kind, ids)  # SPEC 10.2: peers that held them get tombstones
             for child, lookup in PROTECTED_CHILDREN.get(policy.kind, []):
                 _, counts = child.objects.filter(**{lookup: ids}).delete()
                 result.along.update(counts)

@@ -17,6 +17,8 @@ NODE = "node"  # scanner node token only
 ADMIN = "admin"  # agency admin with a TOTP-verified session
 ADMIN_PAGE = "admin_page"  # portal page for an agency admin with a TOTP-verified session (never a token)
 SCRAPER = "scraper"  # by address only: METRICS_ALLOWED_IPS (the Prometheus server), whoever is logged in
+OPERATOR = "operator"  # API for the alliance operator: a superuser's TOTP-verified session (never a token)
+OPERATOR_PAGE = "operator_page"  # portal page for the alliance operator, same rule
 
 CLASSES = {
     "healthz": PUBLIC,
@@ -137,6 +139,10 @@ CLASSES = {
     "misp-manifest": MEMBER,
     "misp-hashes": MEMBER,
     "misp-event": MEMBER,
+    # Federation (SPEC 10.1): the signed instance document is public; peers are the operator's.
+    "alliance-instance": PUBLIC,
+    "federation_peers": OPERATOR_PAGE,
+    "api-federation-peers": OPERATOR,
 }
 
 
@@ -296,3 +302,26 @@ def test_account_pages_show_and_touch_only_the_holders_own_objects(cast, setting
     invitation.refresh_from_db()
     assert token.revoked_at is None
     assert invitation.status == "pending"
+
+
+def test_operator_endpoints_need_a_verified_superuser(cast):
+    """Agency admins (even verified) get 403; a superuser without the second factor is sent to set it up (pages)
+    or refused (API); tokens never pass (tests/federation/test_access.py covers peer tokens)."""
+    from django.test import Client
+
+    from tests.conftest import login_verified
+
+    admin = login_verified(Client(), cast["users"]["antwerp_admin"])
+    unverified_root = Client()
+    unverified_root.force_login(cast["users"]["superuser"])
+    root = login_verified(Client(), cast["users"]["superuser"])
+    for name in sorted(n for n, c in CLASSES.items() if c in (OPERATOR, OPERATOR_PAGE)):
+        url = _url(name)
+        assert admin.get(url).status_code == 403, name
+        response = unverified_root.get(url)
+        if CLASSES[name] == OPERATOR_PAGE:
+            assert response.status_code == 302, name
+            assert "/account/2fa/" in response["Location"], name
+        else:
+            assert response.status_code == 403, name
+        assert root.get(url).status_code == 200, name

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "trends",
     "webhooks",
     "interop",
+    "federation",
     "retention",
     "demo",
 ]
@@ -336,6 +337,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("EMAIL_DIGEST_SECONDS", default=3600),
     },
     "feed-sequence": {"task": "interop.sequence_feed", "schedule": env.float("FEED_SEQUENCE_SECONDS", default=10)},
+    # ---- federation (SPEC 10.2): pull every peer's federation collection from its cursor.
+    "federation-sync": {"task": "federation.sync_peers", "schedule": env.float("FEDERATION_SYNC_SECONDS", default=10)},
 }
 
 # ---- operations (issue 17): JSON logs, metrics, probes, heartbeats, trusted proxy
@@ -374,3 +377,11 @@ METRICS_WORKER_ADDR = env.str("METRICS_WORKER_ADDR", default="127.0.0.1")
 HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=10)
 WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=60)
 CELERY_BEAT_SCHEDULER = "alliance.celery.HeartbeatScheduler"
+
+# ---- federation (SPEC 10.1): who this instance is, and which agencies it is home to.
+INSTANCE_ID = env.str("INSTANCE_ID", default="local")
+INSTANCE_URL = env.str("INSTANCE_URL", default="http://localhost:8000")
+# Agency slugs and `port:LOCODE` entries (every agency at that port), comma-separated; `*` = every agency.
+HOME_AGENCIES = env.list("HOME_AGENCIES", default=["*"])
+FEDERATION_PAGE_SIZE = env.int("FEDERATION_PAGE_SIZE", default=500)
+FEDERATION_TIMEOUT_SECONDS = env.float("FEDERATION_TIMEOUT_SECONDS", default=20)

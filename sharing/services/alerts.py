@@ -9,7 +9,7 @@ from notifications.services import notify
 from ports.models import Agency, Membership, Sector
 
 from .. import documents
-from ..models import Alert, AlertGrant, AlertIdentifier, AlertVersion, IdentifierKind
+from ..models import Alert, AlertGrant, AlertIdentifier, AlertVersion, Feedback, IdentifierKind
 from . import signed
 
 
@@ -105,3 +105,23 @@ def alert_version_create(*, membership: Membership, alert: Alert, data: dict) ->
 def alert_version_create_signed(*, user, alert: Alert, jws: str) -> Alert:
     alert = signed.lock_head(ALERT, alert)
     return _correlated(signed.publish_signed(ALERT, user=user, jws=jws, head=alert))
+
+
+@transaction.atomic
+def alert_store_copy(*, agency, key, jws: str, payload: dict) -> tuple[Alert | None, bool]:
+    """A version of an alert homed at another instance (SPEC 10.2): stored unchanged, correlated like ours."""
+    head, stored = signed.store_copy(ALERT, agency=agency, key=key, jws=jws, payload=payload)
+    if stored and head is not None and head.version == payload["version"]:
+        _correlated(head)
+    return head, stored
+
+
+@transaction.atomic
+def alert_remove_copy(*, alert_id) -> bool:
+    """Remove an alert this instance may no longer hold (a peer's tombstone): versions, feedback, audience."""
+    if not Alert.objects.filter(pk=alert_id).exists():
+        return False
+    Feedback.objects.filter(alert_id=alert_id).delete()
+    AlertVersion.objects.filter(alert_id=alert_id).delete()
+    Alert.objects.filter(pk=alert_id).delete()
+    return True

@@ -56,3 +56,21 @@ def practice_version_create(*, membership: Membership, practice: Practice, data:
 def practice_version_create_signed(*, user, practice: Practice, jws: str) -> Practice:
     practice = signed.lock_head(PRACTICE, practice)
     return _published(signed.publish_signed(PRACTICE, user=user, jws=jws, head=practice))
+
+
+@transaction.atomic
+def practice_store_copy(*, agency, key, jws: str, payload: dict) -> tuple[Practice | None, bool]:
+    """A version of a practice homed at another instance (SPEC 10.2), stored unchanged."""
+    head, stored = signed.store_copy(PRACTICE, agency=agency, key=key, jws=jws, payload=payload)
+    if stored and head is not None and head.version == payload["version"]:
+        _published(head)
+    return head, stored
+
+
+@transaction.atomic
+def practice_remove_copy(*, practice_id) -> bool:
+    if not Practice.objects.filter(pk=practice_id).exists():
+        return False
+    PracticeVersion.objects.filter(practice_id=practice_id).delete()
+    Practice.objects.filter(pk=practice_id).delete()
+    return True

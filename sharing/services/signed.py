@@ -277,3 +277,52 @@ def _audit_data(doc: dict, key: SigningKey) -> dict:
 def lock_head(kind: Kind, head):
     """Serialise concurrent versions of one object: two editors must not both sign version n+1."""
     return kind.model.objects.select_for_update().select_related("agency", "key").get(pk=head.pk)
+
+
+@dataclass(frozen=True)
+class _Signer:
+    """Who a federated copy was signed by: the agency and the author handle, as the payload names them."""
+
+    agency: Any
+    handle: str
+
+
+def store_copy(kind: Kind, *, agency, key: SigningKey, jws: str, payload: dict) -> tuple[Any, bool]:
+    """Store one version of an object homed at another instance (SPEC 10.2), its JWS unchanged.
+
+    The caller (federation) has verified the signature with the origin instance's keys and checked the agency's
+    home. Returns (head, stored): False when this version is already held (applying a page twice changes
+    nothing). A version older than the one held is kept in the history without touching the head row.
+    Raises ValidationError for a document this instance cannot store exactly as signed.
+    """
+    if payload.get("type") != kind.name:
+        raise ValidationError({"type": [f"type must be {kind.name!r}."]})
+    raw_id, version = payload.get("id"), payload.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValidationError({"version": ["version must be a positive integer."]})
+    try:
+        doc_id = uuid.UUID(str(raw_id))
+    except ValueError:
+        raise ValidationError({"id": ["id must be a UUID."]})
+    if str(doc_id) != raw_id:
+        raise ValidationError({"id": ["id must be a lower-case hyphenated UUID."]})
+    if kind.version_model.objects.filter(**{kind.fk: doc_id, "version": version}).exists():
+        return kind.model.objects.filter(pk=doc_id).first(), False  # held already: a replayed page
+    v = kind.validate(payload, strict=True, statuses=tuple(DocumentStatus.values))
+    created = payload.get("created_at")
+    if not isinstance(created, str) or not documents.RFC3339_Z.match(created):
+        raise ValidationError({"created_at": ["created_at must be RFC 3339 UTC, whole seconds, ending in Z."]})
+    created_at = parse_datetime(created)
+    signer = _Signer(agency=agency, handle=str(payload.get("author")))
+    head = kind.model.objects.select_for_update().filter(pk=doc_id).first()
+    if head is not None and head.agency_id != agency.pk:
+        raise ValidationError({"agency": ["This id belongs to an object of another agency."]})
+    if head is not None and head.version > version:
+        columns = _columns(kind, payload, v, signer, key, jws, created_at)  # type: ignore[arg-type]
+        row = kind.version_model(**{kind.fk: head}, audience=payload["audience"], **columns)
+        row.full_clean(exclude=["key", "agency", kind.fk], validate_constraints=False)
+        row.save(force_insert=True)
+        return head, True
+    head = _store(kind, head=head, doc=payload, v=v, membership=signer, key=key, jws=jws, created_at=created_at)  # type: ignore[arg-type]
+    audit.record(None, f"{kind.name}.federated", head, _audit_data(payload, key))
+    return head, True

@@ -104,11 +104,11 @@ def test_pushes_by_result_and_code_requests_by_view_and_relay_backlog(antwerp_no
     )
 
 
-def peer_sync_figures():
+def example_figures():
     """A collector as another app would write it: a plain function returning plain mappings."""
     return [
         {
-            "name": "alliance_peer_sync_lag_seconds",
+            "name": "alliance_example_lag_seconds",
             "help": "Seconds behind each peer.",
             "type": "gauge",
             "samples": [({"peer": "rotterdam"}, 12.5), ({"peer": "hamburg"}, 3)],
@@ -127,7 +127,7 @@ def test_registered_collectors_are_served_and_a_failing_one_does_not_hide_the_ot
         "metrics_collectors",
         (
             *hooks.HOOKS["metrics_collectors"],
-            "tests.ops.test_metrics.peer_sync_figures",
+            "tests.ops.test_metrics.example_figures",
             "tests.ops.test_metrics.broken_collector",
         ),
     )
@@ -137,11 +137,11 @@ def test_registered_collectors_are_served_and_a_failing_one_does_not_hide_the_ot
     finally:
         monkeypatch.undo()
         hooks.hooks.cache_clear()
-    assert value(fams, "alliance_peer_sync_lag_seconds", peer="rotterdam") == 12.5
-    assert value(fams, "alliance_peer_sync_lag_seconds", peer="hamburg") == 3
+    assert value(fams, "alliance_example_lag_seconds", peer="rotterdam") == 12.5
+    assert value(fams, "alliance_example_lag_seconds", peer="hamburg") == 3
     up = {s.labels["collector"]: s.value for s in fams["alliance_metrics_collector_up"].samples}
     assert up["tests.ops.test_metrics.broken_collector"] == 0
-    assert up["tests.ops.test_metrics.peer_sync_figures"] == 1
+    assert up["tests.ops.test_metrics.example_figures"] == 1
     assert up["scans.metrics.relay_backlog"] == 1
     assert "alliance_relay_backlog" in fams
 
