@@ -11,6 +11,7 @@ in a server's memory.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ports.models import Agency
 
@@ -18,11 +19,11 @@ __all__ = ["FeedEntry", "FeedHead", "FeedKind"]
 
 
 class FeedKind(models.TextChoices):
-    IDENTITY = "identity", "Agency identity"
-    ALERT = "alert", "Alert version"
-    PRACTICE = "practice", "Best-practice version"
-    SCAN = "scan", "Relayed scan"
-    OUTCOME = "outcome", "Inspection outcome"
+    IDENTITY = "identity", _("Agency identity")
+    ALERT = "alert", _("Alert version")
+    PRACTICE = "practice", _("Best-practice version")
+    SCAN = "scan", _("Relayed scan")
+    OUTCOME = "outcome", _("Inspection outcome")
 
 
 class FeedEntry(models.Model):

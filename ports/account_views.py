@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -30,8 +31,10 @@ def invitation_answer(request, invitation_id, answer):
         return redirect("account_invitations")
     if answer == "accept":
         messages.success(
-            request, f"You are now {membership.get_role_display()} at {membership.agency.name} ({membership.handle})."
+            request,
+            _("You are now %(role)s at %(agency)s (%(handle)s).")
+            % {"role": membership.get_role_display(), "agency": membership.agency.name, "handle": membership.handle},
         )
     else:
-        messages.info(request, f"You declined to join {invitation.agency.name}.")
+        messages.info(request, _("You declined to join %(agency)s.") % {"agency": invitation.agency.name})
     return redirect("account_invitations")

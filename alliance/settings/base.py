@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -63,6 +64,10 @@ MIDDLEWARE = [
     "alliance.middleware.RejectNulQueryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the `django_language` cookie set by the switcher (`set_language`), else the
+    # browser's Accept-Language. A member's stored preference, once the account page keeps one, is
+    # activated by a middleware placed after AuthenticationMiddleware (it calls translation.activate).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -163,7 +168,16 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 
 OTP_TOTP_ISSUER = "Alliance Exchange"
 
+# The portal speaks English, Dutch, French and German (SPEC section 8); dates and numbers follow
+# the language (Django's per-language formats). Catalogues live in locale/ and are compiled by
+# `make run` and `make test` (the .mo files are not committed).
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", _("English")), ("nl", _("Dutch")), ("fr", _("French")), ("de", _("German"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["alliance.formats"]  # only where Django's own formats do not suit (24-hour clock in English)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
