@@ -1,8 +1,9 @@
 """Feedback on alerts (SPEC section 3): a public-sector reader reports what they did with an alert."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from notifications.services import notify
@@ -54,7 +55,9 @@ def _clean(data) -> dict:
 
 
 def _notice_subject(feedback: Feedback) -> str:
-    what = dict(FeedbackOutcome.choices)[feedback.outcome]
+    # Stored notices are written in the portal's language, whatever the sender's page language is.
+    with translation.override(settings.LANGUAGE_CODE):
+        what = str(dict(FeedbackOutcome.choices)[feedback.outcome])
     if feedback.seized_kg is not None:
         what = f"{what} {feedback.seized_kg:g} kg"
     return f"Feedback from {feedback.agency.slug} on your alert: {what}"
