@@ -179,7 +179,7 @@ def test_walk_in_each_language(demo, browser, live_server, locale, language, log
     assert "GREEN" in warning
     assert "Container or vessel numbers" not in warning
     if language == "fr":
-        page.screenshot(path="docs/screenshots/phone-alert-form-fr.png", full_page=True)
+        page.screenshot(path="docs/screenshots/alert-form-fr.png", full_page=True)
 
     alert = Alert.objects.get(title__startswith="Cloned seals")
     page.goto(reverse("alert_detail", args=[alert.pk]))
