@@ -10,8 +10,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install --require-virtualenv -r /tmp/requirements.txt
+# GNU gettext compiles the translation catalogues (the .mo files are not in the repository); build stage only.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
+RUN SECRET_KEY=build ALLIANCE_KEK=build ALLIANCE_ENV_FILE=/nonexistent ALLIANCE_VAR_DIR=/app/var \
+    /opt/venv/bin/python manage.py compilemessages -v0 --ignore=.venv --ignore=var
 # Hashed static names (ManifestStaticFilesStorage under the production settings), compressed by WhiteNoise;
 # a template naming a missing file fails here, at build time. The secrets are placeholders: nothing is signed.
 RUN SECRET_KEY=collectstatic-only ALLIANCE_KEK=collectstatic-only ALLIANCE_ENV_FILE=/nonexistent \

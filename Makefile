@@ -1,4 +1,4 @@
-.PHONY: run federation test test-fast lint format bench soak backup restore pitr-rehearsal secrets
+.PHONY: run federation test test-fast lint format bench soak backup restore pitr-rehearsal secrets messages
 
 run:  ## the whole system on the embedded default (SQLite, local Redis, web, worker, beat, simulator)
 	@scripts/run.sh
@@ -11,6 +11,10 @@ test:  ## lint + the whole suite on a throwaway PostgreSQL and Redis, with a rea
 
 test-fast:  ## unit tests on SQLite, no services
 	@scripts/test_fast.sh
+
+messages:  ## re-extract marked strings into locale/{nl,fr,de} (then translate the new, empty entries)
+	@scripts/bootstrap.sh gettext
+	@scripts/messages.sh update
 
 lint:
 	@scripts/bootstrap.sh

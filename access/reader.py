@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils.functional import Promise
 
 from ports.models import Agency, Membership, Role, Sector
 from ports.selectors import active_memberships
@@ -147,7 +148,7 @@ def integrity_agency_ids(reader: Reader) -> frozenset[int]:
 View = Callable[..., HttpResponse]
 
 
-def public_sector_required(message: str) -> Callable[[View], View]:
+def public_sector_required(message: "str | Promise") -> Callable[[View], View]:
     """Portal pages for public-sector members only: others get a 403 saying why (`message`)."""
 
     def decorator(view: View) -> View:

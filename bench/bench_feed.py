@@ -163,12 +163,10 @@ def bulk_alerts(n: int, agencies, memberships, keys) -> None:
         if len(batch_alerts) >= 5000:
             flush()
     flush()
-    from django.contrib.postgres.search import SearchVector
+    from sharing.search import document_vector
 
     Alert.objects.filter(search_vector__isnull=True).update(
-        search_vector=SearchVector("title", weight="A", config="english")
-        + SearchVector("body", weight="B", config="english")
-        + SearchVector("category", weight="C", config="english")
+        search_vector=document_vector(("title", "body", "category"))
     )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # what autovacuum does after a load: visibility map for index-only scans

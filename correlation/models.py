@@ -10,6 +10,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ports.models import Agency, Membership
 from scans.models.scans import Scan
@@ -19,8 +20,8 @@ __all__ = ["CorrelationKind", "Correlation", "HitStatus", "OneSidedHit"]
 
 
 class CorrelationKind(models.TextChoices):
-    CONTAINER = "container", "Container"
-    VESSEL = "vessel", "Vessel"
+    CONTAINER = "container", _("Container")
+    VESSEL = "vessel", _("Vessel")
 
 
 class Correlation(models.Model):
@@ -64,9 +65,9 @@ class Correlation(models.Model):
 
 
 class HitStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    SHARED = "shared", "Shared"
-    DISMISSED = "dismissed", "Dismissed"
+    OPEN = "open", _("Open")
+    SHARED = "shared", _("Shared")
+    DISMISSED = "dismissed", _("Dismissed")
 
 
 class OneSidedHit(models.Model):

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 import access
@@ -46,7 +47,7 @@ def _decide(request, pk: int, action) -> bool:
 @require_POST
 def hit_share(request, pk: int):
     if _decide(request, pk, services.hit_share):
-        messages.success(request, "Shared: the other agency can now read it and has been told.")
+        messages.success(request, _("Shared: the other agency can now read it and has been told."))
     return redirect("correlation_list")
 
 

@@ -281,6 +281,68 @@ def _alerts(handles: dict[str, str]) -> list[tuple[str, DemoMember, dict]]:
     ]
 
 
+# Officers write in their own language; search finds these from Dutch, French and German words too
+# (sharing.search; docs/search.md measures it on exactly these texts).
+ALERTS_IN_OTHER_LANGUAGES: list[tuple[str, DemoMember, dict]] = [
+    (
+        "green_nl",
+        DemoMember("rotterdam.officer", "nlrtm-customs"),
+        {
+            "title": "Vervalste verzegelingen op koelcontainers uit Ecuador",
+            "body": "Bij controles op de Maasvlakte vonden douaniers de afgelopen weken vervalste verzegelingen op "
+            "koelcontainers met bananen. De nummers kloppen met de documenten, maar de lasermarkeringen niet. "
+            "Vergelijk bij elke controle de verzegeling met het logboek van de verlader en fotografeer beide kanten.",
+            "category": "seal_tampering",
+            "severity": "medium",
+            "tlp": "GREEN",
+            "audience": {"agencies": [], "ports": [], "users": []},
+            "port": "NLRTM",
+            "origin": "ECGYE",
+            "source_reliability": "B",
+            "information_reliability": "2",
+            "handling": "H0",
+        },
+    ),
+    (
+        "green_fr",
+        DemoMember("antwerp.officer", "beanr-customs"),
+        {
+            "title": "Cocaïne dissimulée dans le plancher de conteneurs frigorifiques",
+            "body": "Lors de contrôles au scanner, les douaniers d'Anvers ont découvert de la cocaïne dans des "
+            "planchers modifiés. Les soudures récentes et les vis neuves trahissent la dissimulation. Vérifiez "
+            "l'épaisseur du plancher et comparez l'image du scanner avec celle d'un conteneur de référence.",
+            "category": "concealment_in_structure",
+            "severity": "high",
+            "tlp": "GREEN",
+            "audience": {"agencies": [], "ports": [], "users": []},
+            "port": "BEANR",
+            "origin": None,
+            "source_reliability": "A",
+            "information_reliability": "2",
+            "handling": "H0",
+        },
+    ),
+    (
+        "green_de",
+        DemoMember("hamburg.officer", "deham-customs"),
+        {
+            "title": "Nachgemachte Plomben an Kühlcontainern aus Südamerika",
+            "body": "Bei Kontrollen im Hamburger Hafen stellten Zollbeamte mehrere Kühlcontainer mit nachgemachten "
+            "Plomben fest. Die Plombennummern stimmten mit den Frachtpapieren überein, die Prägungen jedoch nicht. "
+            "Bitte vergleichen Sie bei der Beschau jede Plombe mit dem Plombenprotokoll des Versenders.",
+            "category": "seal_tampering",
+            "severity": "medium",
+            "tlp": "GREEN",
+            "audience": {"agencies": [], "ports": [], "users": []},
+            "port": "DEHAM",
+            "origin": None,
+            "source_reliability": "B",
+            "information_reliability": "2",
+            "handling": "H0",
+        },
+    ),
+]
+
 PRACTICE = (
     DemoMember("antwerp.officer", "beanr-customs"),
     {
@@ -327,7 +389,7 @@ def seed_documents() -> dict:
     handles: dict[str, str | None] = {"europol.liaison": None}
     handles.update(Membership.objects.filter(user__username="europol.liaison").values_list("user__username", "handle"))
     alerts, made = {}, 0
-    for name, who, data in _alerts(handles):
+    for name, who, data in [*_alerts(handles), *ALERTS_IN_OTHER_LANGUAGES]:
         alerts[name], created = _publish_alert(who, data)
         made += created
     who, data = PRACTICE

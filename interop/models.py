@@ -11,6 +11,7 @@ in a server's memory.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ports.models import Agency
 
@@ -18,12 +19,12 @@ __all__ = ["FeedEntry", "FeedHead", "FeedKind", "FeedTombstone"]
 
 
 class FeedKind(models.TextChoices):
-    IDENTITY = "identity", "Agency identity"
-    ALERT = "alert", "Alert version"
-    PRACTICE = "practice", "Best-practice version"
-    SCAN = "scan", "Relayed scan"
-    OUTCOME = "outcome", "Inspection outcome"
-    TOMBSTONE = "tombstone", "Tombstone for one peer"  # SPEC 10.2: in that peer's federation collection only
+    IDENTITY = "identity", _("Agency identity")
+    ALERT = "alert", _("Alert version")
+    PRACTICE = "practice", _("Best-practice version")
+    SCAN = "scan", _("Relayed scan")
+    OUTCOME = "outcome", _("Inspection outcome")
+    TOMBSTONE = "tombstone", _("Tombstone for one peer")  # SPEC 10.2: in that peer's federation collection only
 
 
 class FeedEntry(models.Model):

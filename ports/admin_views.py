@@ -13,6 +13,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import admin_selectors as selectors
@@ -68,15 +70,17 @@ GRANTABLE = [(r.value, r.label) for r in services.ADMIN_GRANTABLE_ROLES]
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="A new account; a person who has one is invited instead.")
-    display_name = forms.CharField(max_length=150, required=False, label="Full name")
-    email = forms.EmailField(required=False, label="E-mail")
+    username = forms.CharField(
+        max_length=150, help_text=gettext_lazy("A new account; a person who has one is invited instead.")
+    )
+    display_name = forms.CharField(max_length=150, required=False, label=gettext_lazy("Full name"))
+    email = forms.EmailField(required=False, label=gettext_lazy("E-mail"))
     role = forms.ChoiceField(choices=GRANTABLE, initial=Role.ANALYST)
 
 
 class MemberInviteForm(forms.Form):
     username = forms.CharField(
-        max_length=150, help_text="Their existing username. They join when they accept, after signing in."
+        max_length=150, help_text=gettext_lazy("Their existing username. They join when they accept, after signing in.")
     )
     role = forms.ChoiceField(choices=GRANTABLE, initial=Role.ANALYST)
 
@@ -136,8 +140,10 @@ def agency_member_invite(request, slug):
         else:
             messages.success(
                 request,
-                f"If an account {form.cleaned_data['username']} exists, its holder is invited as "
-                f"{dict(GRANTABLE)[form.cleaned_data['role']]}. They appear here once they accept.",
+                _(
+                    "If an account %(username)s exists, its holder is invited as %(role)s. They appear here once they accept."
+                )
+                % {"username": form.cleaned_data["username"], "role": dict(GRANTABLE)[form.cleaned_data["role"]]},
             )
             return redirect("agency_members", slug=agency.slug)
     return _members_page(request, agency, MemberAddForm(), invite_form=form, status=400)
@@ -154,7 +160,11 @@ def agency_member_role(request, slug, membership_id):
         _flash_errors(request, exc)
     else:
         membership.refresh_from_db()
-        messages.success(request, f"{membership.user.username} is now {membership.get_role_display()}.")
+        messages.success(
+            request,
+            _("%(username)s is now %(role)s.")
+            % {"username": membership.user.username, "role": membership.get_role_display()},
+        )
     return redirect("agency_members", slug=agency.slug)
 
 
@@ -172,7 +182,7 @@ def agency_member_offboard(request, slug, membership_id):
     }
     if request.method == "POST":
         if request.POST.get("confirm") != membership.user.username:
-            context["error"] = "Type the username exactly to confirm."
+            context["error"] = _("Type the username exactly to confirm.")
             return render(request, "ports/admin/offboard.html", context, status=400)
         try:
             revoked = services.admin_member_offboard(membership=membership, actor=request.user)
@@ -194,7 +204,11 @@ def agency_token_revoke(request, slug, token_id):
     agency = selectors.admin_agency(request.user, slug)
     token = selectors.agency_member_token(agency, token_id)
     services.admin_token_revoke(token=token, actor=request.user)
-    messages.success(request, f"Token {token.prefix}… of {cast(AbstractBaseUser, token.user).get_username()} revoked.")
+    messages.success(
+        request,
+        _("Token %(prefix)s… of %(username)s revoked.")
+        % {"prefix": token.prefix, "username": cast(AbstractBaseUser, token.user).get_username()},
+    )
     return redirect("agency_members", slug=agency.slug)
 
 
@@ -215,7 +229,9 @@ def agency_key_rotate(request, slug):
     agency = selectors.admin_agency(request.user, slug)
     key = agency_key_generate(agency=agency, actor=request.user)
     messages.success(
-        request, f"New signing key {key.kid[:16]}… is active; the previous key is retired and still verifies."
+        request,
+        _("New signing key %(kid)s… is active; the previous key is retired and still verifies.")
+        % {"kid": key.kid[:16]},
     )
     return redirect("agency_keys", slug=agency.slug)
 
@@ -230,7 +246,9 @@ def agency_key_revoke(request, slug, kid):
     except ValidationError as exc:
         _flash_errors(request, exc)
     else:
-        messages.success(request, f"Key {key.kid[:16]}… revoked: signatures made with it now show as revoked.")
+        messages.success(
+            request, _("Key %(kid)s… revoked: signatures made with it now show as revoked.") % {"kid": key.kid[:16]}
+        )
     return redirect("agency_keys", slug=agency.slug)
 
 
@@ -238,14 +256,16 @@ def agency_key_revoke(request, slug, kid):
 
 
 class NodeRegisterForm(forms.Form):
-    node_id = forms.SlugField(max_length=64, label="Node id", help_text="e.g. beanr-scanner-07")
+    node_id = forms.SlugField(
+        max_length=64, label=gettext_lazy("Node id"), help_text=gettext_lazy("e.g. beanr-scanner-07")
+    )
     description = forms.CharField(max_length=200, required=False)
     public_key = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        label="Public key (PEM or raw base64url)",
+        label=gettext_lazy("Public key (PEM or raw base64url)"),
     )
-    public_key_file = forms.FileField(required=False, label="…or upload the PEM file")
+    public_key_file = forms.FileField(required=False, label=gettext_lazy("…or upload the PEM file"))
 
     def clean(self):
         data = cast(dict[str, Any], super().clean())
@@ -256,16 +276,16 @@ class NodeRegisterForm(forms.Form):
             try:
                 data["public_key"] = upload.read().decode("ascii")
             except UnicodeDecodeError as exc:
-                raise ValidationError("The uploaded file is not a PEM text file.") from exc
+                raise ValidationError(_("The uploaded file is not a PEM text file.")) from exc
         if not (data.get("public_key") or "").strip():
-            raise ValidationError("Paste the node's public key or upload its PEM file.")
+            raise ValidationError(_("Paste the node's public key or upload its PEM file."))
         return data
 
 
 def _nodes_agency(request, slug):
     agency = selectors.admin_agency(request.user, slug)
     if not selectors.owns_nodes(agency):
-        raise Http404("Only customs and port authorities at a port operate scanner nodes.")
+        raise Http404(_("Only customs and port authorities at a port operate scanner nodes."))
     return agency
 
 
@@ -293,7 +313,7 @@ def agency_nodes(request, slug):
     form = NodeRegisterForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         if ScannerNode.objects.filter(pk=form.cleaned_data["node_id"]).exists():
-            form.add_error("node_id", "This node id is taken; choose another.")
+            form.add_error("node_id", _("This node id is taken; choose another."))
         else:
             try:
                 node, token = node_register(
@@ -321,7 +341,11 @@ def agency_node_key(request, slug, node_id):
     except ValidationError as exc:
         _flash_errors(request, exc)
     else:
-        messages.success(request, f"Node {node.id} now signs with {key.kid[:16]}…; its previous key is retired.")
+        messages.success(
+            request,
+            _("Node %(node)s now signs with %(kid)s…; its previous key is retired.")
+            % {"node": node.id, "kid": key.kid[:16]},
+        )
     return redirect("agency_nodes", slug=agency.slug)
 
 
@@ -348,5 +372,5 @@ def agency_node_deactivate(request, slug, node_id):
     except ValidationError as exc:
         _flash_errors(request, exc)
     else:
-        messages.success(request, f"Node {node.id} deactivated; its tokens no longer work.")
+        messages.success(request, _("Node %(node)s deactivated; its tokens no longer work.") % {"node": node.id})
     return redirect("agency_nodes", slug=agency.slug)

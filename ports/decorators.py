@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .selectors import active_memberships
@@ -16,9 +17,9 @@ def verified_admin_required(view):
     @login_required
     def wrapper(request, *args, **kwargs):
         if not active_memberships(request.user).filter(role="admin").exists():
-            return HttpResponseForbidden("Agency administration is for agency admins.")
+            return HttpResponseForbidden(_("Agency administration is for agency admins."))
         if not request.user.is_verified():
-            messages.warning(request, "Agency administration needs your second factor.")
+            messages.warning(request, _("Agency administration needs your second factor."))
             if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
                 return redirect(verify_url(request.path))
             return redirect("totp_setup")

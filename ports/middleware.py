@@ -97,8 +97,10 @@ def is_token_request(request) -> bool:
 
 
 def _open_before_second_factor(request) -> bool:
-    """The verify form itself, leaving (logout, or logging in as someone else), static files and health."""
+    """The verify form itself, leaving (logout, or logging in as someone else), static files and health,
+    and the language switcher and JavaScript catalogue (the verify form is translated too)."""
     open_paths = {reverse("totp_verify"), reverse("logout"), reverse("login"), reverse("healthz")}
+    open_paths |= {reverse("set_language"), reverse("javascript-catalog")}
     return request.path in open_paths or request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/"))
 
 

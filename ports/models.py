@@ -17,11 +17,11 @@ from .locode import LOCODE_REGEX
 class Hub(models.TextChoices):
     """The five EU organised-crime hubs of Europol's SOCTA."""
 
-    NORTH_WEST = "north_west", "North-West"
-    NORTH_EAST = "north_east", "North-East"
-    SOUTH_EAST = "south_east", "South-East"
-    SOUTHERN = "southern", "Southern"
-    SOUTH_WEST = "south_west", "South-West"
+    NORTH_WEST = "north_west", _("North-West")
+    NORTH_EAST = "north_east", _("North-East")
+    SOUTH_EAST = "south_east", _("South-East")
+    SOUTHERN = "southern", _("Southern")
+    SOUTH_WEST = "south_west", _("South-West")
 
 
 class Port(models.Model):
@@ -54,12 +54,12 @@ class Port(models.Model):
 
 
 class AgencyKind(models.TextChoices):
-    CUSTOMS = "customs", "Customs"
-    POLICE = "police", "Police"
-    PORT_AUTHORITY = "port_authority", "Port authority"
-    EU_AGENCY = "eu_agency", "EU agency"
-    TERMINAL_OPERATOR = "terminal_operator", "Terminal operator"
-    SHIPPING_LINE = "shipping_line", "Shipping line"
+    CUSTOMS = "customs", _("Customs")
+    POLICE = "police", _("Police")
+    PORT_AUTHORITY = "port_authority", _("Port authority")
+    EU_AGENCY = "eu_agency", _("EU agency")
+    TERMINAL_OPERATOR = "terminal_operator", _("Terminal operator")
+    SHIPPING_LINE = "shipping_line", _("Shipping line")
 
 
 PRIVATE_KINDS = (AgencyKind.TERMINAL_OPERATOR, AgencyKind.SHIPPING_LINE)
@@ -68,8 +68,8 @@ SCANNER_KINDS = (AgencyKind.CUSTOMS, AgencyKind.PORT_AUTHORITY)
 
 
 class Sector(models.TextChoices):
-    PUBLIC = "public", "Public sector"
-    PRIVATE = "private", "Private sector"
+    PUBLIC = "public", _("Public sector")
+    PRIVATE = "private", _("Private sector")
 
 
 def sector_of(kind: str) -> str:
@@ -128,10 +128,10 @@ class Agency(models.Model):
 
 
 class Role(models.TextChoices):
-    OFFICER = "officer", "Officer"
-    ANALYST = "analyst", "Analyst"
-    LIAISON = "liaison", "Liaison"
-    ADMIN = "admin", "Admin"
+    OFFICER = "officer", _("Officer")
+    ANALYST = "analyst", _("Analyst")
+    LIAISON = "liaison", _("Liaison")
+    ADMIN = "admin", _("Admin")
 
 
 def new_handle_suffix() -> str:
@@ -182,9 +182,9 @@ class Membership(models.Model):
 
 
 class InvitationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    DECLINED = "declined", "Declined"
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
 
 
 class Invitation(models.Model):
@@ -259,15 +259,15 @@ class ScannerNode(models.Model):
 
 
 class KeyOwner(models.TextChoices):
-    AGENCY = "agency", "Agency"
-    NODE = "node", "Scanner node"
-    PORTAL = "portal", "Portal"
+    AGENCY = "agency", _("Agency")
+    NODE = "node", _("Scanner node")
+    PORTAL = "portal", _("Portal")
 
 
 class KeyStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    RETIRED = "retired", "Retired"
-    REVOKED = "revoked", "Revoked"
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+    REVOKED = "revoked", _("Revoked")
 
 
 class SigningKey(models.Model):
@@ -331,9 +331,9 @@ class SigningKey(models.Model):
 
 
 class TokenKind(models.TextChoices):
-    PERSONAL = "personal", "Personal"
-    NODE = "node", "Scanner node"
-    PEER = "peer", "Peer instance"  # SPEC 10.1: what a peer instance reads the federation collection with
+    PERSONAL = "personal", _("Personal")
+    NODE = "node", _("Scanner node")
+    PEER = "peer", _("Peer instance")  # SPEC 10.1: what a peer instance reads the federation collection with
 
 
 def hash_token(raw: str) -> str:

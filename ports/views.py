@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -69,7 +71,7 @@ class LoginView(auth_views.LoginView):
 class TotpForm(forms.Form):
     token = forms.CharField(
         max_length=8,
-        label="Six-digit code",
+        label=gettext_lazy("Six-digit code"),
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
 
@@ -85,7 +87,7 @@ def totp_setup(request):
     """Enrol a TOTP device (the QR code is an image, not inline script or style)."""
     device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
     if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
-        messages.info(request, "Your second factor is already set up.")
+        messages.info(request, _("Your second factor is already set up."))
         return redirect("totp_verify")
     if device is None:
         device = TOTPDevice.objects.create(user=request.user, name="authenticator", confirmed=False)
@@ -96,9 +98,9 @@ def totp_setup(request):
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             audit.record(request.user, "auth.totp_enrolled", request.user)
-            messages.success(request, "Second factor set up and verified for this session.")
+            messages.success(request, _("Second factor set up and verified for this session."))
             return redirect("home")
-        form.add_error("token", "That code is not valid. Check the time on your phone and try again.")
+        form.add_error("token", _("That code is not valid. Check the time on your phone and try again."))
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return render(request, "ports/totp_setup.html", {"form": form, "qr": _qr_data_uri(device), "secret": secret})
 
@@ -118,5 +120,5 @@ def totp_verify(request):
                 audit.record(request.user, "auth.totp_verified", request.user)
                 return redirect(next_url)
         audit.record(request.user, "auth.totp_failed", request.user)
-        form.add_error("token", "That code is not valid.")
+        form.add_error("token", _("That code is not valid."))
     return render(request, "ports/totp_verify.html", {"form": form, "next": next_url})

@@ -6,6 +6,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 import access
@@ -18,7 +20,7 @@ from .services import deliveries as services
 ACKNOWLEDGED = {"true": True, "false": False}
 
 
-INBOX_PUBLIC_ONLY = access.public_sector_required("Scans are relayed to public-sector agencies only.")
+INBOX_PUBLIC_ONLY = access.public_sector_required(gettext_lazy("Scans are relayed to public-sector agencies only."))
 
 
 @INBOX_PUBLIC_ONLY
@@ -54,9 +56,13 @@ def delivery_ack(request, delivery_id):
     delivery = access.get_delivery_for(request.user, delivery_id)
     delivery, changed = services.delivery_acknowledge(user=request.user, delivery=delivery)
     if changed:
-        messages.success(request, f"Acknowledged {delivery.scan.container} for {delivery.agency.slug}.")
+        messages.success(
+            request,
+            _("Acknowledged %(container)s for %(agency)s.")
+            % {"container": delivery.scan.container, "agency": delivery.agency.slug},
+        )
     else:
-        messages.info(request, f"{delivery.scan.container} was already acknowledged.")
+        messages.info(request, _("%(container)s was already acknowledged.") % {"container": delivery.scan.container})
     back = request.POST.get("next", "")
     if back.startswith("/inbox/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)
@@ -68,17 +74,17 @@ def delivery_ack(request, delivery_id):
 def subscription_list(request):
     admin = access.subscription_admin_memberships(request.user)
     if not admin:
-        return HttpResponseForbidden("Private-sector agencies do not receive scans and cannot subscribe.")
+        return HttpResponseForbidden(_("Private-sector agencies do not receive scans and cannot subscribe."))
     errors: dict[str, list[str]] = {}
     form = {"agency": "", "port": "", "origin": "", "min_verdict": Verdict.SUSPECT}
     if request.method == "POST" and request.POST.get("action") == "deactivate":
         try:
             subscription = access.get_subscription_for(request.user, request.POST.get("subscription", ""))
         except Http404:  # another agency's, or a malformed id
-            messages.error(request, "No such subscription.")
+            messages.error(request, _("No such subscription."))
             return redirect("subscription_list")
         if services.subscription_deactivate(user=request.user, subscription=subscription):
-            messages.success(request, f"Subscription {subscription} stopped.")
+            messages.success(request, _("Subscription %(subscription)s stopped.") % {"subscription": subscription})
         return redirect("subscription_list")
     if request.method == "POST":
         form = {k: request.POST.get(k, "").strip() for k in form}
@@ -99,7 +105,7 @@ def subscription_list(request):
         except services.SubscriptionExists as exc:
             errors = {"non_field_errors": [str(exc)]}
         else:
-            messages.success(request, f"Subscribed: {subscription}.")
+            messages.success(request, _("Subscribed: %(subscription)s.") % {"subscription": subscription})
             return redirect("subscription_list")
     return render(
         request,

@@ -5,6 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 import access
@@ -12,7 +14,7 @@ import access
 from .models import Delivery, OutcomeResult, Verdict
 from .services import outcomes as outcome_services
 
-SCANS_PUBLIC_ONLY = access.public_sector_required("Scans are shared with public-sector agencies only.")
+SCANS_PUBLIC_ONLY = access.public_sector_required(gettext_lazy("Scans are shared with public-sector agencies only."))
 
 
 @SCANS_PUBLIC_ONLY
@@ -55,7 +57,7 @@ def scan_detail(request, scan_id):
         membership = None
     if request.method == "POST":
         if not can_record:
-            return HttpResponseForbidden("You may not record this scan's outcome.")
+            return HttpResponseForbidden(_("You may not record this scan's outcome."))
         # Raw form strings: the service reads and checks them, as it does the API's JSON.
         data = {name: request.POST.get(name) for name in outcome_services.FIELDS}
         try:
@@ -63,9 +65,9 @@ def scan_detail(request, scan_id):
         except ValidationError as exc:
             errors = exc.message_dict
         except outcome_services.OutcomeExists:
-            errors["result"] = ["This scan already has an outcome."]
+            errors["result"] = [_("This scan already has an outcome.")]
         else:
-            messages.success(request, "Inspection outcome recorded and signed by your agency.")
+            messages.success(request, _("Inspection outcome recorded and signed by your agency."))
             return redirect("scan_detail", scan_id=scan.pk)
     reader = access.reader_for(request.user)
     delivery = Delivery.objects.filter(scan=scan, agency_id__in=reader.agency_ids).select_related("agency").first()

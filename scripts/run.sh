@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${REDIS_URL:-}" ]; then scripts/bootstrap.sh redis-server; else scripts/bootstrap.sh; fi
+if [ -z "${REDIS_URL:-}" ]; then scripts/bootstrap.sh redis-server gettext; else scripts/bootstrap.sh gettext; fi
 mkdir -p var/log
 PY=.venv/bin/python
 export DJANGO_SETTINGS_MODULE=alliance.settings.local
@@ -47,6 +47,7 @@ if [ -z "${REDIS_URL:-}" ]; then
   fi
 fi
 
+scripts/messages.sh compile  # the .mo catalogues are built, never committed
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
 $PY manage.py seed_demo | tee var/log/seed.log

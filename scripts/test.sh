@@ -4,7 +4,9 @@
 # against them (with real worker, web and browser processes), tear down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh postgresql redis-server chromium openssl docker-compose caddy pgbackrest
+scripts/bootstrap.sh postgresql redis-server chromium openssl gettext docker-compose caddy pgbackrest
+# The compiled catalogues (.mo) are built, never committed.
+scripts/messages.sh compile
 . scripts/services.sh
 export DJANGO_SETTINGS_MODULE=alliance.settings.test
 

@@ -2,7 +2,8 @@
 # `make test-fast`: unit tests on SQLite, no services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh gettext
+scripts/messages.sh compile
 TMP=$(mktemp -d /tmp/alliance-fast.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 export DATABASE_URL="sqlite:///$TMP/fast.sqlite3"

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from stdnum import imo, iso6346
 
 from ports import signing
@@ -127,7 +128,7 @@ def _choice(errors: _Errors, raw: dict, name: str, choices, *, strict: bool, nul
     value = raw.get(name)
     if value is None:
         if not nullable:
-            errors.add(name, "This field is required.")
+            errors.add(name, _("This field is required."))
         return None
     if not strict and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -144,12 +145,14 @@ def _choice(errors: _Errors, raw: dict, name: str, choices, *, strict: bool, nul
 def _text(errors: _Errors, raw: dict, name: str, max_length: int, *, strict: bool) -> str | None:
     value = raw.get(name)
     if not isinstance(value, str) or not value.strip():
-        errors.add(name, "This field is required and may not be blank.")
+        errors.add(name, _("This field is required and may not be blank."))
         return None
     if not strict:
         value = value.strip()
     if len(value) > max_length:
-        errors.add(name, f"At most {max_length} characters (this has {len(value)}).")
+        errors.add(
+            name, _("At most %(limit)s characters (this has %(length)s).") % {"limit": max_length, "length": len(value)}
+        )
         return None
     return value
 
@@ -162,7 +165,7 @@ def _string_list(errors: _Errors, raw: dict, name: str, limit: int) -> list | No
         errors.add(name, "A list is expected.")
         return None
     if len(value) > limit:
-        errors.add(name, f"At most {limit} entries.")
+        errors.add(name, _("At most %(limit)s entries.") % {"limit": limit})
         return None
     return value
 
@@ -178,18 +181,25 @@ def _containers(errors: _Errors, raw: dict, *, strict: bool) -> list[str]:
     out = []
     for value in values:
         if not isinstance(value, str):
-            errors.add("containers", f"{value!r} is not a container number.")
+            errors.add("containers", _("%(value)s is not a container number.") % {"value": repr(value)})
             continue
         normalised = value.replace(" ", "").replace("-", "").upper()
         if not iso6346.is_valid(normalised) or len(normalised) != 11:
-            errors.add("containers", f"{value!r} is not an ISO 6346 container number with a valid check digit.")
+            errors.add(
+                "containers",
+                _("%(value)s is not an ISO 6346 container number with a valid check digit.") % {"value": repr(value)},
+            )
             continue
         if strict and value != normalised:
-            errors.add("containers", f"{value!r} is not normalised: write {normalised!r}.")
+            errors.add(
+                "containers",
+                _("%(value)s is not normalised: write %(normalised)s.")
+                % {"value": repr(value), "normalised": repr(normalised)},
+            )
             continue
         out.append(normalised)
     if strict and len(set(out)) != len(out):
-        errors.add("containers", "Container numbers must not repeat.")
+        errors.add("containers", _("Container numbers must not repeat."))
     return _dedupe(out)
 
 
@@ -200,19 +210,22 @@ def _vessels(errors: _Errors, raw: dict, *, strict: bool) -> list[str]:
     out = []
     for value in values:
         if strict and not isinstance(value, str):
-            errors.add("vessels", f"{value!r}: IMO numbers are 7-digit strings.")
+            errors.add("vessels", _("%(value)s: IMO numbers are 7-digit strings.") % {"value": repr(value)})
             continue
         if not isinstance(value, (str, int)) or isinstance(value, bool):
-            errors.add("vessels", f"{value!r} is not an IMO number.")
+            errors.add("vessels", _("%(value)s is not an IMO number.") % {"value": repr(value)})
             continue
         text = str(value)
         normalised = imo.compact(text) if not strict else text
         if not re.fullmatch(r"\d{7}", normalised) or not imo.is_valid(normalised):
-            errors.add("vessels", f"{value!r} is not an IMO number with a valid check digit (7 digits).")
+            errors.add(
+                "vessels",
+                _("%(value)s is not an IMO number with a valid check digit (7 digits).") % {"value": repr(value)},
+            )
             continue
         out.append(normalised)
     if strict and len(set(out)) != len(out):
-        errors.add("vessels", "IMO numbers must not repeat.")
+        errors.add("vessels", _("IMO numbers must not repeat."))
     return _dedupe(out)
 
 
@@ -221,7 +234,7 @@ def _locode(errors: _Errors, raw: dict, name: str, *, strict: bool) -> str | Non
     if value is None:
         return None
     if not isinstance(value, str):
-        errors.add(name, "A LOCODE (5 characters) or null is expected.")
+        errors.add(name, _("A LOCODE (5 characters) or null is expected."))
         return None
     normalised = value if strict else value.strip().upper()
     error = locode_error(normalised)
@@ -235,7 +248,7 @@ def _time(errors: _Errors, raw: dict, name: str, *, strict: bool, nullable: bool
     value = raw.get(name)
     if value is None:
         if not nullable:
-            errors.add(name, "This field is required.")
+            errors.add(name, _("This field is required."))
         return None
     if not isinstance(value, str):
         errors.add(name, "An RFC 3339 time is expected.")
@@ -293,12 +306,15 @@ def _audience(errors: _Errors, raw: dict, tlp: str | None, *, strict: bool) -> t
         for key in AUDIENCE_KEYS:
             if lists[key] and key not in used:
                 uses = " and ".join(used) if used else "no audience list"
-                errors.add(f"audience.{key}", f"TLP {tlp} uses {uses}; this list must be empty.")
+                errors.add(
+                    f"audience.{key}",
+                    _("TLP %(tlp)s uses %(uses)s; this list must be empty.") % {"tlp": tlp, "uses": uses},
+                )
     if lists["agencies"]:
         found = {a.slug: a for a in Agency.objects.filter(slug__in=lists["agencies"], is_active=True)}
         missing = [s for s in lists["agencies"] if s not in found]
         for slug in missing:
-            errors.add("audience.agencies", f"Unknown agency {slug!r}.")
+            errors.add("audience.agencies", _("Unknown agency %(slug)s.") % {"slug": repr(slug)})
         audience.agencies = [found[s] for s in lists["agencies"] if s in found]
     for code in lists["ports"]:
         error = locode_error(code)
@@ -311,7 +327,7 @@ def _audience(errors: _Errors, raw: dict, tlp: str | None, *, strict: bool) -> t
         }
         for handle in lists["users"]:
             if handle not in found_m:
-                errors.add("audience.users", f"Unknown member handle {handle!r}.")
+                errors.add("audience.users", _("Unknown member handle %(handle)s.") % {"handle": repr(handle)})
         audience.members = [found_m[h] for h in lists["users"] if h in found_m]
     return audience, lists
 
@@ -397,7 +413,7 @@ def validate_practice(raw, *, strict: bool, statuses: tuple[str, ...] = (Documen
     raw_tags = _string_list(errors, raw, "tags", MAX_TAGS)
     for tag in raw_tags or []:
         if not isinstance(tag, str):
-            errors.add("tags", f"{tag!r} is not a tag.")
+            errors.add("tags", _("%(tag)s is not a tag.") % {"tag": repr(tag)})
             continue
         normalised = tag if strict else " ".join(tag.split()).lower()
         if not (1 <= len(normalised) <= MAX_TAG) or not TAG_RE.match(normalised) or normalised != normalised.strip():
@@ -405,7 +421,7 @@ def validate_practice(raw, *, strict: bool, statuses: tuple[str, ...] = (Documen
             continue
         tags.append(normalised)
     if strict and len(set(tags)) != len(tags):
-        errors.add("tags", "Tags must not repeat.")
+        errors.add("tags", _("Tags must not repeat."))
     values = {
         "status": _status(errors, raw, strict=strict, allowed=statuses),
         "title": _text(errors, raw, "title", MAX_TITLE, strict=strict),
@@ -416,7 +432,7 @@ def validate_practice(raw, *, strict: bool, statuses: tuple[str, ...] = (Documen
     audience, lists = _audience(errors, raw, tlp, strict=strict)
     if errors:
         raise ValidationError(dict(errors))
-    audience.ports, _ = _resolve_ports(lists["ports"])
+    audience.ports, _unknown = _resolve_ports(lists["ports"])
     return Validated(fields=values, audience=audience)
 
 

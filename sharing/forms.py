@@ -4,6 +4,7 @@ import re
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ports import signing
 from ports.models import Port
@@ -23,18 +24,20 @@ from .models import (
 
 # The audience picker, in plain words (SPEC section 4).
 TLP_EXPLAINED = {
-    Tlp.CLEAR: "Anyone with an Alliance Exchange account may read it.",
-    Tlp.GREEN: "Every member of every agency in the alliance community, public and private sector.",
-    Tlp.AMBER: "Your agency, the agencies you pick, and every public-sector agency (customs, police, "
-    "port authority) at the ports you pick.",
-    Tlp.AMBER_STRICT: "Your agency and the agencies you pick, nobody else.",
-    Tlp.RED: "You and the members you name, by handle. Nobody else, not even your colleagues.",
+    Tlp.CLEAR: _("Anyone with an Alliance Exchange account may read it."),
+    Tlp.GREEN: _("Every member of every agency in the alliance community, public and private sector."),
+    Tlp.AMBER: _(
+        "Your agency, the agencies you pick, and every public-sector agency (customs, police, "
+        "port authority) at the ports you pick."
+    ),
+    Tlp.AMBER_STRICT: _("Your agency and the agencies you pick, nobody else."),
+    Tlp.RED: _("You and the members you name, by handle. Nobody else, not even your colleagues."),
 }
 # Which picker lists each level uses; the others are hidden and their values dropped.
 AUDIENCE_FIELDS = {"agencies": "audience_agencies", "ports": "audience_ports", "users": "audience_users"}
 IDENTIFIER_TLPS = (Tlp.CLEAR, Tlp.GREEN)
-IDENTIFIER_WARNING = (
-    "Container or vessel numbers in a {tlp} alert reach every member, private operators included, and could "
+IDENTIFIER_WARNING = _(
+    "Container or vessel numbers in a %(tlp)s alert reach every member, private operators included, and could "
     "warn the network behind them. Pick AMBER or stricter, or confirm that these numbers may be shared this widely."
 )
 MAX_DIRECTORY = 1000  # RED recipients offered in the picker; the API directory pages beyond this
@@ -45,16 +48,16 @@ def _split(value: str) -> list[str]:
 
 
 def _blank(choices) -> list[tuple[str, str]]:
-    return [("", "— not given —"), *choices]
+    return [("", _("— not given —")), *choices]
 
 
 class AudienceForm(forms.Form):
     """TLP and the three audience lists, rendered as the audience picker."""
 
-    tlp = forms.ChoiceField(choices=Tlp.choices, widget=forms.RadioSelect, initial=Tlp.AMBER)
-    audience_agencies = forms.MultipleChoiceField(required=False, label="Agencies")
-    audience_ports = forms.MultipleChoiceField(required=False, label="Ports")
-    audience_users = forms.MultipleChoiceField(required=False, label="Members (by handle)")
+    tlp = forms.ChoiceField(choices=Tlp.choices, widget=forms.RadioSelect, initial=Tlp.AMBER, label=_("TLP"))
+    audience_agencies = forms.MultipleChoiceField(required=False, label=_("Agencies"))
+    audience_ports = forms.MultipleChoiceField(required=False, label=_("Ports"))
+    audience_users = forms.MultipleChoiceField(required=False, label=_("Members (by handle)"))
 
     def __init__(self, *args, directory: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -120,24 +123,34 @@ class AudienceForm(forms.Form):
 
 
 class AlertForm(AudienceForm):
-    agency = forms.ChoiceField(required=False, label="Acting agency")
-    title = forms.CharField(max_length=documents.MAX_TITLE)
-    body = forms.CharField(max_length=documents.MAX_ALERT_BODY, widget=forms.Textarea(attrs={"rows": 8}))
-    category = forms.ChoiceField(choices=_blank(Category.choices))
-    severity = forms.ChoiceField(choices=Severity.choices, widget=forms.RadioSelect, initial=Severity.MEDIUM)
-    port = forms.ChoiceField(required=False, label="Port concerned")
-    origin = forms.CharField(required=False, max_length=5, label="Origin (port of loading)")
-    containers = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Container numbers")
-    vessels = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Vessels (IMO numbers)")
+    agency = forms.ChoiceField(required=False, label=_("Acting agency"))
+    title = forms.CharField(max_length=documents.MAX_TITLE, label=_("Title"))
+    body = forms.CharField(
+        max_length=documents.MAX_ALERT_BODY, widget=forms.Textarea(attrs={"rows": 8}), label=_("Body")
+    )
+    category = forms.ChoiceField(choices=_blank(Category.choices), label=_("Category"))
+    severity = forms.ChoiceField(
+        choices=Severity.choices, widget=forms.RadioSelect, initial=Severity.MEDIUM, label=_("Severity")
+    )
+    port = forms.ChoiceField(required=False, label=_("Port concerned"))
+    origin = forms.CharField(required=False, max_length=5, label=_("Origin (port of loading)"))
+    containers = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Container numbers"))
+    vessels = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Vessels (IMO numbers)")
+    )
     valid_until = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        label="Valid until",
+        label=_("Valid until"),
     )
-    source_reliability = forms.ChoiceField(required=False, choices=_blank(SourceReliability.choices))
-    information_reliability = forms.ChoiceField(required=False, choices=_blank(InformationReliability.choices))
-    handling = forms.ChoiceField(required=False, choices=_blank(Handling.choices))
-    confirm_identifiers = forms.BooleanField(required=False, label="Yes, share these numbers at this level")
+    source_reliability = forms.ChoiceField(
+        required=False, choices=_blank(SourceReliability.choices), label=_("Source reliability")
+    )
+    information_reliability = forms.ChoiceField(
+        required=False, choices=_blank(InformationReliability.choices), label=_("Information reliability")
+    )
+    handling = forms.ChoiceField(required=False, choices=_blank(Handling.choices), label=_("Handling"))
+    confirm_identifiers = forms.BooleanField(required=False, label=_("Yes, share these numbers at this level"))
 
     def __init__(self, *args, officer_agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -150,9 +163,9 @@ class AlertForm(AudienceForm):
         tlp = cleaned.get("tlp")
         has_identifiers = bool(_split(cleaned.get("containers")) or _split(cleaned.get("vessels")))
         if tlp in IDENTIFIER_TLPS and has_identifiers:
-            self.identifier_warning = IDENTIFIER_WARNING.format(tlp=tlp)
+            self.identifier_warning = IDENTIFIER_WARNING % {"tlp": tlp}
             if not cleaned.get("confirm_identifiers"):
-                self.add_error("confirm_identifiers", "Confirm, or pick a stricter TLP level.")
+                self.add_error("confirm_identifiers", _("Confirm, or pick a stricter TLP level."))
         return cleaned
 
     def document(self) -> dict:
@@ -212,14 +225,15 @@ class AlertForm(AudienceForm):
 
 
 class PracticeForm(AudienceForm):
-    agency = forms.ChoiceField(required=False, label="Acting agency")
-    title = forms.CharField(max_length=documents.MAX_TITLE)
+    agency = forms.ChoiceField(required=False, label=_("Acting agency"))
+    title = forms.CharField(max_length=documents.MAX_TITLE, label=_("Title"))
     body = forms.CharField(
         max_length=documents.MAX_PRACTICE_BODY,
         widget=forms.Textarea(attrs={"rows": 14}),
-        help_text="Markdown: headings, lists, tables, links, code. HTML and images are removed.",
+        label=_("Body"),
+        help_text=_("Markdown: headings, lists, tables, links, code. HTML and images are removed."),
     )
-    tags = forms.CharField(required=False, help_text="Comma-separated, e.g. reefer, seals, x-ray")
+    tags = forms.CharField(required=False, label=_("Tags"), help_text=_("Comma-separated, e.g. reefer, seals, x-ray"))
 
     def __init__(self, *args, officer_agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -251,11 +265,11 @@ class PracticeForm(AudienceForm):
 
 
 class FeedbackForm(forms.Form):
-    agency = forms.ChoiceField(required=False, label="Reporting agency")
-    outcome = forms.ChoiceField(choices=FeedbackOutcome.choices, widget=forms.RadioSelect)
-    seized_kg = forms.CharField(required=False, label="Seized (kg)")
-    container = forms.CharField(required=False, max_length=13, label="Container")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    agency = forms.ChoiceField(required=False, label=_("Reporting agency"))
+    outcome = forms.ChoiceField(choices=FeedbackOutcome.choices, widget=forms.RadioSelect, label=_("Outcome"))
+    seized_kg = forms.CharField(required=False, label=_("Seized (kg)"))
+    container = forms.CharField(required=False, max_length=13, label=_("Container"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Note"))
 
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -12,14 +12,15 @@ AUDITED_TLP = (Tlp.AMBER_STRICT, Tlp.RED)
 
 
 def full_text(qs: QuerySet, q: str) -> QuerySet:
-    """PostgreSQL full-text search on the GIN-indexed vector; icontains on every word elsewhere (SQLite)."""
+    """PostgreSQL full-text search in English, Dutch, French and German on the GIN-indexed vector
+    (sharing.search); icontains on every word elsewhere (SQLite)."""
     q = (q or "").strip()
     if not q:
         return qs
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery
+        from .search import query
 
-        return qs.filter(search_vector=SearchQuery(q, config="english", search_type="websearch"))
+        return qs.filter(search_vector=query(q))
     for word in q.split()[:8]:
         qs = qs.filter(Q(title__icontains=word) | Q(body__icontains=word))
     return qs

@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import access
@@ -53,7 +55,7 @@ def _officer_required(view):
     @login_required
     def wrapper(request, *args, **kwargs):
         if not _officer_memberships(request.user):
-            return HttpResponseForbidden("Only officers publish alerts and best practices.")
+            return HttpResponseForbidden(_("Only officers publish alerts and best practices."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -164,7 +166,9 @@ def alert_create(request):
         except ValidationError as exc:
             apply_service_errors(form, exc.message_dict)
         else:
-            messages.success(request, f"Alert published and signed by {membership.agency.slug}.")
+            messages.success(
+                request, _("Alert published and signed by %(agency)s.") % {"agency": membership.agency.slug}
+            )
             return redirect("alert_detail", alert_id=alert.pk)
     return _alert_form_page(request, form, status=400)
 
@@ -175,7 +179,7 @@ def alert_edit(request, alert_id):
     alert = access.get_alert_for(request.user, alert_id)  # 404 before anything else
     membership = access.editor_membership(request.user, alert)  # PermissionDenied: 403
     if alert.status == DocumentStatus.WITHDRAWN:
-        messages.error(request, "This alert is withdrawn; it takes no new versions.")
+        messages.error(request, _("This alert is withdrawn; it takes no new versions."))
         return redirect("alert_detail", alert_id=alert.pk)
     directory = access.reader_for(request.user).is_public_sector
     if request.method == "GET":
@@ -188,7 +192,11 @@ def alert_edit(request, alert_id):
         except ValidationError as exc:
             apply_service_errors(form, exc.message_dict)
         else:
-            messages.success(request, f"Version {alert.version} signed by {membership.agency.slug}.")
+            messages.success(
+                request,
+                _("Version %(version)s signed by %(agency)s.")
+                % {"version": alert.version, "agency": membership.agency.slug},
+            )
             return redirect("alert_detail", alert_id=alert.pk)
     return _alert_form_page(request, form, alert=alert, status=400)
 
@@ -201,7 +209,7 @@ def _withdraw(request, obj, sign_version, *, noun: str) -> None:
     except ValidationError as exc:
         messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
     else:
-        messages.success(request, f"{noun} withdrawn (version {obj.version}, signed).")
+        messages.success(request, noun % {"version": obj.version})
 
 
 @login_required
@@ -212,7 +220,7 @@ def alert_withdraw(request, alert_id):
         request,
         alert,
         lambda m, a, data: alert_services.alert_version_create(membership=m, alert=a, data=data),
-        noun="Alert",
+        noun=gettext_lazy("Alert withdrawn (version %(version)s, signed)."),
     )
     return redirect("alert_detail", alert_id=alert.pk)
 
@@ -275,10 +283,10 @@ def alert_version(request, alert_id, version):
     try:
         number = int(version)
     except ValueError:
-        raise Http404("No such version.")
+        raise Http404(_("No such version."))
     row = AlertVersion.objects.filter(alert=alert, version=number).select_related("agency", "key").first()
     if row is None or not access.verified_for(request.user, [row], typ=documents.ALERT_TYP):
-        raise Http404("No such version.")
+        raise Http404(_("No such version."))
     selectors.audit_reads(request.user, [row], object_type="alert", via="version")
     _mark_expiry([row])
     return render(
@@ -300,7 +308,7 @@ def alert_feedback(request, alert_id):
     alert = access.get_alert_for(request.user, alert_id)
     reporters = [m.agency for m in _public_memberships(request.user)]
     if not reporters:
-        return HttpResponseForbidden("Feedback comes from public-sector readers only.")
+        return HttpResponseForbidden(_("Feedback comes from public-sector readers only."))
     form = FeedbackForm(request.POST, agencies=reporters if len(reporters) > 1 else ())
     if form.is_valid():
         try:
@@ -309,7 +317,7 @@ def alert_feedback(request, alert_id):
         except ValidationError as exc:
             apply_service_errors(form, exc.message_dict)
         else:
-            messages.success(request, f"Feedback recorded; {alert.agency.slug} has been told.")
+            messages.success(request, _("Feedback recorded; %(agency)s has been told.") % {"agency": alert.agency.slug})
             return redirect(f"{alert.get_absolute_url()}#feedback")
     # The page shown again with the errors is the alert itself: an audited read.
     selectors.audit_reads(request.user, [alert], object_type="alert", via="feedback")
@@ -374,7 +382,7 @@ def practice_edit(request, practice_id):
     practice = access.get_practice_for(request.user, practice_id)  # 404 before anything else
     membership = access.editor_membership(request.user, practice)  # PermissionDenied: 403
     if practice.status == DocumentStatus.WITHDRAWN:
-        messages.error(request, "This best practice is withdrawn; it takes no new versions.")
+        messages.error(request, _("This best practice is withdrawn; it takes no new versions."))
         return redirect("practice_detail", practice_id=practice.pk)
     agencies = [membership.agency]
     directory = access.reader_for(request.user).is_public_sector
@@ -392,7 +400,11 @@ def practice_edit(request, practice_id):
             except ValidationError as exc:
                 apply_service_errors(form, exc.message_dict)
             else:
-                messages.success(request, f"Version {practice.version} signed by {membership.agency.slug}.")
+                messages.success(
+                    request,
+                    _("Version %(version)s signed by %(agency)s.")
+                    % {"version": practice.version, "agency": membership.agency.slug},
+                )
                 return redirect("practice_detail", practice_id=practice.pk)
     # The edit form shows the practice (GET, or again after an error): an audited read.
     selectors.audit_reads(request.user, [practice], object_type="practice", via="edit")
@@ -412,7 +424,7 @@ def practice_withdraw(request, practice_id):
         request,
         practice,
         lambda m, p, data: practice_services.practice_version_create(membership=m, practice=p, data=data),
-        noun="Best practice",
+        noun=gettext_lazy("Best practice withdrawn (version %(version)s, signed)."),
     )
     return redirect("practice_detail", practice_id=practice.pk)
 
@@ -435,6 +447,8 @@ def practice_create(request):
             except ValidationError as exc:
                 apply_service_errors(form, exc.message_dict)
             else:
-                messages.success(request, f"Best practice published and signed by {membership.agency.slug}.")
+                messages.success(
+                    request, _("Best practice published and signed by %(agency)s.") % {"agency": membership.agency.slug}
+                )
                 return redirect("practice_detail", practice_id=practice.pk)
     return render(request, "sharing/practices/form.html", {"form": form, "picker": form.picker()}, status=status)

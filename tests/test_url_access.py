@@ -45,6 +45,8 @@ CLASSES = {
     "jwks": PUBLIC,
     "login": PUBLIC,
     "logout": PUBLIC,
+    "set_language": PUBLIC,
+    "javascript-catalog": PUBLIC,
     "home": LOGIN,
     "totp_setup": LOGIN,
     "totp_verify": LOGIN,

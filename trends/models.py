@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from ports.models import Agency, Port
 from scans.models import Verdict
@@ -158,20 +159,20 @@ class Measure(models.Model):
 
 
 class FlagStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    CONFIRMED = "confirmed", "Confirmed"
-    DISMISSED = "dismissed", "Dismissed"
+    OPEN = "open", _("Open")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")
 
 
 class Confidence(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
 
 
 class TighteningSource(models.TextChoices):
-    MEASURE = "measure", "Declared measure"
-    CHANGEPOINT = "changepoint", "Change point in scan intensity"
+    MEASURE = "measure", _("Declared measure")
+    CHANGEPOINT = "changepoint", _("Change point in scan intensity")
 
 
 class DisplacementFlag(models.Model):

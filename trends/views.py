@@ -14,6 +14,8 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import access
 from access import get_flag_for
@@ -23,11 +25,11 @@ from . import export, selectors
 from .models import FlagStatus, TighteningSource
 from .services.statistics import officer_ports
 
-BUCKETS = [("day", "Day"), ("week", "Week"), ("month", "Month")]
+BUCKETS = [("day", gettext_lazy("Day")), ("week", gettext_lazy("Week")), ("month", gettext_lazy("Month"))]
 DEFAULT_PERIOD = timedelta(days=364)
 
 
-TRENDS_PUBLIC_ONLY = access.public_sector_required("Trends are shared with public-sector agencies only.")
+TRENDS_PUBLIC_ONLY = access.public_sector_required(gettext_lazy("Trends are shared with public-sector agencies only."))
 
 
 def _parse_date(value: str) -> date | None:
@@ -130,6 +132,6 @@ def flag_detail(request, flag_id):
             "seized": selectors.flag_seized_for(request.user, flag),
             "measure": measure,
             "can_decide": reader.is_liaison,
-            "decisions": [(FlagStatus.CONFIRMED, "Confirm"), (FlagStatus.DISMISSED, "Dismiss")],
+            "decisions": [(FlagStatus.CONFIRMED, _("Confirm")), (FlagStatus.DISMISSED, _("Dismiss"))],
         },
     )

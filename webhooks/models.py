@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ports.models import Agency, Membership
 from scans.models import Delivery
@@ -34,11 +35,11 @@ class Endpoint(models.Model):
 
 
 class State(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed, will retry"
-    DEAD = "dead", "Dead letter"
-    DROPPED = "dropped", "Dropped (no longer readable, or endpoint removed)"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed, will retry")
+    DEAD = "dead", _("Dead letter")
+    DROPPED = "dropped", _("Dropped (no longer readable, or endpoint removed)")
 
 
 class WebhookDelivery(models.Model):

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 import access
@@ -19,7 +20,7 @@ def _public_admin_required(view):
     @verified_admin_required
     def wrapper(request, *args, **kwargs):
         if not access.webhook_admin_agency_ids(request.user):
-            return HttpResponseForbidden("Private-sector agencies never receive scans, so they have no webhooks.")
+            return HttpResponseForbidden(_("Private-sector agencies never receive scans, so they have no webhooks."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -42,7 +43,7 @@ def webhook_list(request):
         except ValidationError as exc:
             errors = exc.message_dict
         else:
-            messages.success(request, f"Webhook {endpoint.url} registered.")
+            messages.success(request, _("Webhook %(url)s registered.") % {"url": endpoint.url})
             return redirect("webhook_list")
     agencies = [m.agency for m in access.memberships_with_role(request.user, Role.ADMIN, public_only=True)]
     return render(
@@ -65,7 +66,7 @@ def webhook_list(request):
 def webhook_delete(request, endpoint_id):
     endpoint = access.get_endpoint_for(request.user, endpoint_id)
     services.endpoint_remove(endpoint=endpoint, actor=request.user)
-    messages.success(request, f"Webhook {endpoint.url} removed; nothing more is sent there.")
+    messages.success(request, _("Webhook %(url)s removed; nothing more is sent there.") % {"url": endpoint.url})
     return redirect("webhook_list")
 
 
@@ -78,5 +79,9 @@ def webhook_replay(request, attempt_id):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Delivery {attempt.delivery_id} queued again for {attempt.endpoint.url}.")
+        messages.success(
+            request,
+            _("Delivery %(delivery)s queued again for %(url)s.")
+            % {"delivery": attempt.delivery_id, "url": attempt.endpoint.url},
+        )
     return redirect("webhook_list")

@@ -7,6 +7,7 @@ import environ
 from environ.fileaware_mapping import FileAwareMapping
 
 from alliance import logs
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -80,6 +81,10 @@ MIDDLEWARE = [
     "alliance.middleware.RejectNulQueryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the `django_language` cookie set by the switcher (`set_language`), else the
+    # browser's Accept-Language. A member's stored preference, once the account page keeps one, is
+    # activated by a middleware placed after AuthenticationMiddleware (it calls translation.activate).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -187,9 +192,16 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 
 OTP_TOTP_ISSUER = "Alliance Exchange"
 
+# The portal speaks English, Dutch, French and German (SPEC section 8); dates and numbers follow
+# the language (Django's per-language formats). Catalogues live in locale/ and are compiled by
+# `make run` and `make test` (the .mo files are not committed).
 LANGUAGE_CODE = "en-gb"
-# The languages a member may choose on the account page (the choice list is read from here).
-LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("fr", "Français"), ("de", "Deutsch")]
+LANGUAGES = [("en-gb", _("English")), ("nl", _("Dutch")), ("fr", _("French")), ("de", _("German"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["alliance.formats"]  # only where Django's own formats do not suit (24-hour clock in English)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ports.models import Agency, Membership, Port
 
@@ -13,10 +14,10 @@ __all__ = ["DeliveryReason", "Delivery", "Subscription"]
 
 
 class DeliveryReason(models.TextChoices):
-    PORT = "port", "Scanned at your port"
-    ROUTE = "route", "Bound for your port"
-    SUBSCRIPTION = "subscription", "Matches your subscription"
-    SHARED = "shared", "Shared with you"
+    PORT = "port", _("Scanned at your port")
+    ROUTE = "route", _("Bound for your port")
+    SUBSCRIPTION = "subscription", _("Matches your subscription")
+    SHARED = "shared", _("Shared with you")
 
 
 class Delivery(models.Model):

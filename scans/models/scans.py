@@ -4,6 +4,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase
 
 from ports.models import Agency, Port, ScannerNode, SigningKey
@@ -23,10 +24,10 @@ __all__ = [
 
 
 class Verdict(models.TextChoices):
-    CLEAR = "clear", "Clear"
-    INCONCLUSIVE = "inconclusive", "Inconclusive"
-    SUSPECT = "suspect", "Suspect"
-    POSITIVE = "positive", "Positive"
+    CLEAR = "clear", _("Clear")
+    INCONCLUSIVE = "inconclusive", _("Inconclusive")
+    SUSPECT = "suspect", _("Suspect")
+    POSITIVE = "positive", _("Positive")
 
 
 # Order used by subscriptions' minimum verdict.
@@ -34,20 +35,20 @@ VERDICT_RANK: dict[str, int] = {Verdict.CLEAR: 0, Verdict.INCONCLUSIVE: 1, Verdi
 
 
 class Mode(models.TextChoices):
-    IMPORT = "import", "Import"
-    EXPORT = "export", "Export"
-    TRANSSHIPMENT = "transshipment", "Transshipment"
+    IMPORT = "import", _("Import")
+    EXPORT = "export", _("Export")
+    TRANSSHIPMENT = "transshipment", _("Transshipment")
 
 
 class Anomaly(models.TextChoices):
-    ORGANIC_DENSITY = "organic_density", "Organic density"
-    HIDDEN_COMPARTMENT = "hidden_compartment", "Hidden compartment"
-    RIP_ON_BAG = "rip_on_bag", "Rip-on bag"
-    MODIFIED_STRUCTURE = "modified_structure", "Modified structure"
-    REEFER_UNIT = "reefer_unit", "Reefer unit"
-    SEAL_MISMATCH = "seal_mismatch", "Seal mismatch"
-    CARGO_SUBSTITUTION = "cargo_substitution", "Cargo substitution"
-    DOOR_AREA_LOAD = "door_area_load", "Door-area load"
+    ORGANIC_DENSITY = "organic_density", _("Organic density")
+    HIDDEN_COMPARTMENT = "hidden_compartment", _("Hidden compartment")
+    RIP_ON_BAG = "rip_on_bag", _("Rip-on bag")
+    MODIFIED_STRUCTURE = "modified_structure", _("Modified structure")
+    REEFER_UNIT = "reefer_unit", _("Reefer unit")
+    SEAL_MISMATCH = "seal_mismatch", _("Seal mismatch")
+    CARGO_SUBSTITUTION = "cargo_substitution", _("Cargo substitution")
+    DOOR_AREA_LOAD = "door_area_load", _("Door-area load")
 
 
 class Scan(models.Model):
@@ -159,8 +160,8 @@ class NodeCounter(models.Model):
 
 
 class OutcomeResult(models.TextChoices):
-    NEGATIVE = "negative", "Negative"
-    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", _("Negative")
+    POSITIVE = "positive", _("Positive")
 
 
 class InspectionOutcome(models.Model):

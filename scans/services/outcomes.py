@@ -5,6 +5,7 @@ import uuid
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from alliance import hooks
 from ports import audit, signing
@@ -88,9 +89,9 @@ def outcome_clean(data) -> dict:
             seized, minimum=0, maximum=MAX_SEIZED_KG, strings=True, what="A number of kilograms"
         )
         if problem:
-            errors["seized_kg"] = ["Kilograms cannot be negative." if problem.startswith("At least") else problem]
+            errors["seized_kg"] = [_("Kilograms cannot be negative.") if problem.startswith("At least") else problem]
         elif result == OutcomeResult.NEGATIVE and seized:
-            errors["seized_kg"] = ["A negative inspection seizes nothing."]
+            errors["seized_kg"] = [_("A negative inspection seizes nothing.")]
     else:
         seized = None
     texts = {}

@@ -14,6 +14,7 @@ import uuid
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from ports.models import Agency, Membership, Port, SigningKey
 
@@ -50,37 +51,37 @@ class Tlp(models.TextChoices):
 
 
 class DocumentStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    ACTIVE = "active", _("Active")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 class Category(models.TextChoices):
-    RIP_ON_RIP_OFF = "rip_on_rip_off", "Rip-on/rip-off"
-    CONCEALMENT_IN_GOODS = "concealment_in_goods", "Concealment in goods"
-    CONCEALMENT_IN_STRUCTURE = "concealment_in_structure", "Concealment in the container structure"
-    REEFER_UNIT = "reefer_unit", "Reefer unit"
-    SEAL_TAMPERING = "seal_tampering", "Seal tampering"
-    CONTAINER_NUMBER_CLONING = "container_number_cloning", "Container number cloning"
-    INSIDER_CORRUPTION = "insider_corruption", "Insider corruption"
-    PIN_CODE_THEFT = "pin_code_theft", "PIN code theft"
-    EXTRACTION_TEAM = "extraction_team", "Extraction team"
-    TRANSSHIPMENT_ABUSE = "transshipment_abuse", "Transshipment abuse"
-    PRECURSOR_CHEMICALS = "precursor_chemicals", "Precursor chemicals"
-    HULL_CONCEALMENT = "hull_concealment", "Hull concealment"
-    SEA_DROP_OFF = "sea_drop_off", "Sea drop-off"
-    CHEMICAL_CONCEALMENT = "chemical_concealment", "Chemical concealment"
-    FRONT_COMPANY = "front_company", "Front company"
-    PERIMETER_INTRUSION = "perimeter_intrusion", "Perimeter intrusion"
-    INTIMIDATION_VIOLENCE = "intimidation_violence", "Intimidation and violence"
-    IT_SYSTEM_COMPROMISE = "it_system_compromise", "IT system compromise"
-    OTHER = "other", "Other"
+    RIP_ON_RIP_OFF = "rip_on_rip_off", _("Rip-on/rip-off")
+    CONCEALMENT_IN_GOODS = "concealment_in_goods", _("Concealment in goods")
+    CONCEALMENT_IN_STRUCTURE = "concealment_in_structure", _("Concealment in the container structure")
+    REEFER_UNIT = "reefer_unit", _("Reefer unit")
+    SEAL_TAMPERING = "seal_tampering", _("Seal tampering")
+    CONTAINER_NUMBER_CLONING = "container_number_cloning", _("Container number cloning")
+    INSIDER_CORRUPTION = "insider_corruption", _("Insider corruption")
+    PIN_CODE_THEFT = "pin_code_theft", _("PIN code theft")
+    EXTRACTION_TEAM = "extraction_team", _("Extraction team")
+    TRANSSHIPMENT_ABUSE = "transshipment_abuse", _("Transshipment abuse")
+    PRECURSOR_CHEMICALS = "precursor_chemicals", _("Precursor chemicals")
+    HULL_CONCEALMENT = "hull_concealment", _("Hull concealment")
+    SEA_DROP_OFF = "sea_drop_off", _("Sea drop-off")
+    CHEMICAL_CONCEALMENT = "chemical_concealment", _("Chemical concealment")
+    FRONT_COMPANY = "front_company", _("Front company")
+    PERIMETER_INTRUSION = "perimeter_intrusion", _("Perimeter intrusion")
+    INTIMIDATION_VIOLENCE = "intimidation_violence", _("Intimidation and violence")
+    IT_SYSTEM_COMPROMISE = "it_system_compromise", _("IT system compromise")
+    OTHER = "other", _("Other")
 
 
 # One line each: shown in the alert form and in the OpenAPI schema.
@@ -117,26 +118,26 @@ CATEGORY_DEFINITIONS: dict[str, str] = {
 class SourceReliability(models.TextChoices):
     """Europol's 4x4 evaluation: how reliable the source is."""
 
-    A = "A", "A: no doubt about authenticity, trustworthiness and competence"
-    B = "B", "B: source has in most cases proved reliable"
-    C = "C", "C: source has in most cases proved unreliable"
-    X = "X", "X: reliability cannot be assessed"
+    A = "A", _("A: no doubt about authenticity, trustworthiness and competence")
+    B = "B", _("B: source has in most cases proved reliable")
+    C = "C", _("C: source has in most cases proved unreliable")
+    X = "X", _("X: reliability cannot be assessed")
 
 
 class InformationReliability(models.TextChoices):
     """Europol's 4x4 evaluation: how reliable the information is (a code, written as a string)."""
 
-    ONE = "1", "1: known to be true without reservation"
-    TWO = "2", "2: known personally to the source but not to the official passing it on"
-    THREE = "3", "3: not known personally to the source but corroborated"
-    FOUR = "4", "4: cannot be judged"
+    ONE = "1", _("1: known to be true without reservation")
+    TWO = "2", _("2: known personally to the source but not to the official passing it on")
+    THREE = "3", _("3: not known personally to the source but corroborated")
+    FOUR = "4", _("4: cannot be judged")
 
 
 class Handling(models.TextChoices):
-    H0 = "H0", "H0: may be shared further under the TLP label"
-    H1 = "H1", "H1: not to be used as evidence in judicial proceedings without the owner's permission"
-    H2 = "H2", "H2: never leaves the portal: no export, feed or webhook"
-    H3 = "H3", "H3: never leaves the portal; restrictions set by the owner apply"
+    H0 = "H0", _("H0: may be shared further under the TLP label")
+    H1 = "H1", _("H1: not to be used as evidence in judicial proceedings without the owner's permission")
+    H2 = "H2", _("H2: never leaves the portal: no export, feed or webhook")
+    H3 = "H3", _("H3: never leaves the portal; restrictions set by the owner apply")
 
 
 def _choices_check(field: str, choices, name: str, nullable: bool = False) -> models.CheckConstraint:
@@ -245,9 +246,9 @@ class AlertVersion(AlertFields):
 
 
 class GrantKind(models.TextChoices):
-    AGENCY = "agency", "Agency named in audience.agencies"
-    PORT = "port", "Port named in audience.ports"
-    USER = "user", "Member named in audience.users"
+    AGENCY = "agency", _("Agency named in audience.agencies")
+    PORT = "port", _("Port named in audience.ports")
+    USER = "user", _("Member named in audience.users")
 
 
 def _grant_constraints(prefix: str) -> list[models.BaseConstraint]:
@@ -300,8 +301,8 @@ class AlertGrant(GrantFields):
 
 
 class IdentifierKind(models.TextChoices):
-    CONTAINER = "container", "Container (ISO 6346)"
-    VESSEL = "vessel", "Vessel (IMO)"
+    CONTAINER = "container", _("Container (ISO 6346)")
+    VESSEL = "vessel", _("Vessel (IMO)")
 
 
 class AlertIdentifier(models.Model):

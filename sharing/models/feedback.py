@@ -9,6 +9,7 @@ one place that rule lives.
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from stdnum import iso6346
 
 from ports.models import Agency, Membership
@@ -19,10 +20,10 @@ __all__ = ["Feedback", "FeedbackOutcome", "validate_container"]
 
 
 class FeedbackOutcome(models.TextChoices):
-    CHECKED_NEGATIVE = "checked_negative", "Checked: nothing found"
-    CHECKED_POSITIVE = "checked_positive", "Checked: confirmed"
-    SEIZED = "seized", "Seized"
-    NOT_APPLICABLE = "not_applicable", "Not applicable to us"
+    CHECKED_NEGATIVE = "checked_negative", _("Checked: nothing found")
+    CHECKED_POSITIVE = "checked_positive", _("Checked: confirmed")
+    SEIZED = "seized", _("Seized")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable to us")
 
 
 def validate_container(value: str) -> None:

@@ -1,8 +1,10 @@
 """Feedback on alerts (SPEC section 3): a public-sector reader reports what they did with an alert."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from notifications.services import notify
 from ports import audit
@@ -37,9 +39,9 @@ def _clean(data) -> dict:
             seized_kg, minimum=0, maximum=MAX_KG, strings=True, what="A number of kilograms"
         )
         if problem:
-            errors["seized_kg"] = ["Kilograms cannot be negative." if problem.startswith("At least") else problem]
+            errors["seized_kg"] = [_("Kilograms cannot be negative.") if problem.startswith("At least") else problem]
         elif outcome != FeedbackOutcome.SEIZED:
-            errors["seized_kg"] = ["Kilograms go with the outcome 'seized' only."]
+            errors["seized_kg"] = [_("Kilograms go with the outcome 'seized' only.")]
     container, problem = clean_text(data.get("container"), max_length=MAX_CONTAINER)
     if problem and "container" not in errors:
         errors["container"] = [problem if problem != "Text is expected." else "A container number is expected."]
@@ -53,7 +55,9 @@ def _clean(data) -> dict:
 
 
 def _notice_subject(feedback: Feedback) -> str:
-    what = dict(FeedbackOutcome.choices)[feedback.outcome]
+    # Stored notices are written in the portal's language, whatever the sender's page language is.
+    with translation.override(settings.LANGUAGE_CODE):
+        what = str(dict(FeedbackOutcome.choices)[feedback.outcome])
     if feedback.seized_kg is not None:
         what = f"{what} {feedback.seized_kg:g} kg"
     return f"Feedback from {feedback.agency.slug} on your alert: {what}"
@@ -67,7 +71,7 @@ def feedback_submit(*, membership: Membership, alert: Alert, data: dict) -> Feed
     cannot read answers 404 before the body is looked at.
     """
     if membership.agency_sector != Sector.PUBLIC or not membership.is_active:
-        raise ValidationError({"agency": ["Feedback comes from public-sector readers only."]})
+        raise ValidationError({"agency": [_("Feedback comes from public-sector readers only.")]})
     values = _clean(data)
     feedback = Feedback(
         alert=alert,

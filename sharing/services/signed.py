@@ -101,15 +101,9 @@ def _replace_grants(kind: Kind, head, v: Validated) -> None:
 def _update_search(kind: Kind, head) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite searches with icontains
-    from django.contrib.postgres.search import SearchVector
-    from django.db.models.expressions import CombinedExpression
+    from sharing.search import document_vector
 
-    weights = ("A", "B", "C")
-    vector: SearchVector | CombinedExpression | None = None
-    for index, name in enumerate(kind.search_fields):
-        part = SearchVector(name, weight=weights[min(index, 2)], config="english")
-        vector = part if vector is None else vector + part
-    kind.model.objects.filter(pk=head.pk).update(search_vector=vector)
+    kind.model.objects.filter(pk=head.pk).update(search_vector=document_vector(kind.search_fields))
 
 
 def _store(kind: Kind, *, head, doc: dict, v: Validated, membership: Membership, key: SigningKey, jws: str, created_at):

@@ -3,6 +3,11 @@
    and confirmation before a withdrawal. No inline script (strict CSP); works without JS too. */
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (jsi18n, loaded by base.html) defines gettext and interpolate.
+  var gettext = window.gettext || function (msgid) { return msgid; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (match) { return String(obj[match.slice(2, -2)]); });
+  };
 
   function chosenTlp(form) {
     var checked = form.querySelector('input[name="tlp"]:checked');
@@ -35,9 +40,8 @@
     box.hidden = !(has && wide);
     var text = document.getElementById("identifier-warning-text");
     if (text && wide) {
-      text.textContent = "Container or vessel numbers in a " + tlp + " alert reach every member, private " +
-        "operators included, and could warn the network behind them. Pick AMBER or stricter, or confirm " +
-        "that these numbers may be shared this widely.";
+      text.textContent = interpolate(gettext(
+        "Container or vessel numbers in a %(tlp)s alert reach every member, private operators included, and could warn the network behind them. Pick AMBER or stricter, or confirm that these numbers may be shared this widely."), {tlp: tlp}, true);
     }
   }
 

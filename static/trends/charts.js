@@ -6,6 +6,19 @@
   var PALETTE = ["#0b3c7d", "#d1495b", "#2a9d8f", "#e9a23b", "#6a4c93", "#00798c", "#8d6e63", "#5c7cfa",
     "#c05299", "#4f772d"];
   var MASK = "<3";
+  // Django's JavaScript catalogue (jsi18n, loaded by base.html before this file) translates; numbers
+  // follow the page's language (the lang attribute Django sets from the active language).
+  var LOCALE = document.documentElement.lang || "en-GB";
+  var gettext = window.gettext || function (msgid) { return msgid; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var pgettext = window.pgettext || function (context, msgid) { return msgid; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (match) { return String(obj[match.slice(2, -2)]); });
+  };
+  /** A translated message with %(name)s placeholders filled in. */
+  function fmt(message, values) {
+    return interpolate(message, values, true);
+  }
 
   /** A count from the API as a number, or null when it is masked ("<3") or absent. */
   function num(v) {
@@ -19,18 +32,18 @@
   function fmtInt(v) {
     if (isMasked(v)) return MASK;
     if (v === null || v === undefined) return "–";
-    return Math.round(v).toLocaleString("en-GB");
+    return Math.round(v).toLocaleString(LOCALE);
   }
 
   function fmtKg(v) {
     if (v === null || v === undefined) return "–";
-    if (v >= 10000) return (v / 1000).toLocaleString("en-GB", {maximumFractionDigits: 1}) + " t";
-    return v.toLocaleString("en-GB", {maximumFractionDigits: 1}) + " kg";
+    if (v >= 10000) return (v / 1000).toLocaleString(LOCALE, {maximumFractionDigits: 1}) + " t";
+    return v.toLocaleString(LOCALE, {maximumFractionDigits: 1}) + " kg";
   }
 
   function fmtPct(v, digits) {
     if (v === null || v === undefined || !isFinite(v)) return "–";
-    return (v * 100).toLocaleString("en-GB", {maximumFractionDigits: digits === undefined ? 1 : digits}) + " %";
+    return (v * 100).toLocaleString(LOCALE, {maximumFractionDigits: digits === undefined ? 1 : digits}) + " %";
   }
 
   function csrfToken() {
@@ -62,7 +75,7 @@
 
   /** A readable message from an API error body ({code, errors}). */
   function errorText(err) {
-    if (!err || !err.body) return "The request failed.";
+    if (!err || !err.body) return gettext("The request failed.");
     var errors = err.body.errors || {};
     var parts = Object.keys(errors).map(function (k) {
       var v = errors[k];
@@ -99,6 +112,7 @@
 
   setDefaults();
   window.TrendCharts = {
+    gettext: gettext, ngettext: ngettext, pgettext: pgettext, fmt: fmt, LOCALE: LOCALE,
     MASK: MASK, num: num, isMasked: isMasked, fmtInt: fmtInt, fmtKg: fmtKg, fmtPct: fmtPct,
     api: api, errorText: errorText, color: color, el: el, csrfToken: csrfToken
   };

@@ -9,8 +9,14 @@
 
   var SVGNS = "http://www.w3.org/2000/svg";
   var TOP_PORTS = 8; // lines per chart; the rest are summed into "other ports"
-  var HUB_LABELS = {north_west: "North-West", north_east: "North-East", south_east: "South-East",
-    southern: "Southern", south_west: "South-West"};
+  var HUB_LABELS = {north_west: T.pgettext("hub", "North-West"), north_east: T.pgettext("hub", "North-East"),
+    south_east: T.pgettext("hub", "South-East"), southern: T.pgettext("hub", "Southern"),
+    south_west: T.pgettext("hub", "South-West")};
+  var STATUS_LABELS = {open: T.pgettext("flag status", "Open"), confirmed: T.pgettext("flag status", "Confirmed"),
+    dismissed: T.pgettext("flag status", "Dismissed")};
+  var CONFIDENCE_LABELS = {low: T.pgettext("confidence", "Low"), medium: T.pgettext("confidence", "Medium"),
+    high: T.pgettext("confidence", "High")};
+  var BUCKET_LABELS = {day: T.gettext("days"), week: T.gettext("weeks"), month: T.gettext("months")};
   var statusEl = document.getElementById("trend-status");
   var ports = JSON.parse(document.getElementById("ports-data").textContent);
   var portsByCode = {};
@@ -113,7 +119,7 @@
       };
     });
     if (split.rest.length) {
-      scanSets.push({label: "other ports (" + split.rest.length + ")", data: sumSeries(split.rest, "scans"),
+      scanSets.push({label: T.fmt(T.gettext("other ports (%(count)s)"), {count: split.rest.length}), data: sumSeries(split.rest, "scans"),
         borderColor: "#9aa3b5", backgroundColor: "#9aa3b5", borderDash: [4, 3], borderWidth: 1.5, pointRadius: 0});
     }
     draw("chart-scans", {type: "line", data: {labels: labels, datasets: scanSets}, options: lineOptions(T.fmtInt)});
@@ -163,9 +169,9 @@
       data: {
         labels: mixPorts.map(function (e) { return e.port.port; }),
         datasets: [
-          {label: "clear or inconclusive", data: mix.clear, backgroundColor: "#cdd5e3", tooltipKey: "clear"},
-          {label: "suspect", data: mix.suspect, backgroundColor: "#e9a23b", tooltipKey: "suspect"},
-          {label: "positive", data: mix.positive, backgroundColor: "#d1495b", tooltipKey: "positive"}
+          {label: T.gettext("clear or inconclusive"), data: mix.clear, backgroundColor: "#cdd5e3", tooltipKey: "clear"},
+          {label: T.pgettext("verdict", "suspect"), data: mix.suspect, backgroundColor: "#e9a23b", tooltipKey: "suspect"},
+          {label: T.pgettext("verdict", "positive"), data: mix.positive, backgroundColor: "#d1495b", tooltipKey: "positive"}
         ]
       },
       options: {
@@ -247,13 +253,13 @@
     var boxHeight = INSET_BOX.width * view.height / width;
     views[0].obstacles = [{x: INSET_BOX.x, y: INSET_BOX.y, w: INSET_BOX.width, h: boxHeight}];
     var nested = svg("svg", {"class": "inset", x: INSET_BOX.x, y: INSET_BOX.y, width: INSET_BOX.width,
-      height: boxHeight.toFixed(1), viewBox: "0 0 " + width + " " + view.height, "aria-label": "North Sea ports, enlarged"});
+      height: boxHeight.toFixed(1), viewBox: "0 0 " + width + " " + view.height, "aria-label": T.gettext("North Sea ports, enlarged")});
     nested.appendChild(svg("rect", {"class": "inset-sea", x: 0, y: 0, width: width, height: view.height}));
     ["graticule", "land", "ports", "flags"].forEach(function (name) {
       view.groups[name] = nested.appendChild(svg("g", {"class": name}));
     });
     nested.appendChild(svg("rect", {"class": "inset-frame", x: 1, y: 1, width: width - 2, height: view.height - 2}));
-    nested.appendChild(svg("text", {"class": "inset-title", x: 14, y: view.height - 14}, "North Sea ports"));
+    nested.appendChild(svg("text", {"class": "inset-title", x: 14, y: view.height - 14}, T.gettext("North Sea ports")));
     // Where the inset sits on the main map.
     var m = views[0], tl = m.project(INSET.west, INSET.north), br = m.project(INSET.east, INSET.south);
     document.getElementById("map-graticule").parentNode.insertBefore(
@@ -324,8 +330,9 @@
       var node = svg("g", {"class": "port hub-" + p.hub + (flagged[p.locode] ? " is-flagged" : "") +
         (volume[p.locode] ? " has-data" : ""), "data-port": p.locode});
       node.appendChild(svg("title", {}, p.name + " (" + p.locode + ") · " + (HUB_LABELS[p.hub] || "") +
-        (volume[p.locode] !== undefined ? " · " + T.fmtInt(volume[p.locode]) + " scans shown" : "") +
-        (measured[p.locode] ? " · " + measured[p.locode] + " declared measure(s)" : "")));
+        (volume[p.locode] !== undefined ? " · " + T.fmt(T.gettext("%(count)s scans shown"), {count: T.fmtInt(volume[p.locode])}) : "") +
+        (measured[p.locode] ? " · " + T.fmt(T.ngettext("%(count)s declared measure", "%(count)s declared measures",
+          measured[p.locode]), {count: measured[p.locode]}) : "")));
       if (measured[p.locode]) {
         // A dashed ring: this port declared a tightening in force for the filters.
         node.appendChild(svg("circle", {"class": "measure-ring", cx: xy[0].toFixed(1), cy: xy[1].toFixed(1),
@@ -382,7 +389,7 @@
         " " + e0[0].toFixed(1) + "," + e0[1].toFixed(1);
       var link = svg("g", {"class": "flag-arrow status-" + f.status + " confidence-" + f.confidence +
         (u > 1 ? " in-inset" : ""), "data-flag-id": f.id, tabindex: "0", role: "link",
-        "aria-label": "Flag " + f.from_port + " to " + f.to_port + " on " + f.origin});
+        "aria-label": T.fmt(T.gettext("Flag %(from)s to %(to)s on %(origin)s"), {from: f.from_port, to: f.to_port, origin: f.origin})});
       link.appendChild(svg("title", {}, f.from_port + " → " + f.to_port + " · origin " + f.origin + " · WDQ " +
         f.wdq.toFixed(2) + " · " + f.confidence + " confidence · " + f.status));
       link.appendChild(svg("path", {"class": "flag-hit", d: d}));
@@ -417,7 +424,7 @@
     tbody.textContent = "";
     if (!flags.length) {
       var tr = T.el("tr", {"class": "empty"});
-      tr.appendChild(T.el("td", {colspan: "5", "class": "muted"}, "No displacement flag for these filters."));
+      tr.appendChild(T.el("td", {colspan: "5", "class": "muted"}, T.gettext("No displacement flag for these filters.")));
       tbody.appendChild(tr);
       return;
     }
@@ -429,10 +436,10 @@
       tr.appendChild(T.el("td", {"class": "mono"}, f.origin));
       tr.appendChild(T.el("td", {"class": "num"}, f.wdq.toFixed(2)));
       var conf = T.el("td");
-      conf.appendChild(pill(f.confidence, "confidence-" + f.confidence));
+      conf.appendChild(pill(CONFIDENCE_LABELS[f.confidence] || f.confidence, "confidence-" + f.confidence));
       tr.appendChild(conf);
       var st = T.el("td");
-      st.appendChild(pill(f.status, "flagstatus-" + f.status));
+      st.appendChild(pill(STATUS_LABELS[f.status] || f.status, "flagstatus-" + f.status));
       tr.appendChild(st);
       tr.addEventListener("click", function (e) {
         if (e.target.tagName !== "A") window.location.href = flagUrl(f.id);
@@ -506,7 +513,7 @@
     tbody.textContent = "";
     if (!measures.length) {
       var tr = T.el("tr", {"class": "empty"});
-      tr.appendChild(T.el("td", {colspan: "5", "class": "muted"}, "No declared measure for these filters."));
+      tr.appendChild(T.el("td", {colspan: "5", "class": "muted"}, T.gettext("No declared measure for these filters.")));
       tbody.appendChild(tr);
     }
     measures.forEach(function (m) { tbody.appendChild(measureRow(m)); });
@@ -522,7 +529,7 @@
         port: form.elements.port.value, origin: form.elements.origin.value || null,
         starts_on: form.elements.starts_on.value, description: form.elements.description.value.trim()
       };
-      message.textContent = "Saving…";
+      message.textContent = T.gettext("Saving…");
       message.classList.remove("error");
       T.api(root.dataset.apiMeasures, {body: body}).then(function (m) {
         var tbody = document.querySelector("#measures tbody");
@@ -530,7 +537,7 @@
         if (empty) empty.remove();
         tbody.insertBefore(measureRow(m), tbody.firstChild);
         form.elements.description.value = "";
-        message.textContent = "Measure declared; public-sector agencies across the alliance can see it.";
+        message.textContent = T.gettext("Measure declared; public-sector agencies across the alliance can see it.");
       }).catch(function (err) {
         message.textContent = T.errorText(err);
         message.classList.add("error");
@@ -555,24 +562,27 @@
     var note = ".";
     if (leftOut) {
       // Other ports' figures are sums of their release cells; a cell with a count under 3 adds nothing.
-      note = ". " + leftOut + " cell" + (leftOut === 1 ? "" : "s") + " with fewer than 3 scans or hits " +
-        (leftOut === 1 ? "was" : "were") + " left out of other ports' figures and the totals (shown as <3 where a point is that one cell).";
+      note = ". " + T.fmt(T.ngettext(
+        "%(count)s cell with fewer than 3 scans or hits was left out of other ports' figures and the totals (shown as <3 where a point is that one cell).",
+        "%(count)s cells with fewer than 3 scans or hits were left out of other ports' figures and the totals (shown as <3 where a point is that one cell).",
+        leftOut), {count: leftOut});
     } else if (totals.masked || masked) {
-      note = ". Other ports' figures are sums of their weekly cells; small counts are shown as <3.";
+      note = ". " + T.gettext("Other ports' figures are sums of their weekly cells; small counts are shown as <3.");
     }
-    setStatus(data.ports.length + " port" + (data.ports.length === 1 ? "" : "s") + " with data, " +
-      data.buckets.length + " " + data.bucket + (data.buckets.length === 1 ? "" : "s") + " from " + data.since +
-      " to " + data.until + note);
+    setStatus(T.fmt(T.ngettext("%(ports)s port with data", "%(ports)s ports with data", data.ports.length),
+      {ports: data.ports.length}) + ", " + T.fmt(T.gettext("%(count)s %(unit)s from %(since)s to %(until)s"),
+      {count: data.buckets.length, unit: BUCKET_LABELS[data.bucket] || data.bucket, since: data.since,
+        until: data.until}) + note);
     root.classList.add("trends-loaded");
     return data;
   }).catch(function (err) {
-    setStatus("Trends could not be loaded: " + T.errorText(err), true);
+    setStatus(T.gettext("Trends could not be loaded:") + " " + T.errorText(err), true);
     return null;
   });
 
   var flagsDone = loadFlags(filters).catch(function (err) {
     document.querySelector("#flags tbody").textContent = "";
-    setStatus("Flags could not be loaded: " + T.errorText(err), true);
+    setStatus(T.gettext("Flags could not be loaded:") + " " + T.errorText(err), true);
     return [];
   });
 
@@ -584,7 +594,7 @@
     var tbody = document.querySelector("#measures tbody");
     tbody.textContent = "";
     var tr = T.el("tr");
-    tr.appendChild(T.el("td", {colspan: "5", "class": "error"}, "Measures could not be loaded: " + T.errorText(err)));
+    tr.appendChild(T.el("td", {colspan: "5", "class": "error"}, T.gettext("Measures could not be loaded:") + " " + T.errorText(err)));
     tbody.appendChild(tr);
     return [];
   });

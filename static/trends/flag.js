@@ -7,6 +7,8 @@
   if (!root || !T) return;
 
   var COLORS = {a: "#0b3c7d", b: "#c62828", c: "#8e96a6"};
+  var STATUS_LABELS = {open: T.pgettext("flag status", "Open"), confirmed: T.pgettext("flag status", "Confirmed"),
+    dismissed: T.pgettext("flag status", "Dismissed")};
 
   /** Shades the before and after windows behind the data (a plugin object, no inline style). */
   function windowShading(flag, labelled) {
@@ -16,7 +18,8 @@
         var x = chart.scales.x, area = chart.chartArea, ctx = chart.ctx;
         var labels = chart.data.labels;
         var step = labels.length > 1 ? x.getPixelForValue(1) - x.getPixelForValue(0) : area.right - area.left;
-        [[flag.window_before, "rgba(11,60,125,.07)", "before"], [flag.window_after, "rgba(233,162,59,.16)", "after"]]
+        [[flag.window_before, "rgba(11,60,125,.07)", T.gettext("before window")],
+          [flag.window_after, "rgba(233,162,59,.16)", T.gettext("after window")]]
           .forEach(function (w) {
             var idx = labels.map(function (l, i) { return l >= w[0].start && l < w[0].end ? i : -1; })
               .filter(function (i) { return i >= 0; });
@@ -29,7 +32,7 @@
             if (labelled) {
               ctx.fillStyle = "#5b6478";
               ctx.font = "600 11px system-ui, sans-serif";
-              ctx.fillText(w[2] + " window", left + 6, area.bottom - 8);
+              ctx.fillText(w[2], left + 6, area.bottom - 8);
             }
             ctx.restore();
           });
@@ -45,7 +48,8 @@
   function drawCharts(flag) {
     var ev = flag.evidence || [];
     var labels = ev.map(function (r) { return r.week; });
-    var names = {a: flag.from_port + " (tightened)", b: flag.to_port + " (candidate)", c: "rest of the alliance"};
+    var names = {a: T.fmt(T.gettext("%(port)s (tightened)"), {port: flag.from_port}),
+      b: T.fmt(T.gettext("%(port)s (candidate)"), {port: flag.to_port}), c: T.gettext("rest of the alliance")};
     var rateSets = ["a", "b", "c"].map(function (side) {
       var raw = ev.map(function (r) {
         return T.isMasked(r[side + "_hits"]) || T.isMasked(r[side + "_scans"]) ? T.MASK : rate(r[side + "_hits"], r[side + "_scans"]);
@@ -83,10 +87,10 @@
     var countSets = [];
     ["a", "b"].forEach(function (side) {
       var hits = ev.map(function (r) { return r[side + "_hits"]; });
-      countSets.push({type: "bar", label: "hits at " + (side === "a" ? flag.from_port : flag.to_port), raw: hits,
+      countSets.push({type: "bar", label: T.fmt(T.gettext("hits at %(port)s"), {port: side === "a" ? flag.from_port : flag.to_port}), raw: hits,
         data: hits.map(T.num), backgroundColor: COLORS[side], yAxisID: "hits", order: 2});
       var scans = ev.map(function (r) { return r[side + "_scans"]; });
-      countSets.push({type: "line", label: "scans at " + (side === "a" ? flag.from_port : flag.to_port), raw: scans,
+      countSets.push({type: "line", label: T.fmt(T.gettext("scans at %(port)s"), {port: side === "a" ? flag.from_port : flag.to_port}), raw: scans,
         data: scans.map(T.num), borderColor: COLORS[side], backgroundColor: COLORS[side], borderWidth: 1.5,
         borderDash: [4, 3], pointRadius: 0, yAxisID: "scans", order: 1, spanGaps: true});
     });
@@ -179,7 +183,7 @@
     ["flag-status", "status-pill"].forEach(function (id) {
       var pill = document.getElementById(id);
       pill.className = "pill flagstatus-" + flag.status;
-      pill.textContent = flag.status.charAt(0).toUpperCase() + flag.status.slice(1);
+      pill.textContent = STATUS_LABELS[flag.status] || flag.status;
     });
     var reason = document.getElementById("status-reason");
     reason.textContent = flag.status_reason || "";
@@ -189,7 +193,7 @@
   function drawFacts(flag) {
     var sign = flag.effect > 0 ? "+" : "";
     document.getElementById("fact-effect").textContent = sign + T.fmtPct(flag.effect, 0);
-    document.getElementById("fact-effect").title = "Relative change of hits per scan at " + flag.to_port + " against the control";
+    document.getElementById("fact-effect").title = T.fmt(T.gettext("Relative change of hits per scan at %(port)s against the control"), {port: flag.to_port});
   }
 
   function bindForm() {
@@ -200,12 +204,12 @@
       e.preventDefault();
       var choice = form.querySelector("input[name=status]:checked");
       var body = {status: choice ? choice.value : "", reason: form.elements.reason.value.trim()};
-      message.textContent = "Saving…";
+      message.textContent = T.gettext("Saving…");
       message.classList.remove("error");
       T.api(root.dataset.apiStatus, {body: body}).then(function (flag) {
         drawStatus(flag);
         form.elements.reason.value = "";
-        message.textContent = "Decision recorded.";
+        message.textContent = T.gettext("Decision recorded.");
       }).catch(function (err) {
         message.textContent = T.errorText(err);
         message.classList.add("error");
@@ -222,7 +226,7 @@
     drawTable(flag);
     root.classList.add("flag-loaded");
   }).catch(function (err) {
-    var p = T.el("p", {"class": "error"}, "The flag could not be loaded: " + T.errorText(err));
+    var p = T.el("p", {"class": "error"}, T.gettext("The flag could not be loaded:") + " " + T.errorText(err));
     root.insertBefore(p, root.firstChild);
   });
 })();

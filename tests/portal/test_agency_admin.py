@@ -185,7 +185,7 @@ def test_members_list_in_the_readers_time_zone(cast, admin):
     token_issue(user=colleague, name="laptop")
     UserProfile.objects.filter(user=cast["users"]["antwerp_admin"]).update(timezone="Asia/Tokyo")
     html = admin.get(f"{BEANR}/members/").content.decode()
-    assert "2026-03-02 17:30 JST" in html  # 08:30 UTC in Tokyo
+    assert "02/03/2026 17:30 JST" in html  # 08:30 UTC in Tokyo, in the English short format
     assert cast["memberships"]["colleague"].handle in html
     row = html.split('data-username="antwerp.analyst"')[1].split("</tr>")[0]
     assert '<td class="num">1</td>' in row  # one live token

@@ -89,7 +89,8 @@ def test_times_are_in_the_readers_time_zone(cast, push_and_relay):
     user = cast["users"]["hamburg_customs"]
     UserProfile.objects.update_or_create(user=user, defaults={"timezone": "Asia/Tokyo"})
     scanned = datetime.fromisoformat(scan["scanned_at"].replace("Z", "+00:00"))
-    local = scanned.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M")
+    # In the reader's language's short format (English: day/month/year, 24-hour clock), with the zone.
+    local = scanned.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).strftime("%d/%m/%Y %H:%M")
     page = _as(user).get("/inbox/").content.decode()
     assert f"{local} JST" in page
 

@@ -68,7 +68,7 @@ def test_public_sector_members_open_the_dashboard_private_sector_cannot(seeded, 
         assert 'id="port-map"' in html
         assert 'id="ports-data"' in html
         assert "chart.umd.min.js" in html
-        assert '<a href="/trends/">Trends</a>' in html
+        assert '<a href="/trends/" aria-current="page">Trends</a>' in html
         client.logout()
     for name in ("rotterdam_terminal", "hamburg_terminal"):
         private = _as(client, cast["users"][name])
