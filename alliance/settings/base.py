@@ -4,10 +4,10 @@ import logging
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy as _
 from environ.fileaware_mapping import FileAwareMapping
 
 from alliance import logs
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
