@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +14,7 @@ from ports.permissions import IsVerifiedOperator
 from ports.services import portal_key_ensure
 
 from . import selectors
+from .serializers import PeersSerializer
 
 
 class InstanceDocumentView(APIView):
@@ -43,6 +45,7 @@ class PeersApiView(APIView):
 
     permission_classes = [IsVerifiedOperator]
 
+    @extend_schema(responses=PeersSerializer)
     def get(self, request):
         peers = [f.as_dict() for f in selectors.peer_figures()]
         return Response({"instance": instance_id(), "url": instance_url(), "peers": peers})
