@@ -10,11 +10,12 @@ here); `ReceivedTombstone` keeps every tombstone applied.
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Direction(models.TextChoices):
-    OUT = "out", "Left out of what we offer the peer"
-    IN = "in", "Refused from the peer"
+    OUT = "out", _("Left out of what we offer the peer")
+    IN = "in", _("Refused from the peer")
 
 
 class Peer(models.Model):

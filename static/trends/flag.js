@@ -132,7 +132,7 @@
     var summary = document.getElementById("growth-summary");
     var tbody = document.querySelector("#growth tbody");
     if (!g.length) {
-      summary.textContent = "No week after the window start to show.";
+      summary.textContent = T.gettext("No week after the window start to show.");
       return;
     }
     var labels = g.map(function (r) { return r.week; });
@@ -141,11 +141,11 @@
       data: {
         labels: labels,
         datasets: [
-          {label: "hits at " + flag.to_port + ", cumulative", data: g.map(function (r) { return r.cumulative_hits; }),
+          {label: T.fmt(T.gettext("hits at %(port)s, cumulative"), {port: flag.to_port}), data: g.map(function (r) { return r.cumulative_hits; }),
             borderColor: COLORS.b, backgroundColor: COLORS.b, borderWidth: 2.5, pointRadius: 0, yAxisID: "hits"},
-          {label: "expected from the rest of the alliance, cumulative", data: g.map(function (r) { return r.cumulative_expected; }),
+          {label: T.gettext("expected from the rest of the alliance, cumulative"), data: g.map(function (r) { return r.cumulative_expected; }),
             borderColor: COLORS.c, backgroundColor: COLORS.c, borderWidth: 2, borderDash: [5, 4], pointRadius: 0, yAxisID: "hits"},
-          {label: "cumulative excess", data: g.map(function (r) { return r.cumulative_excess; }), type: "bar",
+          {label: T.gettext("cumulative excess"), data: g.map(function (r) { return r.cumulative_excess; }), type: "bar",
             backgroundColor: "rgba(233,162,59,.45)", yAxisID: "hits", order: 3}
         ]
       },
@@ -154,17 +154,24 @@
         plugins: {legend: {position: "bottom"}},
         scales: {
           x: {ticks: {maxRotation: 0, autoSkipPadding: 14}, grid: {display: false}},
-          hits: {position: "left", beginAtZero: true, title: {display: true, text: "hits since the after window began"}}
+          hits: {position: "left", beginAtZero: true, title: {display: true, text: T.gettext("hits since the after window began")}}
         }
       },
       plugins: [windowShading(flag, false)]
     });
     var last = g[g.length - 1];
     var gaps = g.filter(function (r) { return !r.complete; }).length;
-    summary.textContent = "By the week of " + last.week + ": " + T.fmtInt(last.cumulative_hits) + " hits at " + flag.to_port +
-      " against " + last.cumulative_expected.toFixed(1) + " expected, an excess of " + last.cumulative_excess.toFixed(1) +
-      (last.z === null ? "" : " (z = " + last.z.toFixed(1) + ")") + " over " + g.length + " weeks" +
-      (gaps ? "; " + gaps + " week(s) with hidden figures left out." : ".");
+    var values = {week: last.week, hits: T.fmtInt(last.cumulative_hits), port: flag.to_port,
+      expected: last.cumulative_expected.toFixed(1), excess: last.cumulative_excess.toFixed(1),
+      z: last.z === null ? "" : last.z.toFixed(1), weeks: g.length, gaps: gaps};
+    var text = last.z === null
+      ? T.fmt(T.ngettext("By the week of %(week)s: %(hits)s hits at %(port)s against %(expected)s expected, an excess of %(excess)s over %(weeks)s week",
+        "By the week of %(week)s: %(hits)s hits at %(port)s against %(expected)s expected, an excess of %(excess)s over %(weeks)s weeks", g.length), values)
+      : T.fmt(T.ngettext("By the week of %(week)s: %(hits)s hits at %(port)s against %(expected)s expected, an excess of %(excess)s (z = %(z)s) over %(weeks)s week",
+        "By the week of %(week)s: %(hits)s hits at %(port)s against %(expected)s expected, an excess of %(excess)s (z = %(z)s) over %(weeks)s weeks", g.length), values);
+    summary.textContent = text + (gaps
+      ? T.fmt(T.ngettext("; %(gaps)s week with hidden figures left out.", "; %(gaps)s weeks with hidden figures left out.", gaps), values)
+      : ".");
     tbody.textContent = "";
     g.forEach(function (r) {
       var tr = T.el("tr", {"class": r.complete ? "" : "muted"});
