@@ -54,7 +54,13 @@ def test_gunicorn_access_and_application_lines_share_the_request_id(transactiona
         request_id = response.headers["X-Request-ID"]
         uuid.UUID(request_id)  # one fresh id per request, never taken from the caller
 
-        lines = _wait_for(lambda ls: any(line.get("message") == "http_access" for line in ls), log)
+        # Our request's own access line: the start-up probes' lines may be written first.
+        lines = _wait_for(
+            lambda ls: any(
+                line.get("message") == "http_access" and line.get("request_id") == request_id for line in ls
+            ),
+            log,
+        )
         ours = [line for line in lines if line.get("request_id") == request_id]
         access = [line for line in ours if line["message"] == "http_access"]
         assert len(access) == 1
