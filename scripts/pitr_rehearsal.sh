@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh postgresql pgbackrest
 export PATH="$PWD/.venv/bin:$PATH"
 
-TMP=$(mktemp -d /tmp/alliance-pitr.XXXXXX)
+TMP=$(mktemp -d -t alliance-pitr.XXXXXX)
 chmod 755 "$TMP"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PORT_A=$(python scripts/free_port.py)

@@ -1,7 +1,7 @@
 # Sourced by test.sh and bench.sh: start a throwaway PostgreSQL cluster and
 # Redis on free ports in a temporary directory, export their URLs, and stop
 # them (and remove the directory) when the calling script exits.
-TMP=$(mktemp -d /tmp/alliance-run.XXXXXX)
+TMP=$(mktemp -d -t alliance-run.XXXXXX)
 chmod 755 "$TMP"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGPORT=$(.venv/bin/python scripts/free_port.py)

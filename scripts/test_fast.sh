@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh gettext
 scripts/messages.sh compile
-TMP=$(mktemp -d /tmp/alliance-fast.XXXXXX)
+TMP=$(mktemp -d -t alliance-fast.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 export DATABASE_URL="sqlite:///$TMP/fast.sqlite3"
 export REDIS_URL="redis://127.0.0.1:1/0"   # nothing listens: caches and throttles must fail open
