@@ -32,7 +32,7 @@ def _compose_command() -> list[str] | None:
 def resolved(tmp_path_factory) -> dict:
     command = _compose_command()
     if command is None:
-        pytest.skip("neither the docker compose plugin nor docker-compose is installed (scripts/test.sh installs it)")
+        pytest.fail("neither the docker compose plugin nor docker-compose is installed (scripts/test.sh installs it)")
     work = tmp_path_factory.mktemp("compose")
     shutil.copy(ROOT / "docker-compose.yml", work)
     shutil.copytree(ROOT / "deploy", work / "deploy")
@@ -62,10 +62,11 @@ def resolved(tmp_path_factory) -> dict:
     return yaml.safe_load(result.stdout)
 
 
+@pytest.mark.integration
 def test_compose_refuses_to_start_without_a_site_or_tls(tmp_path):
     command = _compose_command()
     if command is None:
-        pytest.skip("neither the docker compose plugin nor docker-compose is installed")
+        pytest.fail("neither the docker compose plugin nor docker-compose is installed (scripts/test.sh installs it)")
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SITE_", "TLS", "COMPOSE_"))}
     result = subprocess.run([*command, "config"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
@@ -73,6 +74,7 @@ def test_compose_refuses_to_start_without_a_site_or_tls(tmp_path):
     assert "SITE_ADDRESS" in result.stderr or "TLS" in result.stderr
 
 
+@pytest.mark.integration
 def test_only_the_tls_proxy_publishes_a_port(resolved):
     published = {name for name, service in resolved["services"].items() if service.get("ports")}
     assert published == {"caddy"}
@@ -85,6 +87,7 @@ def test_only_the_tls_proxy_publishes_a_port(resolved):
         assert "edge" not in resolved["services"][name]["networks"], name
 
 
+@pytest.mark.integration
 def test_forwarded_headers_are_trusted_from_the_proxy_alone(resolved):
     caddy_ip = resolved["services"]["caddy"]["networks"]["edge"]["ipv4_address"]
     prometheus_ip = resolved["services"]["prometheus"]["networks"]["backend"]["ipv4_address"]
@@ -95,6 +98,7 @@ def test_forwarded_headers_are_trusted_from_the_proxy_alone(resolved):
         assert environment["DJANGO_SETTINGS_MODULE"] == "alliance.settings.production"
 
 
+@pytest.mark.integration
 def test_migrate_runs_once_before_web_worker_and_beat(resolved):
     services = resolved["services"]
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
@@ -107,6 +111,7 @@ def test_migrate_runs_once_before_web_worker_and_beat(resolved):
     assert services["beat"]["command"][:5] == ["celery", "--quiet", "-A", "alliance", "beat"]
 
 
+@pytest.mark.integration
 def test_images_are_pinned(resolved):
     for name, service in resolved["services"].items():
         image = service["image"]
@@ -117,6 +122,7 @@ def test_images_are_pinned(resolved):
     assert re.search(r"^FROM postgres:15\.\d+-bookworm$", (ROOT / "deploy/postgres/Dockerfile").read_text(), re.M)
 
 
+@pytest.mark.integration
 def test_secrets_come_from_files_never_from_the_environment(resolved):
     for name in APP:
         service = resolved["services"][name]
@@ -129,6 +135,7 @@ def test_secrets_come_from_files_never_from_the_environment(resolved):
     assert "/secrets/" in (ROOT / ".gitignore").read_text().split()
 
 
+@pytest.mark.integration
 def test_app_containers_are_read_only_with_health_checks(resolved):
     services = resolved["services"]
     for name in APP:
@@ -141,6 +148,7 @@ def test_app_containers_are_read_only_with_health_checks(resolved):
         assert services[name]["healthcheck"]["test"], name
 
 
+@pytest.mark.integration
 def test_every_app_variable_is_read_by_the_settings(resolved):
     settings_text = "".join(p.read_text() for p in (ROOT / "alliance/settings").glob("*.py"))
     settings_text += (ROOT / "alliance/gunicorn_conf.py").read_text() + (ROOT / "alliance/heartbeat.py").read_text()
@@ -152,6 +160,7 @@ def test_every_app_variable_is_read_by_the_settings(resolved):
             assert f'"{base}"' in settings_text, (name, variable)
 
 
+@pytest.mark.integration
 def test_postgres_archives_wal_for_point_in_time_recovery(resolved):
     command = " ".join(resolved["services"]["postgres"]["command"])
     assert "archive_mode=on" in command
@@ -161,10 +170,11 @@ def test_postgres_archives_wal_for_point_in_time_recovery(resolved):
     assert "cipher-pass" not in conf.replace("cipher-type", "")  # the passphrase is a secret file, not config
 
 
+@pytest.mark.integration
 def test_caddyfile_validates():
     caddy = shutil.which("caddy")
     if caddy is None:
-        pytest.skip("caddy is not installed (scripts/test.sh installs Debian's)")
+        pytest.fail("caddy is not installed (scripts/test.sh installs Debian's)")
     for env in (
         {"SITE_ADDRESS": "exchange.example.org", "TLS": "ops@example.org"},
         {"SITE_ADDRESS": "localhost", "TLS": "internal"},
