@@ -121,6 +121,12 @@ class DetectionParams:
     max_gain_ratio: float = 4.0
     compete_by: str = "balance"  # among tightenings claiming one rise: "balance" (-WDQ nearest 1) or "p"
     compete_weeks: int = 16  # tightenings on one origin this close claim the same rise at B
+    # two tightenings further apart both flagged for B: both kept only if a second step in B's risk improves
+    # the fit by this much (likelihood ratio after B's dispersion); otherwise one rise, credited once
+    second_rise_lr: float = 9.0
+    # the claim whose step in B's risk fits best wins; claims this close to it in fit (likelihood ratio after
+    # dispersion) are a tie, decided by compete_by
+    compete_tie: float = 4.0
     pre_weeks: int = 26  # the pre-trend and late-rise checks compare this many weeks with the rest
     trend_z: float = 2.5
     alpha: float = 0.01  # on the adjusted p (Benjamini-Hochberg false discovery rate)
@@ -672,6 +678,7 @@ def _candidates(
             "p_b": float(p_b[b, j]),
             "p_a": float(p_a[b, j]),
             "n_windows": n_windows,
+            "phi_b": float(phi_b[b]),
         }
 
 
@@ -791,7 +798,7 @@ def detect_displacement(
     if not cands:
         return []
     p_adj = benjamini_hochberg(np.array([c["p_raw"] for c in cands]))
-    flags = []
+    flags, claims = [], []
     for c, p in zip(cands, p_adj, strict=True):
         if not (
             p <= params.alpha
@@ -824,35 +831,138 @@ def detect_displacement(
                 evidence=_evidence(series, midx, a, b, o, b0, len(series.weeks)),
             )
         )
-    flags.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
-    return _one_explanation_per_rise(flags, params)
-
-
-def _one_explanation_per_rise(flags: list[DisplacementFlag], params: DetectionParams) -> list[DisplacementFlag]:
-    """Keep, for each rise at B on O, only the tightening that explains it best.
-
-    Two tightenings on the same origin (at different ports, or twice at one port) whose starts are within
-    max(lags) + onset_early + onset_late weeks of each other both see the same rise at B; it is credited to
-    the one with the smallest raw p (then the earliest, then by port, so the choice is deterministic). A port
-    that genuinely receives from two tightenings at once is then flagged once, from the stronger.
-    """
-    reach = 7 * params.compete_weeks
-    kept: list[DisplacementFlag] = []
-
-    def rank(f: DisplacementFlag) -> tuple:
-        balance = abs(math.log(-f.wdq)) if params.compete_by == "balance" else 0.0
-        return (balance, f.p_raw, f.tightening.starts_on, f.from_port, f.to_port, f.origin)
-
-    for f in sorted(flags, key=rank):
-        if any(
-            k.to_port == f.to_port
-            and k.origin == f.origin
-            and abs((k.tightening.starts_on - f.tightening.starts_on).days) <= reach
-            for k in kept
-        ):
-            continue
-        kept.append(f)
+        claims.append(c)
+    kept = _one_explanation_per_rise(flags, claims, series, midx, tightened, params)
     kept.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
+    return kept
+
+
+def _steps_lr(h: np.ndarray, e: np.ndarray, cuts: Iterable[int]) -> float:
+    """Poisson likelihood ratio of a piecewise-constant rate (steps at `cuts`) against one rate.
+
+    h: weekly hits, e: their expected values under the control's risk (same length); cuts: indices where a
+    new rate begins.
+    """
+    bounds = [0, *sorted(set(cuts)), len(h)]
+    H, E = h.sum(), e.sum()
+    if H <= 0 or E <= 0:
+        return 0.0
+    lr = 0.0
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        hs, es = h[lo:hi].sum(), e[lo:hi].sum()
+        if hs > 0 and es > 0:
+            lr += 2 * hs * math.log((hs / es) / (H / E))
+    return lr
+
+
+def _best_step(h: np.ndarray, e: np.ndarray, kept: list[int], allowed: range) -> tuple[float, int | None]:
+    """The best upward step in `allowed`, added to the steps `kept`: (likelihood ratio of all steps, week)."""
+    best, where = _steps_lr(h, e, kept), None
+    base = best
+    for tau in allowed:
+        if tau <= 0 or tau >= len(h) or tau in kept:
+            continue
+        bounds = [0, *sorted({*kept, tau}), len(h)]
+        k = bounds.index(tau)
+        lo, hi = bounds[k - 1], bounds[k + 1]
+        eb, ea = e[lo:tau].sum(), e[tau:hi].sum()
+        if eb <= 0 or ea <= 0 or h[tau:hi].sum() / ea <= h[lo:tau].sum() / eb:
+            continue  # only a rise at B
+        lr = _steps_lr(h, e, [*kept, tau])
+        if lr > best:
+            best, where = lr, tau
+    return (best if where is not None else base), where
+
+
+def _one_explanation_per_rise(
+    flags: list[DisplacementFlag],
+    claims: list[dict],
+    series: WeeklySeries,
+    midx: np.ndarray,
+    tightened: Mapping[tuple[int, int], list[int]],
+    params: DetectionParams,
+) -> list[DisplacementFlag]:
+    """Keep, for each rise at B on O, only the tightening that explains it; several only for several rises.
+
+    Every flag on one (B, O) claims a rise of B's risk beginning near its tightening (weeks [t0 - onset_early,
+    t0 + max lag + onset_late]). B's weekly hits are set against the hits expected at the risk of a common
+    control (the members other than B, the tightened ports and the other flagged receivers on O), over the
+    weeks from the earliest before window to the end of the data. The claim whose step fits best (Poisson
+    likelihood ratio of one upward step in its range) wins; claims within `compete_tie` of it (a rise the
+    data cannot place between them) are ranked by balance (-WDQ nearest 1, then p). Another claim is kept
+    only if its tightening is more than `compete_weeks` from every kept one and a further step in its range
+    improves the fit by at least `second_rise_lr` (after B's dispersion): a second rise, not the same one
+    seen from another tightening. A long after window otherwise credits a rise that began a year later, at
+    another tightening, to an earlier one as well.
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, f in enumerate(flags):
+        groups.setdefault((f.to_port, f.origin), []).append(i)
+    receivers: dict[int, set[int]] = {}
+    for c in claims:
+        receivers.setdefault(c["o"], set()).add(c["b"])
+    kept: list[DisplacementFlag] = []
+    T = len(series.weeks)
+    for members in groups.values():
+        if len(members) == 1:
+            kept.append(flags[members[0]])
+            continue
+        c0 = claims[members[0]]
+        b, o = c0["b"], c0["o"]
+        start = min(claims[i]["before"][0] for i in members)
+        ctrl = np.ones(len(midx), dtype=bool)
+        ctrl[b] = False
+        for (pos, oo), _weeks in tightened.items():
+            if oo == o:
+                ctrl[pos] = False
+        for r in receivers.get(o, ()):
+            ctrl[r] = False
+        if ctrl.sum() < 1:
+            ctrl = np.ones(len(midx), dtype=bool)
+            ctrl[b] = False
+        S = series.scans[midx, o, start:T]
+        H = series.hits[midx, o, start:T]
+        hc, sc = H[ctrl].sum(axis=0), S[ctrl].sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = np.where(sc > 0, S[b] * hc / np.where(sc > 0, sc, 1), 0.0)
+        h = np.where(e > 0, H[b], 0.0)
+        phi = max(claims[i]["phi_b"] for i in members)
+
+        def allowed(i: int, start: int = start) -> range:
+            t0 = claims[i]["before"][1] - start
+            return range(t0 - params.onset_early, t0 + max(params.lags) + params.onset_late + 1)
+
+        def balance(i: int) -> tuple:
+            f = flags[i]
+            bal = abs(math.log(-f.wdq)) if params.compete_by == "balance" else 0.0
+            return (bal, f.p_raw, f.tightening.starts_on, f.from_port)
+
+        fit = {i: _best_step(h, e, [], allowed(i))[0] / phi for i in members}
+        top = max(fit.values())
+        first = min((i for i in members if fit[i] >= top - params.compete_tie), key=balance)
+        chosen, steps = [first], [_best_step(h, e, [], allowed(first))[1]]
+        rest = [i for i in members if i != first]
+        while rest:
+            base = _steps_lr(h, e, [s for s in steps if s is not None])
+            gains = {}
+            for i in rest:
+                near = any(
+                    abs((flags[i].tightening.starts_on - flags[k].tightening.starts_on).days)
+                    <= 7 * params.compete_weeks
+                    for k in chosen
+                )
+                if near:
+                    continue
+                lr, tau = _best_step(h, e, [s for s in steps if s is not None], allowed(i))
+                if tau is not None and (lr - base) / phi >= params.second_rise_lr:
+                    gains[i] = ((lr - base) / phi, tau)
+            if not gains:
+                break
+            nxt = max(gains, key=lambda i: (gains[i][0], -balance(i)[1]))
+            chosen.append(nxt)
+            steps.append(gains[nxt][1])
+            rest = [i for i in rest if i != nxt]
+        kept.extend(flags[i] for i in chosen)
     return kept
 
 
