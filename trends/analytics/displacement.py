@@ -119,10 +119,13 @@ class DetectionParams:
     onset_late: int = 4
     onset_threshold: float = 4.0
     control_z: float = 2.5  # a control port whose own risk moved by more than this (|z|) leaves the control
-    # plausibility: B's extra hits (against the control) may be at most this many times A's lost hits (-WDQ),
-    # and at least this share of them (a displacement spread thinly over many ports is out of scope, and a
-    # rise of a tenth of A's loss next to the port that took all of it is chance, not a second receiver)
-    max_gain_ratio: float = 4.0
+    # plausibility (conservation): B's extra hits (against the control) may be at most this many times A's lost
+    # hits (-WDQ), and so may the gains of all B flagged for one tightening together (the flow that left A is
+    # what can arrive elsewhere, found there up to this many times as well); receivers are credited in order of
+    # balance (-WDQ nearest 1) until the budget is spent. At least `min_gain_ratio` of A's loss must reach B (a
+    # displacement spread thinly over many ports is out of scope, and a rise of a tenth of A's loss next to the
+    # port that took all of it is chance, not a second receiver)
+    max_gain_ratio: float = 2.5
     min_gain_ratio: float = 0.2
     compete_by: str = "balance"  # among tightenings claiming one rise: "balance" (-WDQ nearest 1) or "p"
     compete_weeks: int = 16  # tightenings on one origin this close claim the same rise at B
@@ -838,7 +841,26 @@ def detect_displacement(
         )
         claims.append(c)
     kept = _one_explanation_per_rise(flags, claims, series, midx, tightened, params)
+    kept = _one_loss_shared(kept, params)
     kept.sort(key=lambda f: (f.p_value, f.from_port, f.to_port, f.origin, f.tightening.starts_on))
+    return kept
+
+
+def _one_loss_shared(flags: list[DisplacementFlag], params: DetectionParams) -> list[DisplacementFlag]:
+    """Receivers of one tightening, best balanced first, while their gains (-WDQ) add up to `max_gain_ratio`.
+
+    Conservation: the smuggling that left A is what can arrive at the receivers, so their extra hits together
+    are bounded by A's lost hits times how much better they may find the loads. A coincident rise at another
+    port on the same origin (a new route, a receiver of another tightening) otherwise adds a second receiver
+    to a loss another port already accounts for.
+    """
+    kept, used = [], {}
+    for f in sorted(flags, key=lambda f: (abs(math.log(-f.wdq)), f.p_raw, f.to_port)):
+        key = (f.from_port, f.origin, f.tightening.key)
+        if used.get(key, 0.0) - f.wdq > params.max_gain_ratio:
+            continue
+        used[key] = used.get(key, 0.0) - f.wdq
+        kept.append(f)
     return kept
 
 
