@@ -7,17 +7,17 @@ the same functions. The method is documented in docs/displacement.md; in short:
    by a moving-window (MOSUM) Poisson likelihood-ratio scan on the scan counts, with the other members' scans
    on O as exposure (so the origin's shared seasonality does not look like a change). Only material (rate
    ratio >= 1.3, >= 3 more scans a week) and sustained (the median week after is raised too) changes count.
-2. For every other member port B: a before window of up to three years before the change, after windows
-   starting at the change plus a lag (0, 3, 6 weeks) of 12, 26, 52 weeks and all the data since (evidence that
-   accumulates as data grow); control C = the members minus A, B, the ports that tightened on O and the ports
+2. For every other member port B: a before window of up to three years before the change, an after window of
+   all the data since the change plus 3 weeks (evidence that accumulates as data grow); control C = the members minus A, B, the ports that tightened on O and the ports
    whose own risk moved. Risk = hits (suspect + positive) per scan. One-sided tests on counts with scans as
    exposure: B's risk rose relative to C, and A's risk fell relative to C (intersection-union: the candidate's
-   p is the larger of the two). The best window is kept and its p is Bonferroni-corrected for the number of
-   distinct windows; all candidates of a run are then adjusted together by Benjamini-Hochberg. Timing checks
-   (onset, pre-trend, late rise) keep a rise that began for another reason from being credited to the
-   tightening, and one rise is credited to one tightening only.
-3. The WDQ of Bowers & Johnson on the hit counts of the windows is reported; a flag needs -4 <= WDQ < 0 and
-   an adjusted p <= alpha. Seized kilograms are reported beside each flag and never tested.
+   p is the larger of the two). With several after windows configured, the best is kept and its p is
+   Bonferroni-corrected for their number; all candidates of a run are then adjusted together by
+   Benjamini-Hochberg. Timing checks (onset, pre-trend, late rise) keep a rise that began for another reason
+   from being credited to the tightening; one rise is credited to one tightening only (the one whose step in
+   B's risk fits best), and the receivers of one tightening share its loss (conservation).
+3. The WDQ of Bowers & Johnson on the hit counts of the windows is reported; a flag needs -2.5 <= WDQ < -0.2
+   and an adjusted p <= alpha. Seized kilograms are reported beside each flag and never tested.
 """
 
 from __future__ import annotations
