@@ -155,7 +155,7 @@ def _store(scans: list[Scan], now) -> set:
 def _store_sql() -> tuple[str, tuple[tuple[str, bool], ...]]:
     """The statement of `_store_postgresql` and, per scan column, its attribute name and whether it is JSON."""
     fields = Scan._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
     arrays = ", ".join("%s::text[]" if isinstance(f, JSONField) else f"%s::{f.db_type(connection)}[]" for f in fields)
     values = ", ".join(f"t.c{n}::jsonb" if isinstance(f, JSONField) else f"t.c{n}" for n, f in enumerate(fields))
     names = ", ".join(f"c{n}" for n in range(len(fields)))
