@@ -48,29 +48,8 @@ def _identity_entries(agencies: Iterable[Agency]) -> list[FeedEntry]:
 def _write(entries: list[FeedEntry], agencies: Iterable[Agency]) -> None:
     """Insert the entries (an identity first for an agency never announced) and number them after commit."""
     FeedEntry.objects.bulk_create(_identity_entries(agencies), ignore_conflicts=True)
-    if connection.vendor == "postgresql" and len(entries) > 1:
-        _insert_unnumbered(entries)
-    else:
-        FeedEntry.objects.bulk_create(entries, ignore_conflicts=True)
+    FeedEntry.objects.bulk_create(entries, ignore_conflicts=True)
     transaction.on_commit(_sequence_after_commit)
-
-
-_WRITTEN = ("kind", "object_id", "version", "agency_id", "row_id", "handling", "stix_id", "modified")
-
-
-def _insert_unnumbered(entries: list[FeedEntry]) -> None:
-    """The relay's batch of entries in one INSERT ... SELECT FROM unnest (no per-row ORM work); an entry already
-    there (a replayed relay) is left as it is, as `bulk_create(ignore_conflicts=True)` would."""
-    fields = [FeedEntry._meta.get_field(name) for name in _WRITTEN]
-    columns = ", ".join(f.column for f in fields)
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-    names = ", ".join(f"c{n}" for n in range(len(fields)))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {FeedEntry._meta.db_table} ({columns}, created_at) "
-            f"SELECT {names}, %s FROM unnest({arrays}) AS t({names}) ON CONFLICT DO NOTHING",
-            [timezone.now(), *([getattr(e, f.attname) for e in entries] for f in fields)],
-        )
 
 
 def _sequence_after_commit() -> None:
