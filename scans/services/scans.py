@@ -18,7 +18,7 @@ from functools import cache, partial
 from typing import cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, JSONField
+from django.db.models import F, FloatField, JSONField
 from django.utils import timezone
 
 from alliance import metrics
@@ -152,8 +152,8 @@ def _store(scans: list[Scan], now) -> set:
 
 
 @cache
-def _store_sql() -> tuple[str, tuple[tuple[str, bool], ...]]:
-    """The statement of `_store_postgresql` and, per scan column, its attribute name and whether it is JSON."""
+def _store_sql() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The statement of `_store_postgresql` and, per scan column, its attribute name and kind (json, float)."""
     fields = Scan._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(cast(str, f.column)) for f in fields)
     arrays = ", ".join("%s::text[]" if isinstance(f, JSONField) else f"%s::{f.db_type(connection)}[]" for f in fields)
@@ -165,15 +165,23 @@ def _store_sql() -> tuple[str, tuple[tuple[str, bool], ...]]:
         "ON CONFLICT (node_id, scan_id) DO NOTHING RETURNING id) "
         f"INSERT INTO {outbox} (scan_id, created_at, attempts) SELECT id, %s, 0 FROM stored RETURNING scan_id"
     )
-    return sql, tuple((f.attname, isinstance(f, JSONField)) for f in fields)
+    kinds = tuple(
+        (f.attname, "json" if isinstance(f, JSONField) else "float" if isinstance(f, FloatField) else "")
+        for f in fields
+    )
+    return sql, kinds
 
 
 def _store_postgresql(scans: list[Scan], now) -> set:
     sql, columns = _store_sql()
     params: list = []
-    for attname, is_json in columns:
+    for attname, kind in columns:
         values = [getattr(s, attname) for s in scans]
-        params.append([None if v is None else json.dumps(v) for v in values] if is_json else values)
+        if kind == "json":
+            values = [None if v is None else json.dumps(v) for v in values]
+        elif kind == "float":  # a document may say 1 and 0.5: an array takes one Python type
+            values = [None if v is None else float(v) for v in values]
+        params.append(values)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, now])
         stored = {row[0] for row in cursor.fetchall()}
