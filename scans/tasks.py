@@ -20,10 +20,11 @@ from .services.relay import relay_sweep as sweep
     max_retries=12,
 )
 def relay_scans(scan_ids: list[str]) -> int:
-    """Relay the named scans (queued on commit of their ingest). Safe twice: claimed rows are skipped."""
+    """Relay the named scans (queued on commit of their ingest), each claim filled up with other pending
+    scans (single pushes relayed in batches under load). Safe twice: claimed rows are skipped."""
     total = 0
     for start in range(0, len(scan_ids), 500):
-        total += relay_batch(scan_ids=scan_ids[start : start + 500])
+        total += relay_batch(scan_ids=scan_ids[start : start + 500], fill=True)
     return total
 
 

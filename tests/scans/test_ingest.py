@@ -321,6 +321,28 @@ def test_batch_repeats_inside_one_batch(antwerp_node):
     assert results[2]["code"] == "conflict"
 
 
+def test_batch_mixing_whole_and_fractional_numbers_stores_every_item(antwerp_node):
+    # JSON has one number type: a score of 1 and one of 0.5 arrive as int and float in the same batch.
+    documents = [
+        antwerp_node.document(score=1, seized_kg=12, route=["COCTG", "PABLB"], anomalies=["reefer_unit"]),
+        antwerp_node.document(score=0.5, seized_kg=3.25),
+        antwerp_node.document(score=0),
+    ]
+    results = antwerp_node.batch([antwerp_node.sign(d) for d in documents]).json()["results"]
+    assert [r["status"] for r in results] == ["created"] * 3
+    stored = {s.scan_id: s for s in Scan.objects.all()}
+    first, second, third = (stored[d["scan_id"]] for d in documents)
+    assert (first.score, first.seized_kg, first.route, first.anomalies) == (
+        1.0,
+        12.0,
+        ["COCTG", "PABLB"],
+        ["reefer_unit"],
+    )
+    assert (second.score, second.seized_kg, second.route, second.anomalies) == (0.5, 3.25, None, None)
+    assert (third.score, third.seized_kg) == (0.0, None)
+    assert ScanOutbox.objects.filter(scan__in=stored.values(), processed_at__isnull=True).count() == 3
+
+
 @pytest.mark.parametrize("count", [0, 501])
 def test_batch_size_limits(antwerp_node, count):
     jws = antwerp_node.sign(antwerp_node.document())
