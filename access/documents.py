@@ -305,6 +305,6 @@ def signature_status_of(obj: Alert | Practice | Any, *, typ: str) -> str:
     return documents.signature_status(obj, typ=typ)
 
 
-def signature_status_and_document_of(obj: Alert | Practice | Any, *, typ: str) -> tuple[str, dict | None]:
+def signature_status_and_document_of(obj: Alert | Practice | Any, *, typ: str) -> tuple[str, dict[str, Any] | None]:
     """`signature_status_of`, and the signed document itself when the status is not invalid (feeds serve it)."""
     return documents.signature_status_and_document(obj, typ=typ)

@@ -88,7 +88,7 @@ def feed_entries_for(user: Any, collection: str) -> QuerySet[FeedEntry]:
     return numbered.filter(condition)
 
 
-def _documents(kind: str, user: Any, readable: QuerySet, also: Q | None = None) -> Q:
+def _documents(kind: str, user: Any, readable: QuerySet[Any], also: Q | None = None) -> Q:
     """Entries of `kind` whose object is in `readable` (the rule of section 4, probed by primary key).
 
     First the TLP rule over the entry's copied columns (the same `access.documents` condition): a reader who
