@@ -216,6 +216,40 @@ class Reader:
             params = {"limit": limit, "added_after": response.headers["X-TAXII-Date-Added-Last"]}
 
 
+def side_by_side(readers: dict[str, Reader], limit: int, n: int) -> dict[str, tuple[float, float]]:
+    """First page p50 and p95 of each server, one request to each in turn: both see the same load."""
+    for reader in readers.values():
+        reader.get(limit=limit)
+    samples: dict[str, list[float]] = {label: [] for label in readers}
+    for _ in range(n):
+        for label, reader in readers.items():
+            start = time.perf_counter()
+            reader.get(limit=limit).json()
+            samples[label].append((time.perf_counter() - start) * 1000)
+    return {label: (statistics.median(xs), p95(xs)) for label, xs in samples.items()}
+
+
+def page_in_lockstep(readers: dict[str, Reader], limit: int) -> dict[str, tuple[int, int, float]]:
+    """Full paging by `next` on each server, a page from each in turn; (objects, distinct, seconds spent in that
+    server's own requests)."""
+    state = {label: {"params": {"limit": limit}, "seen": set(), "received": 0, "seconds": 0.0} for label in readers}
+    running = set(readers)
+    while running:
+        for label in sorted(running):
+            own = state[label]
+            start = time.perf_counter()
+            body = readers[label].get(**own["params"]).json()
+            own["seconds"] += time.perf_counter() - start
+            objects = body.get("objects", [])
+            own["received"] += len(objects)
+            own["seen"].update((o["id"], o.get("modified", "")) for o in objects)
+            if body.get("more"):
+                own["params"] = {"limit": limit, "next": body["next"]}
+            else:
+                running.discard(label)
+    return {label: (own["received"], len(own["seen"]), own["seconds"]) for label, own in state.items()}
+
+
 def start_alliance(root: Path = ROOT) -> tuple[subprocess.Popen, str]:
     """A gunicorn of the checkout at `root` (this one, or BENCH_TAXII_BASELINE's) on the benchmark database."""
     port = free_port()
@@ -339,7 +373,8 @@ def main() -> None:
 
     # BENCH_TAXII_BASELINE: another checkout of this project (e.g. `git worktree add` of the commit before a
     # change), served by its own gunicorn on the same database and measured in turn with this one, reader by
-    # reader: a before/after in one run, on one loaded database, under the same load.
+    # reader, one request to each in turn (first pages) and a page from each in turn (full paging, timed by each
+    # server's own requests): a before/after in one run, on one loaded database, under the same load.
     servers = {"": start_alliance()}
     if os.environ.get("BENCH_TAXII_BASELINE"):
         servers["before"] = start_alliance(Path(os.environ["BENCH_TAXII_BASELINE"]))
@@ -360,11 +395,16 @@ def main() -> None:
             for name in ("wide", "narrow"):
                 if name == "narrow":
                     narrow_switch(True)
-                for label, (_, base) in servers.items():
-                    reader = Reader(base, OBJECTS, {"Authorization": f"Token {tokens[name]}"})
-                    p50_100, p95_100, _ = reader.first_page(100, requests_n)
-                    p50_max, p95_max, _ = reader.first_page(max_limit, max(requests_n // 2, 20))
-                    received, distinct, seconds = reader.page_by_next(max_limit)
+                readers = {
+                    label: Reader(base, OBJECTS, {"Authorization": f"Token {tokens[name]}"})
+                    for label, (_, base) in servers.items()
+                }
+                at_100 = side_by_side(readers, 100, requests_n)
+                at_max = side_by_side(readers, max_limit, max(requests_n // 2, 20))
+                paged = page_in_lockstep(readers, max_limit)
+                for label, reader in readers.items():
+                    (p50_100, p95_100), (p50_max, p95_max) = at_100[label], at_max[label]
+                    received, distinct, seconds = paged[label]
                     line = (
                         f"{size:>9,} {name:>6} {label:>6} {received:>9,} {p50_100:>7.1f}ms {p95_100:>7.1f}ms"
                         f" {p50_max:>7.1f}ms {p95_max:>7.1f}ms {received / seconds:>9,.0f} {seconds:>7.1f}s"

@@ -212,10 +212,12 @@ def report_checked(
     first_created_at: datetime,
     modified: datetime,
     stix_id: str | None = None,
+    document: dict | None = None,
 ) -> dict:
     """`report`, built and checked by the `stix2` library (the reference the hand-built dict is tested against).
 
-    The id is always derived here (`report_id`), so a stored `stix_id` that disagreed would show in the test."""
+    The id is always derived here (`report_id`), so a stored `stix_id` that disagreed would show in the test; so is
+    the document (from the JWS payload), so a verified `document` that disagreed would show too."""
     document = signed_document(row.jws)
     labels = [document["category"]] if kind == "alert" else list(document.get("tags") or []) or ["best-practice"]
     created = version_modified(first_created_at, 1)
