@@ -38,6 +38,7 @@ from .documents import (  # noqa: F401
     practices_visible_to,
     readers_of,
     signature_status_of,
+    tlp_condition_on,
     verified_for,
 )
 from .feeds import (  # noqa: F401

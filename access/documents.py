@@ -33,18 +33,43 @@ _GrantModel = type[AlertGrant] | type[PracticeGrant]
 _T = TypeVar("_T")
 
 
-def _tlp_condition(reader: Reader, grant_model: _GrantModel, fk_name: str) -> Q:
+@dataclass(frozen=True)
+class TlpColumns:
+    """Where the TLP rule finds an object's tlp, agency, author and id: on the object itself (the default), or
+    on a row that carries copies of them (a feed entry: `access.feeds`). The rule is written once, below."""
+
+    tlp: str = "tlp"
+    agency: str = "agency_id"
+    author: str = "author"
+    pk: str = "pk"
+
+
+OBJECT_COLUMNS = TlpColumns()
+
+
+def _tlp_condition(reader: Reader, grant_model: _GrantModel, fk_name: str, on: TlpColumns = OBJECT_COLUMNS) -> Q:
     grants = grant_model.objects.filter(
         Q(agency_id__in=reader.agency_ids)
         | Q(port_id__in=reader.public_port_ids)
         | Q(member_id__in=reader.membership_ids)
     ).values(fk_name)
     return (
-        Q(tlp__in=(Tlp.CLEAR, Tlp.GREEN))
-        | Q(tlp__in=(Tlp.AMBER, Tlp.AMBER_STRICT), agency_id__in=reader.agency_ids)
-        | Q(tlp=Tlp.RED, author__in=reader.handles)
-        | Q(pk__in=grants)
+        Q(**{f"{on.tlp}__in": (Tlp.CLEAR, Tlp.GREEN)})
+        | Q(**{f"{on.tlp}__in": (Tlp.AMBER, Tlp.AMBER_STRICT), f"{on.agency}__in": reader.agency_ids})
+        | Q(**{on.tlp: Tlp.RED, f"{on.author}__in": reader.handles})
+        | Q(**{f"{on.pk}__in": grants})
     )
+
+
+def tlp_condition_on(user: Any, kind: str, on: TlpColumns) -> Q:
+    """The TLP table of `_visible` (without its integrity clause) over the columns `on` names, for a row that
+    copies an alert's (`kind` "alert") or practice's tlp, agency and author. Nothing for a non-member."""
+    reader = reader_for(user)
+    if not reader.is_member:
+        return Q(pk__in=[])
+    if kind == "alert":
+        return _tlp_condition(reader, AlertGrant, "alert_id", on)
+    return _tlp_condition(reader, PracticeGrant, "practice_id", on)
 
 
 def _visible(model: type[_Doc], grant_model: _GrantModel, fk_name: str, user: Any) -> QuerySet[_Doc]:
@@ -278,3 +303,8 @@ def feedback_membership(user: Any, alert: Alert, agency_slug: str | None = None)
 def signature_status_of(obj: Alert | Practice | Any, *, typ: str) -> str:
     """An alert or practice row's (head or version) signature status, recomputed from its JWS (feeds use it)."""
     return documents.signature_status(obj, typ=typ)
+
+
+def signature_status_and_document_of(obj: Alert | Practice | Any, *, typ: str) -> tuple[str, dict[str, Any] | None]:
+    """`signature_status_of`, and the signed document itself when the status is not invalid (feeds serve it)."""
+    return documents.signature_status_and_document(obj, typ=typ)

@@ -20,7 +20,13 @@ from ports.models import Agency
 from ports.signing import SignatureStatus
 from sharing.models import Handling
 
-from .documents import alerts_exportable_to, practices_visible_to, signature_status_of
+from .documents import (
+    TlpColumns,
+    alerts_exportable_to,
+    practices_visible_to,
+    signature_status_and_document_of,
+    tlp_condition_on,
+)
 from .reader import AgenciesReader, reader_for, reader_for_agencies
 from .scans import scan_signature_status, scans_visible_to
 
@@ -31,6 +37,11 @@ SCANS = "scans"
 FEDERATION = "federation"  # SPEC 10.3: for peer tokens only
 NEVER_LEAVES = (Handling.H2, Handling.H3)
 _T = TypeVar("_T")
+
+
+# The copies of the head row's tlp and author a feed entry carries (kept by `interop.services` in the publishing
+# transaction), its agency and its object: the same TLP rule, over the entry's own columns.
+ENTRY_COLUMNS = TlpColumns(tlp="tlp", agency="agency_id", author="author", pk="object_id")
 
 
 class _Probe(Exists):
@@ -68,13 +79,25 @@ def feed_entries_for(user: Any, collection: str) -> QuerySet[FeedEntry]:
         practices = practices_visible_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
         condition = (
             Q(kind=FeedKind.IDENTITY)
-            | (Q(_Probe(alerts), kind=FeedKind.ALERT) & ~Q(handling__in=NEVER_LEAVES))
-            | Q(_Probe(practices), kind=FeedKind.PRACTICE)
+            | _documents(FeedKind.ALERT, user, alerts, ~Q(handling__in=NEVER_LEAVES))
+            | _documents(FeedKind.PRACTICE, user, practices)
         )
     else:
         scans = scans_visible_to(user).filter(integrity_failed=False, pk=OuterRef("object_id"))
         condition = Q(kind=FeedKind.IDENTITY) | Q(_Probe(scans), kind__in=(FeedKind.SCAN, FeedKind.OUTCOME))
     return numbered.filter(condition)
+
+
+def _documents(kind: str, user: Any, readable: QuerySet[Any], also: Q | None = None) -> Q:
+    """Entries of `kind` whose object is in `readable` (the rule of section 4, probed by primary key).
+
+    First the TLP rule over the entry's copied columns (the same `access.documents` condition): a reader who
+    may read one entry in a hundred no longer probes the objects table for the other ninety-nine. It can only
+    narrow: the probe of the object itself, its head row as it is now, decides every entry that passes (`also`: cheap conditions to
+    check before the probe), so a
+    stale copy could hide an entry but never hand one out. PostgreSQL evaluates an AND's arms in this order.
+    """
+    return Q(kind=kind) & (also or Q()) & tlp_condition_on(user, kind, ENTRY_COLUMNS) & Q(_Probe(readable))
 
 
 def peer_reader(instance: str) -> AgenciesReader:
@@ -93,8 +116,8 @@ def _federation_condition(instance: str) -> Q:
     tombstones = FeedTombstone.objects.filter(pk=OuterRef("row_id"), peer_instance=instance)
     return (
         (Q(kind=FeedKind.IDENTITY) & home)
-        | (Q(_Probe(alerts), kind=FeedKind.ALERT) & ~Q(handling__in=NEVER_LEAVES) & home)
-        | (Q(_Probe(practices), kind=FeedKind.PRACTICE) & home)
+        | (_documents(FeedKind.ALERT, reader, alerts, ~Q(handling__in=NEVER_LEAVES) & home))
+        | _documents(FeedKind.PRACTICE, reader, practices, home)
         | Q(_Probe(tombstones), kind=FeedKind.TOMBSTONE)
     )
 
@@ -117,15 +140,19 @@ def peer_left_out_reason(instance: str, kind: str, obj: Any) -> str | None:
 def verified_feed_rows(rows: Iterable[_T], *, kind: str) -> list[_T]:
     """Verify one page of signed rows (alert or practice versions, scans) and leave out every invalid one.
 
+    Alert and practice versions get `document`: the signed document, as verified (see
+    `sharing.documents.signature_status_and_document`).
+
     A feed is an export: unlike a list in the portal, not even the agency's own officers get an invalid object.
     """
     kept = []
     for row in rows:
         obj: Any = row
-        if kind == FeedKind.ALERT:
-            status = signature_status_of(obj, typ=ALERT_TYP)
-        elif kind == FeedKind.PRACTICE:
-            status = signature_status_of(obj, typ=PRACTICE_TYP)
+        if kind in (FeedKind.ALERT, FeedKind.PRACTICE):
+            # Sets `document` on the row: the signed document as verified, so the STIX report need not decode
+            # the JWS payload again.
+            typ = ALERT_TYP if kind == FeedKind.ALERT else PRACTICE_TYP
+            status, obj.document = signature_status_and_document_of(obj, typ=typ)
         else:
             status = scan_signature_status(obj)
         if status != SignatureStatus.INVALID:

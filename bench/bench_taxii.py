@@ -26,7 +26,9 @@ multi-object publish stamps them). Beside our server: first page p95 and full pa
 present (oasis-tcs/cti-taxii2#50); the same walk against our server for comparison.
 
 Run by `make bench` (scripts/bench.sh: throwaway PostgreSQL, migrated), or alone with DATABASE_URL set.
-Environment: BENCH_TAXII_SIZES (default "1000,10000,100000"; the full run adds 1000000),
+Environment: BENCH_TAXII_SIZES (default "1000,10000,100000"; the full run adds 1000000), BENCH_TAXII_LOADED (the
+number of alerts a database loaded by an earlier run holds: measure only, at that size), BENCH_TAXII_BASELINE (another
+checkout served beside this one on the same database: before and after, reader by reader, in one run),
 BENCH_TAXII_MEDALLION_SIZES (default "1000": medallion answers one page in about 7 s at 1,000
 objects and quadratically more beyond, see docs/benchmarks.md), BENCH_TAXII_REQUESTS (first-page samples, default 40).
 Figures are recorded in docs/benchmarks.md ("TAXII 2.1").
@@ -52,9 +54,9 @@ from django.db import connection  # noqa: E402
 from bench import bench_feed as feed  # noqa: E402 - sets Django up
 from interop import selectors, stix  # noqa: E402
 from interop.models import FeedEntry, FeedKind  # noqa: E402
-from interop.services import _identity_fields, sequence_all  # noqa: E402
+from interop.services import _identity_fields, copy_heads, sequence_all  # noqa: E402
 from ports import signing  # noqa: E402
-from ports.models import Role, Sector  # noqa: E402
+from ports.models import Membership, Role, Sector  # noqa: E402
 from ports.services import agency_key_ensure, token_issue  # noqa: E402
 from sharing.models import AlertVersion, Tlp  # noqa: E402
 
@@ -124,6 +126,7 @@ def announce() -> int:
     FeedEntry.objects.bulk_create(
         [FeedEntry(**f) for f in _identity_fields(Agency.objects.all())], ignore_conflicts=True
     )
+    copy_heads()  # the head tlp and author each entry carries, as migration 0004 and the publish hooks set them
     sample = FeedEntry.objects.filter(kind=FeedKind.ALERT).order_by("?").first()
     assert sample is not None
     assert sample.stix_id == stix.report_id(FeedKind.ALERT, sample.object_id), sample
@@ -145,7 +148,13 @@ def narrow_switch(on: bool) -> None:
                 "UPDATE sharing_alert a SET tlp = v.tlp FROM sharing_alertversion v "
                 "WHERE v.alert_id = a.id AND v.version = a.version AND a.tlp <> v.tlp"
             )
+        # The feed entries' copies of the head tlp follow, as `interop.services` keeps them on a new version.
+        cur.execute(
+            "UPDATE interop_feedentry e SET tlp = a.tlp FROM sharing_alert a "
+            "WHERE e.kind = 'alert' AND e.object_id = a.id AND e.tlp IS DISTINCT FROM a.tlp"
+        )
         cur.execute("VACUUM ANALYZE sharing_alert")
+        cur.execute("VACUUM ANALYZE interop_feedentry")
 
 
 # ---------------------------------------------------------------- HTTP measurements (any TAXII 2.1 server)
@@ -207,12 +216,47 @@ class Reader:
             params = {"limit": limit, "added_after": response.headers["X-TAXII-Date-Added-Last"]}
 
 
-def start_alliance() -> tuple[subprocess.Popen, str]:
+def side_by_side(readers: dict[str, Reader], limit: int, n: int) -> dict[str, tuple[float, float]]:
+    """First page p50 and p95 of each server, one request to each in turn: both see the same load."""
+    for reader in readers.values():
+        reader.get(limit=limit)
+    samples: dict[str, list[float]] = {label: [] for label in readers}
+    for _ in range(n):
+        for label, reader in readers.items():
+            start = time.perf_counter()
+            reader.get(limit=limit).json()
+            samples[label].append((time.perf_counter() - start) * 1000)
+    return {label: (statistics.median(xs), p95(xs)) for label, xs in samples.items()}
+
+
+def page_in_lockstep(readers: dict[str, Reader], limit: int) -> dict[str, tuple[int, int, float]]:
+    """Full paging by `next` on each server, a page from each in turn; (objects, distinct, seconds spent in that
+    server's own requests)."""
+    state = {label: {"params": {"limit": limit}, "seen": set(), "received": 0, "seconds": 0.0} for label in readers}
+    running = set(readers)
+    while running:
+        for label in sorted(running):
+            own = state[label]
+            start = time.perf_counter()
+            body = readers[label].get(**own["params"]).json()
+            own["seconds"] += time.perf_counter() - start
+            objects = body.get("objects", [])
+            own["received"] += len(objects)
+            own["seen"].update((o["id"], o.get("modified", "")) for o in objects)
+            if body.get("more"):
+                own["params"] = {"limit": limit, "next": body["next"]}
+            else:
+                running.discard(label)
+    return {label: (own["received"], len(own["seen"]), own["seconds"]) for label, own in state.items()}
+
+
+def start_alliance(root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """A gunicorn of the checkout at `root` (this one, or BENCH_TAXII_BASELINE's) on the benchmark database."""
     port = free_port()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ["DJANGO_SETTINGS_MODULE"], PYTHONPATH=str(ROOT))
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE=os.environ["DJANGO_SETTINGS_MODULE"], PYTHONPATH=str(root))
     cmd = [sys.executable, "-m", "gunicorn", "alliance.wsgi:application", "--bind", f"127.0.0.1:{port}",
            "--workers", "1", "--threads", "4", "--timeout", "600", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base + "/login/", proc)
     return proc, base
@@ -306,57 +350,78 @@ def main() -> None:
     requests_n = int(os.environ.get("BENCH_TAXII_REQUESTS", "40"))
     started = time.perf_counter()
     feed.TLP_MIX = GREEN_HEAVY
-    agencies, memberships = feed.setup_world()
-    keys = {}
-    for agency in agencies:
-        key = agency_key_ensure(agency)
-        keys[agency.id] = (signing.held_private_key(key), key.kid)
+    preloaded = int(os.environ.get("BENCH_TAXII_LOADED", "0"))
+    if preloaded:  # a database an earlier run loaded: measure only, at that size
+        sizes = [preloaded]
+        memberships = list(Membership.objects.select_related("agency").order_by("id"))
+        agencies, keys = [], {}
+    else:
+        agencies, memberships = feed.setup_world()
+        keys = {}
+        for agency in agencies:
+            key = agency_key_ensure(agency)
+            keys[agency.id] = (signing.held_private_key(key), key.kid)
     analysts = [m for m in memberships if m.role == Role.ANALYST and m.agency.sector == Sector.PUBLIC]
     wide = next(m for m in analysts if m.agency.kind == "customs")
     narrow = next(m for m in analysts if m.agency.kind == "police" and m.agency_id != wide.agency_id)
     tokens = {}
     for name, member in (("wide", wide), ("narrow", narrow)):
         _, tokens[name] = token_issue(user=member.user, name="bench")
-    print(f"world: {len(agencies)} agencies, {len(memberships)} members ({time.perf_counter() - started:.1f}s)")
+    print(f"world: {len(memberships)} members ({time.perf_counter() - started:.1f}s)")
     print(f"readers: wide {wide.handle}, narrow {narrow.handle}; TLP mix {[(str(t), w) for t, w in GREEN_HEAVY]}")
     max_limit = selectors.MAX_LIMIT
 
-    server, base = start_alliance()
+    # BENCH_TAXII_BASELINE: another checkout of this project (e.g. `git worktree add` of the commit before a
+    # change), served by its own gunicorn on the same database and measured in turn with this one, reader by
+    # reader, one request to each in turn (first pages) and a page from each in turn (full paging, timed by each
+    # server's own requests): a before/after in one run, on one loaded database, under the same load.
+    servers = {"": start_alliance()}
+    if os.environ.get("BENCH_TAXII_BASELINE"):
+        servers["before"] = start_alliance(Path(os.environ["BENCH_TAXII_BASELINE"]))
+        servers = {"before": servers["before"], "after": servers[""]}
     results: list[str] = []
     comparison: list[str] = []
     skips: list[str] = []
     try:
-        loaded = 0
+        loaded = preloaded
         for size in sizes:
-            t = time.perf_counter()
-            feed.bulk_alerts(size - loaded, agencies, memberships, keys)
-            loaded = size
-            announced = announce()
-            load_s = time.perf_counter() - t
-            print(f"\n== {size:,} alerts (loaded and announced {announced:,} entries in {load_s:.0f}s)", flush=True)
+            if not preloaded:
+                t = time.perf_counter()
+                feed.bulk_alerts(size - loaded, agencies, memberships, keys)
+                loaded = size
+                announced = announce()
+                load_s = time.perf_counter() - t
+                print(f"\n== {size:,} alerts (loaded and announced {announced:,} entries in {load_s:.0f}s)", flush=True)
             for name in ("wide", "narrow"):
                 if name == "narrow":
                     narrow_switch(True)
-                reader = Reader(base, OBJECTS, {"Authorization": f"Token {tokens[name]}"})
-                p50_100, p95_100, _ = reader.first_page(100, requests_n)
-                p50_max, p95_max, _ = reader.first_page(max_limit, max(requests_n // 2, 20))
-                received, distinct, seconds = reader.page_by_next(max_limit)
-                line = (
-                    f"{size:>9,} {name:>6} {received:>9,} {p50_100:>7.1f}ms {p95_100:>7.1f}ms"
-                    f" {p50_max:>7.1f}ms {p95_max:>7.1f}ms {received / seconds:>9,.0f} {seconds:>7.1f}s"
-                )
-                assert received == distinct, (received, distinct)
-                results.append(line)
-                print(line, flush=True)
-                if name == "wide" and size in medallion_sizes:
-                    comparison += compare_with_medallion(size, reader, requests_n, skips)
+                readers = {
+                    label: Reader(base, OBJECTS, {"Authorization": f"Token {tokens[name]}"})
+                    for label, (_, base) in servers.items()
+                }
+                at_100 = side_by_side(readers, 100, requests_n)
+                at_max = side_by_side(readers, max_limit, max(requests_n // 2, 20))
+                paged = page_in_lockstep(readers, max_limit)
+                for label, reader in readers.items():
+                    (p50_100, p95_100), (p50_max, p95_max) = at_100[label], at_max[label]
+                    received, distinct, seconds = paged[label]
+                    line = (
+                        f"{size:>9,} {name:>6} {label:>6} {received:>9,} {p50_100:>7.1f}ms {p95_100:>7.1f}ms"
+                        f" {p50_max:>7.1f}ms {p95_max:>7.1f}ms {received / seconds:>9,.0f} {seconds:>7.1f}s"
+                    )
+                    assert received == distinct, (received, distinct)
+                    results.append(line)
+                    print(line, flush=True)
+                    if name == "wide" and size in medallion_sizes and label != "before":
+                        comparison += compare_with_medallion(size, reader, requests_n, skips)
                 if name == "narrow":
                     narrow_switch(False)
     finally:
-        stop(server)
+        for server, _ in servers.values():
+            stop(server)
     print("\nalliance, over HTTP (gunicorn, 1 worker):")
     print(
-        f"{'objects':>9} {'reader':>6} {'received':>9} {'p50@100':>9} {'p95@100':>9} {f'p50@{max_limit}':>9}"
+        f"{'objects':>9} {'reader':>6} {'':>6} {'received':>9} {'p50@100':>9} {'p95@100':>9} {f'p50@{max_limit}':>9}"
         f" {f'p95@{max_limit}':>9} {'objects/s':>9} {'paging':>8}"
     )
     print("\n".join(results))

@@ -36,6 +36,11 @@ class FeedEntry(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")  # the author / node agency
     row_id = models.BigIntegerField(null=True, blank=True)  # the AlertVersion / PracticeVersion row
     handling = models.CharField(max_length=2, null=True, blank=True)  # noqa: DJ001 - this version's handling code
+    # Copies of the alert's or practice's head row (the whole history follows the latest version's TLP), kept by
+    # `interop.services` in the publishing transaction: `access.feeds` skips entries by them before probing the
+    # object itself (which still decides). Null for identities, scans, outcomes and tombstones.
+    tlp = models.CharField(max_length=12, null=True, blank=True)  # noqa: DJ001
+    author = models.CharField(max_length=96, null=True, blank=True)  # noqa: DJ001
     stix_id = models.CharField(max_length=80)  # `report--...`, `x-alliance-scan--...`, `identity--...`
     modified = models.DateTimeField()  # the STIX `modified` of this version
     seq = models.BigIntegerField(null=True, blank=True, unique=True)  # null until the sequencer numbers it

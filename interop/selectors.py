@@ -8,6 +8,7 @@ above it) and turns one page into STIX (a bounded number of queries per page, on
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -48,9 +49,27 @@ class Filters:
     cursor: int = 0
 
 
+# A page's entries are read as plain rows (`Entry`), not model instances: a 500-object page built 1,000
+# instances (entries and versions) at ~50 us each, a fifth of the work that is not Ed25519.
+ENTRY_FIELDS = ("seq", "kind", "object_id", "version", "agency_id", "row_id", "stix_id", "modified", "added_at")
+
+
+class Entry(SimpleNamespace):
+    """One feed entry of a page: the `ENTRY_FIELDS` of its `FeedEntry` row (and `agency`, set per page)."""
+
+
+class VersionRow(SimpleNamespace):
+    """An alert or practice version read as plain values (every concrete column, by attribute name), with its
+    `agency`, `key` and, once verified, `document`: what `sharing.documents` and `stix.report` read."""
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 @dataclass
 class Page:
-    entries: list[FeedEntry]
+    entries: list[Any]
     more: bool
     next: str
     objects: list[dict] = field(default_factory=list)
@@ -141,7 +160,10 @@ def page(user: Any, collection: str, filters: Filters, *, stix_id: str | None = 
     qs = _filtered(user, collection, filters, stix_id=stix_id, default_version=default_version)
     # No join to the agencies here: `stix_objects` loads the page's agencies once (a join repeated the agency
     # table's scan for every entry the walk kept).
-    rows = list(qs.filter(seq__gt=filters.cursor).order_by("seq")[: filters.limit + 1])
+    rows = [
+        Entry(**dict(zip(ENTRY_FIELDS, values, strict=True)))
+        for values in qs.filter(seq__gt=filters.cursor).order_by("seq").values_list(*ENTRY_FIELDS)[: filters.limit + 1]
+    ]
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
     # Every page carries `next`, the last one too: a client resumes from it later and misses nothing.
@@ -163,11 +185,10 @@ def _load(model: Any, ids: list, kind: str, agencies: dict[int, Agency]) -> dict
     revocation shows at once), agencies come from the page's one agency query."""
     if not ids:
         return {}
-    rows = model.objects.filter(pk__in=ids)
-    if kind == FeedKind.ALERT:
-        rows = list(rows.annotate(first_created=F("alert__first_created_at")))
-    else:
-        rows = list(rows.annotate(first_created=F("practice__first_created_at")))
+    parent = "alert" if kind == FeedKind.ALERT else "practice"
+    columns = [f.attname for f in model._meta.concrete_fields]
+    values = model.objects.filter(pk__in=ids).values(*columns, first_created=F(f"{parent}__first_created_at"))
+    rows = [VersionRow(**row) for row in values]
     keys = SigningKey.objects.in_bulk({row.key_id for row in rows})
     for row in rows:
         row.agency = agencies[row.agency_id]
@@ -177,7 +198,7 @@ def _load(model: Any, ids: list, kind: str, agencies: dict[int, Agency]) -> dict
 
 def stix_objects(page_: Page) -> list[dict]:
     """The page's STIX objects in `seq` order; an entry whose object fails its signature check is left out."""
-    by_kind: dict[str, list[FeedEntry]] = {}
+    by_kind: dict[str, list[Any]] = {}
     for entry in page_.entries:
         by_kind.setdefault(entry.kind, []).append(entry)
     agencies = Agency.objects.in_bulk({e.agency_id for e in page_.entries})
@@ -192,7 +213,7 @@ def stix_objects(page_: Page) -> list[dict]:
     scans = {s.pk: s for s in access.verified_feed_rows(scan_rows, kind=FeedKind.SCAN)} if scan_ids else {}
     tombstone_ids = [e.row_id for e in by_kind.get(FeedKind.TOMBSTONE, [])]
     tombstones = {t.pk: t for t in FeedTombstone.objects.filter(pk__in=tombstone_ids)} if tombstone_ids else {}
-    builders: dict[str, Callable[[FeedEntry], dict | None]] = {
+    builders: dict[str, Callable[[Any], dict | None]] = {
         FeedKind.IDENTITY: lambda e: stix.identity(e.agency),
         FeedKind.ALERT: lambda e: _report(FeedKind.ALERT, alerts.get(e.row_id), e),
         FeedKind.PRACTICE: lambda e: _report(FeedKind.PRACTICE, practices.get(e.row_id), e),
@@ -204,7 +225,7 @@ def stix_objects(page_: Page) -> list[dict]:
     return [obj for obj in built if obj is not None]
 
 
-def _report(kind: str, row: Any, entry: FeedEntry) -> dict | None:
+def _report(kind: str, row: Any, entry: Any) -> dict | None:
     if row is None:
         return None
     return stix.report(
@@ -214,16 +235,17 @@ def _report(kind: str, row: Any, entry: FeedEntry) -> dict | None:
         first_created_at=row.first_created,
         modified=entry.modified,
         stix_id=entry.stix_id,
+        document=row.document,
     )
 
 
-def _scan(row: Scan | None, entry: FeedEntry) -> dict | None:
+def _scan(row: Scan | None, entry: Any) -> dict | None:
     if row is None:
         return None
     return stix.scan(row, version=entry.version, modified=entry.modified)
 
 
-def _tombstone(row: FeedTombstone | None, entry: FeedEntry) -> dict | None:
+def _tombstone(row: FeedTombstone | None, entry: Any) -> dict | None:
     return None if row is None else stix.tombstone(row, modified=entry.modified)
 
 

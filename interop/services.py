@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from ports.models import Agency
@@ -69,7 +70,15 @@ def _document_entry(kind: str, head, version_row_id: int | None, handling: str |
         handling=handling,
         stix_id=stix.report_id(kind, head.pk),
         modified=stix.version_modified(head.created_at, head.version),
+        tlp=head.tlp,
+        author=head.author,
     )
+
+
+def _copy_head(kind: str, head) -> None:
+    """Every entry of the object follows its head row's tlp and author (`access.feeds` reads the copies): a new
+    version that changes them changes them on the older versions' entries too, in the same transaction."""
+    FeedEntry.objects.filter(kind=kind, object_id=head.pk).update(tlp=head.tlp, author=head.author)
 
 
 def on_alert_published(alert: Alert) -> None:
@@ -77,12 +86,14 @@ def on_alert_published(alert: Alert) -> None:
     row = AlertVersion.objects.filter(alert=alert, version=alert.version).values_list("pk", "handling").first()
     row_id, handling = row if row else (None, alert.handling)
     _write([_document_entry(FeedKind.ALERT, alert, row_id, handling)], [alert.agency])
+    _copy_head(FeedKind.ALERT, alert)
 
 
 def on_practice_published(practice: Practice) -> None:
     """Hook `practice_published`: one entry for the new version."""
     row_id = PracticeVersion.objects.filter(practice=practice, version=practice.version).values_list("pk", flat=True)
     _write([_document_entry(FeedKind.PRACTICE, practice, row_id.first(), None)], [practice.agency])
+    _copy_head(FeedKind.PRACTICE, practice)
 
 
 def _scan_fields(scan_pk, agency_id: int, received_at: datetime) -> dict:
@@ -226,3 +237,20 @@ def backfill(get_model=apps.get_model) -> int:
         )
     sequence_all(get_model)
     return made
+
+
+def copy_heads(get_model=apps.get_model) -> int:
+    """Set every alert and practice entry's copies of its head row's tlp and author (migration 0004; idempotent).
+
+    One UPDATE per kind; after it the publish hooks keep the copies (`_copy_head`)."""
+    entry_model = get_model("interop", "FeedEntry")
+    updated = 0
+    for kind, model in (
+        (FeedKind.ALERT, get_model("sharing", "Alert")),
+        (FeedKind.PRACTICE, get_model("sharing", "Practice")),
+    ):
+        head = model.objects.filter(pk=OuterRef("object_id"))
+        updated += entry_model.objects.filter(kind=kind).update(
+            tlp=Subquery(head.values("tlp")[:1]), author=Subquery(head.values("author")[:1])
+        )
+    return updated

@@ -167,15 +167,20 @@ def report(
     first_created_at: datetime,
     modified: datetime,
     stix_id: str | None = None,
+    document: dict | None = None,
 ) -> dict:
     """An alert or practice version (`row`: an AlertVersion or PracticeVersion, agency loaded), as a plain dict.
+
+    `document`: the signed document when the caller has it verified already (`access.verified_feed_rows`),
+    equal to the JWS payload; otherwise the payload is decoded here.
 
     Built by hand on the read path: the `stix2` objects below cost about 1 ms per object to construct, check
     and re-serialize (a third of a TAXII page, measured in docs/benchmarks.md). `report_checked` builds the
     same object with `stix2`; tests/interop/test_stix.py asserts the two are equal for every kind and state,
     and runs the OASIS validator on them.
     """
-    document = signed_document(row.jws)
+    if document is None:
+        document = signed_document(row.jws)
     labels = [document["category"]] if kind == "alert" else list(document.get("tags") or []) or ["best-practice"]
     created = version_modified(first_created_at, 1)
     out = {
@@ -207,10 +212,12 @@ def report_checked(
     first_created_at: datetime,
     modified: datetime,
     stix_id: str | None = None,
+    document: dict | None = None,
 ) -> dict:
     """`report`, built and checked by the `stix2` library (the reference the hand-built dict is tested against).
 
-    The id is always derived here (`report_id`), so a stored `stix_id` that disagreed would show in the test."""
+    The id is always derived here (`report_id`), so a stored `stix_id` that disagreed would show in the test; so is
+    the document (from the JWS payload), so a verified `document` that disagreed would show too."""
     document = signed_document(row.jws)
     labels = [document["category"]] if kind == "alert" else list(document.get("tags") or []) or ["best-practice"]
     created = version_modified(first_created_at, 1)

@@ -505,11 +505,21 @@ def practice_document(obj) -> dict:
 
 def signature_status(obj, *, typ: str) -> str:
     """Recomputed from the stored JWS and the stored fields, with the SPEC's precedence."""
+    return signature_status_and_document(obj, typ=typ)[0]
+
+
+def signature_status_and_document(obj, *, typ: str) -> tuple[str, dict | None]:
+    """`signature_status`, and the document the stored fields make (None when invalid).
+
+    Whenever the status is not invalid, the JWS payload is the RFC 8785 form of that document byte for byte
+    (`signing.status_of` compares them), so a feed serves it as the signed document without decoding the payload.
+    """
     key = obj.key
     if key.owner_kind != KeyOwner.AGENCY or key.agency_id != obj.agency_id:
-        return signing.SignatureStatus.INVALID
-    document = alert_document(obj) if typ == ALERT_TYP else practice_document(obj)
+        return signing.SignatureStatus.INVALID, None
     try:
-        return signing.status_of(obj.jws, typ, document, key)
+        document = alert_document(obj) if typ == ALERT_TYP else practice_document(obj)
+        status = signing.status_of(obj.jws, typ, document, key)
     except Exception:  # noqa: BLE001 - a row mangled beyond parsing is invalid, never a 500
-        return signing.SignatureStatus.INVALID
+        return signing.SignatureStatus.INVALID, None
+    return status, (None if status == signing.SignatureStatus.INVALID else document)
