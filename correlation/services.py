@@ -19,6 +19,7 @@ from django.utils import timezone
 
 import access
 from notifications.services import notify
+from notifications.subjects import message, term
 from ports import audit
 from ports.models import Agency, Membership, Role, Sector
 from scans.models import Delivery, DeliveryReason, Scan, Verdict
@@ -54,10 +55,11 @@ def _sides(new, old) -> dict:
     return out
 
 
-def _label(obj) -> str:
+def _label(obj) -> dict:
+    """One side of a correlation, as part of a notice's subject (rendered in the reader's language)."""
     if isinstance(obj, Scan):
-        return f"a {obj.verdict} scan at {obj.port_id}"
-    return f"an alert by {obj.agency.slug}"
+        return message("correlation.scan", port=obj.port_id, verdict=term(Verdict(obj.verdict).label))
+    return message("correlation.alert", agency=obj.agency.slug)
 
 
 def _record(kind: str, value: str, new, old, pair_key: str) -> Correlation | None:
@@ -133,7 +135,13 @@ def _tell(correlation: Correlation, new, old) -> None:
     if both:
         notify(
             kind="correlation",
-            subject=f"{correlation.get_kind_display()} {correlation.value}: {_label(new)} matches {_label(old)}",
+            subject=message(
+                "correlation",
+                kind=term(CorrelationKind(correlation.kind).label),
+                value=correlation.value,
+                new=_label(new),
+                old=_label(old),
+            ),
             url=f"/correlations/#{correlation.pk}",
             memberships=sorted(both),
         )
@@ -158,9 +166,12 @@ def _tell(correlation: Correlation, new, old) -> None:
         if created and told & deciders:
             notify(
                 kind="one_sided_hit",
-                subject=f"{correlation.get_kind_display()} {correlation.value}: your "
-                f"{'scan' if isinstance(sides[hidden], Scan) else 'alert'} matches a record of {seeker.slug}, "
-                "who cannot read yours. You may share it.",
+                subject=message(
+                    "hit.scan" if isinstance(sides[hidden], Scan) else "hit.alert",
+                    kind=term(CorrelationKind(correlation.kind).label),
+                    value=correlation.value,
+                    agency=seeker.slug,
+                ),
                 url=f"/correlations/#hit-{hit.pk}",
                 memberships=sorted(told & deciders),
             )
@@ -361,8 +372,12 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
     receivers = Membership.objects.filter(agency=other, is_active=True, user__is_active=True)
     notify(
         kind="correlation",
-        subject=f"{owner_of(obj).slug} shared a record matching {hit.correlation.get_kind_display().lower()} "
-        f"{hit.correlation.value} with you",
+        subject=message(
+            "hit.shared",
+            agency=owner_of(obj).slug,
+            kind=term(CorrelationKind(hit.correlation.kind).label),
+            value=hit.correlation.value,
+        ),
         url=f"/correlations/#{hit.correlation_id}",
         memberships=sorted(_readers_among(obj, receivers)),
     )

@@ -20,7 +20,7 @@ class NotificationListApi(ListAPIView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         kind = serializers.CharField()
-        subject = serializers.CharField()
+        subject = serializers.CharField(source="text", help_text="In the language of the request (Accept-Language).")
         url = serializers.CharField()
         agency = serializers.CharField(source="membership.agency.slug")
         created_at = serializers.DateTimeField()

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ports.models import EmailMode, Membership, Role, UserProfile
 
+from . import subjects
 from .models import EmailRecord, Notification
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,18 @@ def liaison_memberships() -> list[int]:
     )
 
 
+def _subject(subject: str | dict) -> tuple[str, dict | None]:
+    """(English text, message): a message (`subjects.message`) is rendered in each reader's language later;
+    plain text (an alert's title, written by its author) is shown as written."""
+    if isinstance(subject, dict):
+        return subjects.english(subject), subject
+    return str(subject), None
+
+
 def notify(
     *,
     kind: str,
-    subject: str,
+    subject: str | dict,
     url: str = "",
     agencies: Iterable[int] = (),
     memberships: Iterable[int] = (),
@@ -92,8 +101,12 @@ def notify(
     """
     excluded = set(exclude_memberships)
     ids = [m for m in recipients(agencies=agencies, memberships=memberships, roles=roles) if m not in excluded]
+    text, message = _subject(subject)
     created = Notification.objects.bulk_create(
-        [Notification(membership_id=m, kind=kind, subject=subject[:240], url=url[:300], tlp=tlp) for m in ids]
+        [
+            Notification(membership_id=m, kind=kind, subject=text[:240], message=message, url=url[:300], tlp=tlp)
+            for m in ids
+        ]
     )
     notice_ids = [n.pk for n in created if n.pk is not None]
     if notice_ids and kind in CATEGORY_OF_KIND:
@@ -101,7 +114,7 @@ def notify(
     return len(ids)
 
 
-def notify_agencies(*, kind: str, url: str, subjects: dict[int, str]) -> int:
+def notify_agencies(*, kind: str, url: str, subjects: dict[int, str | dict]) -> int:
     """One notice per active member of each agency, each agency its own subject: two queries for any number
     of agencies (the relay tells every receiving inbox of a batch at once)."""
     if not subjects:
@@ -109,8 +122,14 @@ def notify_agencies(*, kind: str, url: str, subjects: dict[int, str]) -> int:
     members = Membership.objects.filter(
         agency_id__in=list(subjects), is_active=True, user__is_active=True, agency__is_active=True
     ).values_list("id", "agency_id")
+    rendered = {agency: _subject(subject) for agency, subject in subjects.items()}
     created = Notification.objects.bulk_create(
-        [Notification(membership_id=m, kind=kind, subject=subjects[a][:240], url=url[:300]) for m, a in members]
+        [
+            Notification(
+                membership_id=m, kind=kind, subject=rendered[a][0][:240], message=rendered[a][1], url=url[:300]
+            )
+            for m, a in members
+        ]
     )
     notice_ids = [n.pk for n in created if n.pk is not None]
     if notice_ids and kind in CATEGORY_OF_KIND:
@@ -211,7 +230,7 @@ def notice_line(notice: Notification) -> dict[str, str]:
     return {
         "tlp": notice.tlp,
         "sentence": str(KIND_SENTENCE.get(notice.kind, _("A new notice is waiting for you."))),
-        "title": notice.subject if notice.tlp in EMAILABLE_TLPS else "",
+        "title": notice.text if notice.tlp in EMAILABLE_TLPS else "",
         "link": f"{settings.PORTAL_URL}{notice.url or '/notifications/'}",
     }
 

@@ -1,12 +1,12 @@
 """Feedback on alerts (SPEC section 3): a public-sector reader reports what they did with an alert."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.services import notify
+from notifications.subjects import message, term
 from ports import audit
 from ports.models import Membership, Sector
 from ports.validation import clean_text, finite_number, hostile_errors
@@ -54,13 +54,12 @@ def _clean(data) -> dict:
     return {"outcome": outcome, "seized_kg": seized_kg, "container": container, "note": note or ""}
 
 
-def _notice_subject(feedback: Feedback) -> str:
-    # Stored notices are written in the portal's language, whatever the sender's page language is.
-    with translation.override(settings.LANGUAGE_CODE):
-        what = str(dict(FeedbackOutcome.choices)[feedback.outcome])
+def _notice_subject(feedback: Feedback) -> dict:
+    """Stored as a message: each recipient reads it in their own language, whatever the sender's was."""
+    outcome = term(FeedbackOutcome(feedback.outcome).label)
     if feedback.seized_kg is not None:
-        what = f"{what} {feedback.seized_kg:g} kg"
-    return f"Feedback from {feedback.agency.slug} on your alert: {what}"
+        return message("feedback.seized", agency=feedback.agency.slug, outcome=outcome, kg=f"{feedback.seized_kg:g}")
+    return message("feedback", agency=feedback.agency.slug, outcome=outcome)
 
 
 @transaction.atomic

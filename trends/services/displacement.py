@@ -132,6 +132,7 @@ def notify_new_flags(flags: list[DisplacementFlag]) -> int:
     if not flags or not apps.is_installed("notifications"):
         return 0
     from notifications.services import liaison_memberships, notify
+    from notifications.subjects import message
 
     liaisons = liaison_memberships()
     sent = 0
@@ -143,7 +144,9 @@ def notify_new_flags(flags: list[DisplacementFlag]) -> int:
         )
         sent += notify(
             kind="displacement",
-            subject=f"Possible displacement {flag.from_port_id} -> {flag.to_port_id} on {flag.origin_id}",
+            subject=message(
+                "displacement", from_port=flag.from_port_id, to_port=flag.to_port_id, origin=flag.origin_id
+            ),
             url=flag.get_absolute_url(),
             agencies=agencies,
             memberships=liaisons,
