@@ -10,8 +10,9 @@ vessels and ports. Each member chooses, per category, an email at once, a daily 
 """
 
 import logging
+import zoneinfo
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -268,36 +269,81 @@ def send_notice_email(notice_id: int) -> bool:
     return _send(record, notice_email(notice))
 
 
-def digest_window(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def member_zone(user_id: int) -> zoneinfo.ZoneInfo:
+    """The time zone the member chose on the account page (UTC when none or an unknown one)."""
+    name = UserProfile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first()
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
-def digest_recipients(day: date) -> list[int]:
-    """Users with digest-wanted notices created on `day` (UTC) and no digest for that day yet."""
-    start, end = digest_window(day)
-    user_ids = set(
-        Notification.objects.filter(_wants(EmailMode.DIGEST), _mailable(), created_at__gte=start, created_at__lt=end)
+def digest_window(day: date, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The member's local `day`, midnight to midnight in their time zone (23 or 25 hours across a DST change)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    following = day + timedelta(days=1)
+    return start, datetime(following.year, following.month, following.day, tzinfo=zone)
+
+
+def _digest_candidates(since: datetime, until: datetime) -> set[int]:
+    return set(
+        Notification.objects.filter(_wants(EmailMode.DIGEST), _mailable(), created_at__gte=since, created_at__lt=until)
         .values_list("membership__user_id", flat=True)
         .distinct()
     )
-    done = {
-        int(key.rsplit(":", 2)[1])
-        for key in EmailRecord.objects.filter(
-            key__startswith="digest:", key__endswith=f":{day.isoformat()}"
-        ).values_list("key", flat=True)
-    }
-    return sorted(user_ids - done)
+
+
+def _digest_done(pairs: Iterable[tuple[int, date]]) -> set[str]:
+    keys = [f"digest:{user_id}:{day.isoformat()}" for user_id, day in pairs]
+    return set(EmailRecord.objects.filter(key__in=keys).values_list("key", flat=True))
+
+
+def _has_digest_notices(user_id: int, day: date, zone: tzinfo) -> bool:
+    start, end = digest_window(day, zone)
+    return Notification.objects.filter(
+        _wants(EmailMode.DIGEST), _mailable(), membership__user_id=user_id, created_at__gte=start, created_at__lt=end
+    ).exists()
+
+
+def digest_recipients(day: date) -> list[int]:
+    """Users with digest-wanted notices created on their local `day` (in their own time zone) and no digest
+    for that day yet."""
+    # Every zone's local day lies within UTC day-1 12:00 .. day+1 14:00 (offsets run from -12 to +14 hours).
+    utc_start, utc_end = digest_window(day)
+    users = _digest_candidates(utc_start - timedelta(hours=14), utc_end + timedelta(hours=12))
+    done = _digest_done((user_id, day) for user_id in users)
+    return sorted(
+        user_id
+        for user_id in users
+        if f"digest:{user_id}:{day.isoformat()}" not in done and _has_digest_notices(user_id, day, member_zone(user_id))
+    )
+
+
+def digests_due(now: datetime | None = None) -> list[tuple[int, date]]:
+    """(user, local day) of every member whose last complete local day has digest notices and no digest yet.
+
+    The beat runs hourly: shortly after midnight in each member's own time zone, their previous day is due.
+    """
+    now = now or timezone.now()
+    users = _digest_candidates(now - timedelta(days=2, hours=2), now)
+    pairs = [(user_id, now.astimezone(member_zone(user_id)).date() - timedelta(days=1)) for user_id in sorted(users)]
+    done = _digest_done(pairs)
+    return [
+        (user_id, day)
+        for user_id, day in pairs
+        if f"digest:{user_id}:{day.isoformat()}" not in done and _has_digest_notices(user_id, day, member_zone(user_id))
+    ]
 
 
 def send_digest(user_id: int, day: date) -> bool:
-    """The daily digest of one member for one UTC day, at most once: claimed by `digest:<user>:<day>`."""
+    """The daily digest of one member for one day of their own time zone, at most once: claimed by
+    `digest:<user>:<local day>`."""
     from access import notifications_for
 
     user = User.objects.filter(pk=user_id, is_active=True).exclude(email="").first()
     if user is None:
         return False
-    start, end = digest_window(day)
+    start, end = digest_window(day, member_zone(user.pk))
     notices = list(
         notifications_for(user)
         .filter(_wants(EmailMode.DIGEST), created_at__gte=start, created_at__lt=end)

@@ -581,6 +581,11 @@ def language_choices() -> list[tuple[str, str]]:
     return [(code, str(name)) for code, name in settings.LANGUAGES]
 
 
+def preferences_language(user) -> str:
+    """The language stored on the account page ("" when none: the browser decides)."""
+    return UserProfile.objects.filter(user=user).values_list("language", flat=True).first() or ""
+
+
 @transaction.atomic
 def preferences_update(*, user, data: dict[str, Any]) -> UserProfile:
     """Time zone, language and email choices; every value checked, all or nothing."""
