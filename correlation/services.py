@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import access
 from notifications.services import notify
@@ -249,7 +250,7 @@ def _correlate_container(scan: Scan, since, until) -> int:
 def _correlate_vessel(scan: Scan) -> int:
     assert scan.vessel_imo is not None  # correlate_scan calls this for scans that name a vessel
     made = 0
-    year, week, _ = scan.scanned_at.isocalendar()
+    year, week, _weekday = scan.scanned_at.isocalendar()
     others = (
         Scan.objects.filter(
             vessel_imo=scan.vessel_imo,
@@ -317,14 +318,14 @@ def _acting_membership(user, agency_id: int) -> Membership:
         (m for m in access.memberships_with_role(user, Role.OFFICER, Role.ADMIN) if m.agency_id == agency_id), None
     )
     if membership is None:
-        raise PermissionDenied("Only an officer or admin of the owning agency may share.")
+        raise PermissionDenied(_("Only an officer or admin of the owning agency may share."))
     return membership
 
 
 def _locked_hit(user, hit_id: int) -> OneSidedHit:
     """The hit, locked, if the user may see it (`hits_for`); 404 for missing and forbidden alike."""
     if not access.hits_for(user).filter(pk=hit_id).exists():
-        raise Http404("No such hit.")
+        raise Http404(_("No such hit."))
     return OneSidedHit.objects.select_for_update().get(pk=hit_id)
 
 
@@ -343,8 +344,8 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
     other = hit.other_agency
     if isinstance(obj, Scan):
         if other.sector != Sector.PUBLIC:
-            raise ValidationError({"agency": ["Scans are never shared with the private sector."]})
-        delivery, _ = Delivery.objects.get_or_create(
+            raise ValidationError({"agency": [_("Scans are never shared with the private sector.")]})
+        delivery, _created = Delivery.objects.get_or_create(
             scan=obj, agency=other, defaults={"reason": DeliveryReason.SHARED, "created_at": timezone.now()}
         )
         grant_scan_read(scans_agencies=[(obj, other.pk)])

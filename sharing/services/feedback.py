@@ -24,27 +24,32 @@ FIELDS = ("outcome", "seized_kg", "container", "note")
 def _clean(data) -> dict:
     """{field: [messages]} errors in the API's shape; normalised values otherwise (raw API JSON or form strings)."""
     if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+        raise ValidationError({"non_field_errors": [_("A JSON object is expected.")]})
     errors: dict[str, list[str]] = {
         name: messages for name, messages in hostile_errors(data).items() if name in (*FIELDS, "non_field_errors")
     }
     outcome = data.get("outcome")
     if "outcome" not in errors and outcome not in FeedbackOutcome.values:
-        errors["outcome"] = [f"Choose one of {', '.join(FeedbackOutcome.values)}."]
+        errors["outcome"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(FeedbackOutcome.values)}]
     seized_kg = data.get("seized_kg")
     if "seized_kg" in errors or seized_kg in ("", None):
         seized_kg = None
     else:
         seized_kg, problem = finite_number(
-            seized_kg, minimum=0, maximum=MAX_KG, strings=True, what="A number of kilograms"
+            seized_kg,
+            minimum=0,
+            maximum=MAX_KG,
+            strings=True,
+            what=_("A number of kilograms is expected."),
+            too_low=_("Kilograms cannot be negative."),
         )
         if problem:
-            errors["seized_kg"] = [_("Kilograms cannot be negative.") if problem.startswith("At least") else problem]
+            errors["seized_kg"] = [problem]
         elif outcome != FeedbackOutcome.SEIZED:
             errors["seized_kg"] = [_("Kilograms go with the outcome 'seized' only.")]
     container, problem = clean_text(data.get("container"), max_length=MAX_CONTAINER)
     if problem and "container" not in errors:
-        errors["container"] = [problem if problem != "Text is expected." else "A container number is expected."]
+        errors["container"] = [problem if problem != _("Text is expected.") else _("A container number is expected.")]
     container = (container or "").replace(" ", "").replace("-", "").upper()
     note, problem = clean_text(data.get("note"), max_length=MAX_NOTE)
     if problem and "note" not in errors:
