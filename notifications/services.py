@@ -343,7 +343,8 @@ def send_digest(user_id: int, day: date) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True).exclude(email="").first()
     if user is None:
         return False
-    start, end = digest_window(day, member_zone(user.pk))
+    zone = member_zone(user.pk)
+    start, end = digest_window(day, zone)
     notices = list(
         notifications_for(user)
         .filter(_wants(EmailMode.DIGEST), created_at__gte=start, created_at__lt=end)
@@ -367,6 +368,7 @@ def send_digest(user_id: int, day: date) -> bool:
                 "more": len(notices) > MAX_DIGEST_NOTICES,
                 "user": user,
                 "day": day,
+                "zone": zone.key,
                 "notifications": f"{settings.PORTAL_URL}/notifications/",
                 "preferences": f"{settings.PORTAL_URL}/account/#preferences",
             },
