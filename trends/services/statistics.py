@@ -190,7 +190,8 @@ def statistics_validate(
 def _overlaps(clean: list[CleanRow]) -> dict[int, dict[str, list[str]]]:
     """Rows whose period overlaps another (in the file or stored) of the same port and origin with other bounds."""
     errors: dict[int, dict[str, list[str]]] = {}
-    by_cell: dict[tuple[str, str], list[tuple[date, date, str]]] = {}
+    # (start, end, row index in the file; None for a stored row)
+    by_cell: dict[tuple[str, str], list[tuple[date, date, int | None]]] = {}
     pairs = {(r.port, r.origin) for r in clean}
     if not pairs:
         return errors
