@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from ports.models import Agency, Membership, Role, Sector
 from ports.selectors import active_memberships
@@ -149,14 +150,14 @@ def acting_officer_membership(user: Any, agency_slug: str | None = None) -> Memb
     """
     officer = [m for m in active_memberships(user) if m.role == Role.OFFICER]
     if not officer:
-        raise PermissionDenied("Only officers publish.")
+        raise PermissionDenied(_("Only officers publish."))
     if agency_slug:
         for membership in officer:
             if membership.agency.slug == agency_slug:
                 return membership
-        raise ValidationError({"agency": [f"You are not an officer of {agency_slug!r}."]})
+        raise ValidationError({"agency": [_("You are not an officer of %(agency)s.") % {"agency": repr(agency_slug)}]})
     if len(officer) > 1:
-        raise ValidationError({"agency": ["You are an officer of several agencies: say which one acts."]})
+        raise ValidationError({"agency": [_("You are an officer of several agencies: say which one acts.")]})
     return officer[0]
 
 
@@ -168,7 +169,7 @@ def editor_membership(user: Any, obj: Alert | Practice) -> Membership:
         if obj.tlp == Tlp.RED and membership.handle != obj.author:
             break
         return membership
-    raise PermissionDenied("Only an officer of the author agency (for RED: the author) signs a new version.")
+    raise PermissionDenied(_("Only an officer of the author agency (for RED: the author) signs a new version."))
 
 
 def alerts_exportable_to(user: Any) -> QuerySet[Alert]:
@@ -287,16 +288,21 @@ def feedback_membership(user: Any, alert: Alert, agency_slug: str | None = None)
         )
         public = [m for m in public if m.pk in reading]
     if not public:
-        raise PermissionDenied("Feedback comes from public-sector readers of the alert only.")
+        raise PermissionDenied(_("Feedback comes from public-sector readers of the alert only."))
     if agency_slug:
         for membership in public:
             if membership.agency.slug == agency_slug:
                 return membership
         raise ValidationError(
-            {"agency": [f"You do not read this alert as a member of the public-sector agency {agency_slug!r}."]}
+            {
+                "agency": [
+                    _("You do not read this alert as a member of the public-sector agency %(agency)s.")
+                    % {"agency": repr(agency_slug)}
+                ]
+            }
         )
     if len({m.agency_id for m in public}) > 1:
-        raise ValidationError({"agency": ["You belong to several public-sector agencies: say which one reports."]})
+        raise ValidationError({"agency": [_("You belong to several public-sector agencies: say which one reports.")]})
     return public[0]
 
 

@@ -3,6 +3,7 @@
 import json
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
 
 from ports.validation import MAX_DEPTH, hostile_errors, too_deep_field
@@ -27,7 +28,9 @@ class JSONParser(parsers.JSONParser):
             return json.loads(text, parse_constant=_refuse)
         except _NonFinite:
             errors = self._named(text)
-            raise exceptions.ValidationError(errors or {"non_field_errors": ["A finite number is expected."]}) from None
+            raise exceptions.ValidationError(
+                errors or {"non_field_errors": [_("A finite number is expected.")]}
+            ) from None
         except RecursionError:
             raise exceptions.ValidationError(self._too_deep(text)) from None
         except ValueError as exc:
@@ -42,7 +45,11 @@ class JSONParser(parsers.JSONParser):
 
     @staticmethod
     def _too_deep(text: str) -> dict[str, list[str]]:
-        return {too_deep_field(text) or "non_field_errors": [f"Nested deeper than {MAX_DEPTH} levels."]}
+        return {
+            too_deep_field(text) or "non_field_errors": [
+                _("Nested deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}
+            ]
+        }
 
 
 class _NonFinite(ValueError):

@@ -3,11 +3,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.decorators import method_decorator
-from django.views.i18n import JavaScriptCatalog, set_language
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from notifications import urls as notifications_urls
 from notifications import views as notifications_views
+from ports import account_views
 from ports import views as ports_views
 from ports.admin import VerifiedAdminSite
 from ports.api_keys import JwksView
@@ -47,9 +48,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerUiView.as_view(url_name="schema"), name="swagger-ui"),
-    # The language switcher (POST, stores the choice in the language cookie) and the JavaScript
+    # The language switcher (POST: the language cookie, and a signed-in member's stored choice) and the JavaScript
     # catalogue: a static-looking script from 'self', so the strict CSP needs no exception.
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("login/", ports_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -16,9 +16,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import access
 from notifications.services import notify
+from notifications.subjects import message, term
 from ports import audit
 from ports.models import Agency, Membership, Role, Sector
 from scans.models import Delivery, DeliveryReason, Scan, Verdict
@@ -54,10 +56,11 @@ def _sides(new, old) -> dict:
     return out
 
 
-def _label(obj) -> str:
+def _label(obj) -> dict:
+    """One side of a correlation, as part of a notice's subject (rendered in the reader's language)."""
     if isinstance(obj, Scan):
-        return f"a {obj.verdict} scan at {obj.port_id}"
-    return f"an alert by {obj.agency.slug}"
+        return message("correlation.scan", port=obj.port_id, verdict=term(Verdict(obj.verdict).label))
+    return message("correlation.alert", agency=obj.agency.slug)
 
 
 def _record(kind: str, value: str, new, old, pair_key: str) -> Correlation | None:
@@ -133,7 +136,13 @@ def _tell(correlation: Correlation, new, old) -> None:
     if both:
         notify(
             kind="correlation",
-            subject=f"{correlation.get_kind_display()} {correlation.value}: {_label(new)} matches {_label(old)}",
+            subject=message(
+                "correlation",
+                kind=term(CorrelationKind(correlation.kind).label),
+                value=correlation.value,
+                new=_label(new),
+                old=_label(old),
+            ),
             url=f"/correlations/#{correlation.pk}",
             memberships=sorted(both),
         )
@@ -158,9 +167,12 @@ def _tell(correlation: Correlation, new, old) -> None:
         if created and told & deciders:
             notify(
                 kind="one_sided_hit",
-                subject=f"{correlation.get_kind_display()} {correlation.value}: your "
-                f"{'scan' if isinstance(sides[hidden], Scan) else 'alert'} matches a record of {seeker.slug}, "
-                "who cannot read yours. You may share it.",
+                subject=message(
+                    "hit.scan" if isinstance(sides[hidden], Scan) else "hit.alert",
+                    kind=term(CorrelationKind(correlation.kind).label),
+                    value=correlation.value,
+                    agency=seeker.slug,
+                ),
                 url=f"/correlations/#hit-{hit.pk}",
                 memberships=sorted(told & deciders),
             )
@@ -238,7 +250,7 @@ def _correlate_container(scan: Scan, since, until) -> int:
 def _correlate_vessel(scan: Scan) -> int:
     assert scan.vessel_imo is not None  # correlate_scan calls this for scans that name a vessel
     made = 0
-    year, week, _ = scan.scanned_at.isocalendar()
+    year, week, _weekday = scan.scanned_at.isocalendar()
     others = (
         Scan.objects.filter(
             vessel_imo=scan.vessel_imo,
@@ -306,14 +318,14 @@ def _acting_membership(user, agency_id: int) -> Membership:
         (m for m in access.memberships_with_role(user, Role.OFFICER, Role.ADMIN) if m.agency_id == agency_id), None
     )
     if membership is None:
-        raise PermissionDenied("Only an officer or admin of the owning agency may share.")
+        raise PermissionDenied(_("Only an officer or admin of the owning agency may share."))
     return membership
 
 
 def _locked_hit(user, hit_id: int) -> OneSidedHit:
     """The hit, locked, if the user may see it (`hits_for`); 404 for missing and forbidden alike."""
     if not access.hits_for(user).filter(pk=hit_id).exists():
-        raise Http404("No such hit.")
+        raise Http404(_("No such hit."))
     return OneSidedHit.objects.select_for_update().get(pk=hit_id)
 
 
@@ -332,8 +344,8 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
     other = hit.other_agency
     if isinstance(obj, Scan):
         if other.sector != Sector.PUBLIC:
-            raise ValidationError({"agency": ["Scans are never shared with the private sector."]})
-        delivery, _ = Delivery.objects.get_or_create(
+            raise ValidationError({"agency": [_("Scans are never shared with the private sector.")]})
+        delivery, _created = Delivery.objects.get_or_create(
             scan=obj, agency=other, defaults={"reason": DeliveryReason.SHARED, "created_at": timezone.now()}
         )
         grant_scan_read(scans_agencies=[(obj, other.pk)])
@@ -361,8 +373,12 @@ def hit_share(*, user, hit_id: int, users: list[str] | None = None) -> OneSidedH
     receivers = Membership.objects.filter(agency=other, is_active=True, user__is_active=True)
     notify(
         kind="correlation",
-        subject=f"{owner_of(obj).slug} shared a record matching {hit.correlation.get_kind_display().lower()} "
-        f"{hit.correlation.value} with you",
+        subject=message(
+            "hit.shared",
+            agency=owner_of(obj).slug,
+            kind=term(CorrelationKind(hit.correlation.kind).label),
+            value=hit.correlation.value,
+        ),
         url=f"/correlations/#{hit.correlation_id}",
         memberships=sorted(_readers_among(obj, receivers)),
     )

@@ -1,5 +1,6 @@
 """`GET /api/v1/notifications/` (the caller's own notices) and `POST /api/v1/notifications/{id}/read/`."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -20,7 +21,7 @@ class NotificationListApi(ListAPIView):
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         kind = serializers.CharField()
-        subject = serializers.CharField()
+        subject = serializers.CharField(source="text", help_text="In the language of the request (Accept-Language).")
         url = serializers.CharField()
         agency = serializers.CharField(source="membership.agency.slug")
         created_at = serializers.DateTimeField()
@@ -44,5 +45,5 @@ class NotificationReadApi(APIView):
     @extend_schema(request=None, responses=inline_serializer("NotificationRead", {"read": serializers.IntegerField()}))
     def post(self, request, pk: int):
         if not access.notifications_for(request.user).filter(id=pk).exists():
-            raise ApiError("not_found", {"detail": ["No such notification."]}, 404)
+            raise ApiError("not_found", {"detail": [_("No such notification.")]}, 404)
         return Response({"read": services.mark_read(user=request.user, notification_id=pk)})

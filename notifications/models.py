@@ -13,11 +13,15 @@ from django.db import models
 
 from ports.models import Membership
 
+from . import subjects
+
 
 class Notification(models.Model):
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=32)
+    # The subject as English text; `message` (notifications.subjects) renders it in the reader's language.
     subject = models.CharField(max_length=240)
+    message = models.JSONField(null=True, blank=True)
     url = models.CharField(max_length=300, blank=True)
     # The TLP label of the document the notice is about (blank: none, e.g. a correlation or a flag).
     # An email carries the subject only when this is GREEN or CLEAR (SPEC: no content above TLP:GREEN).
@@ -35,6 +39,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}"
+
+    @property
+    def text(self) -> str:
+        """The subject in the active language (the reader's page, or the recipient's email)."""
+        return subjects.render(self.message, self.subject)
 
 
 class EmailRecord(models.Model):

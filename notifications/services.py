@@ -10,8 +10,9 @@ vessels and ports. Each member chooses, per category, an email at once, a daily 
 """
 
 import logging
+import zoneinfo
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ports.models import EmailMode, Membership, Role, UserProfile
 
+from . import subjects
 from .models import EmailRecord, Notification
 
 log = logging.getLogger(__name__)
@@ -75,10 +77,18 @@ def liaison_memberships() -> list[int]:
     )
 
 
+def _subject(subject: str | dict) -> tuple[str, dict | None]:
+    """(English text, message): a message (`subjects.message`) is rendered in each reader's language later;
+    plain text (an alert's title, written by its author) is shown as written."""
+    if isinstance(subject, dict):
+        return subjects.english(subject), subject
+    return str(subject), None
+
+
 def notify(
     *,
     kind: str,
-    subject: str,
+    subject: str | dict,
     url: str = "",
     agencies: Iterable[int] = (),
     memberships: Iterable[int] = (),
@@ -92,8 +102,12 @@ def notify(
     """
     excluded = set(exclude_memberships)
     ids = [m for m in recipients(agencies=agencies, memberships=memberships, roles=roles) if m not in excluded]
+    text, message = _subject(subject)
     created = Notification.objects.bulk_create(
-        [Notification(membership_id=m, kind=kind, subject=subject[:240], url=url[:300], tlp=tlp) for m in ids]
+        [
+            Notification(membership_id=m, kind=kind, subject=text[:240], message=message, url=url[:300], tlp=tlp)
+            for m in ids
+        ]
     )
     notice_ids = [n.pk for n in created if n.pk is not None]
     if notice_ids and kind in CATEGORY_OF_KIND:
@@ -101,7 +115,7 @@ def notify(
     return len(ids)
 
 
-def notify_agencies(*, kind: str, url: str, subjects: dict[int, str]) -> int:
+def notify_agencies(*, kind: str, url: str, subjects: dict[int, str | dict]) -> int:
     """One notice per active member of each agency, each agency its own subject: two queries for any number
     of agencies (the relay tells every receiving inbox of a batch at once)."""
     if not subjects:
@@ -109,8 +123,14 @@ def notify_agencies(*, kind: str, url: str, subjects: dict[int, str]) -> int:
     members = Membership.objects.filter(
         agency_id__in=list(subjects), is_active=True, user__is_active=True, agency__is_active=True
     ).values_list("id", "agency_id")
+    rendered = {agency: _subject(subject) for agency, subject in subjects.items()}
     created = Notification.objects.bulk_create(
-        [Notification(membership_id=m, kind=kind, subject=subjects[a][:240], url=url[:300]) for m, a in members]
+        [
+            Notification(
+                membership_id=m, kind=kind, subject=rendered[a][0][:240], message=rendered[a][1], url=url[:300]
+            )
+            for m, a in members
+        ]
     )
     notice_ids = [n.pk for n in created if n.pk is not None]
     if notice_ids and kind in CATEGORY_OF_KIND:
@@ -211,7 +231,7 @@ def notice_line(notice: Notification) -> dict[str, str]:
     return {
         "tlp": notice.tlp,
         "sentence": str(KIND_SENTENCE.get(notice.kind, _("A new notice is waiting for you."))),
-        "title": notice.subject if notice.tlp in EMAILABLE_TLPS else "",
+        "title": notice.text if notice.tlp in EMAILABLE_TLPS else "",
         "link": f"{settings.PORTAL_URL}{notice.url or '/notifications/'}",
     }
 
@@ -249,36 +269,82 @@ def send_notice_email(notice_id: int) -> bool:
     return _send(record, notice_email(notice))
 
 
-def digest_window(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def member_zone(user_id: int) -> zoneinfo.ZoneInfo:
+    """The time zone the member chose on the account page (UTC when none or an unknown one)."""
+    name = UserProfile.objects.filter(user_id=user_id).values_list("timezone", flat=True).first()
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
-def digest_recipients(day: date) -> list[int]:
-    """Users with digest-wanted notices created on `day` (UTC) and no digest for that day yet."""
-    start, end = digest_window(day)
-    user_ids = set(
-        Notification.objects.filter(_wants(EmailMode.DIGEST), _mailable(), created_at__gte=start, created_at__lt=end)
+def digest_window(day: date, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """The member's local `day`, midnight to midnight in their time zone (23 or 25 hours across a DST change)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    following = day + timedelta(days=1)
+    return start, datetime(following.year, following.month, following.day, tzinfo=zone)
+
+
+def _digest_candidates(since: datetime, until: datetime) -> set[int]:
+    return set(
+        Notification.objects.filter(_wants(EmailMode.DIGEST), _mailable(), created_at__gte=since, created_at__lt=until)
         .values_list("membership__user_id", flat=True)
         .distinct()
     )
-    done = {
-        int(key.rsplit(":", 2)[1])
-        for key in EmailRecord.objects.filter(
-            key__startswith="digest:", key__endswith=f":{day.isoformat()}"
-        ).values_list("key", flat=True)
-    }
-    return sorted(user_ids - done)
+
+
+def _digest_done(pairs: Iterable[tuple[int, date]]) -> set[str]:
+    keys = [f"digest:{user_id}:{day.isoformat()}" for user_id, day in pairs]
+    return set(EmailRecord.objects.filter(key__in=keys).values_list("key", flat=True))
+
+
+def _has_digest_notices(user_id: int, day: date, zone: tzinfo) -> bool:
+    start, end = digest_window(day, zone)
+    return Notification.objects.filter(
+        _wants(EmailMode.DIGEST), _mailable(), membership__user_id=user_id, created_at__gte=start, created_at__lt=end
+    ).exists()
+
+
+def digest_recipients(day: date) -> list[int]:
+    """Users with digest-wanted notices created on their local `day` (in their own time zone) and no digest
+    for that day yet."""
+    # Every zone's local day lies within UTC day-1 12:00 .. day+1 14:00 (offsets run from -12 to +14 hours).
+    utc_start, utc_end = digest_window(day)
+    users = _digest_candidates(utc_start - timedelta(hours=14), utc_end + timedelta(hours=12))
+    done = _digest_done((user_id, day) for user_id in users)
+    return sorted(
+        user_id
+        for user_id in users
+        if f"digest:{user_id}:{day.isoformat()}" not in done and _has_digest_notices(user_id, day, member_zone(user_id))
+    )
+
+
+def digests_due(now: datetime | None = None) -> list[tuple[int, date]]:
+    """(user, local day) of every member whose last complete local day has digest notices and no digest yet.
+
+    The beat runs hourly: shortly after midnight in each member's own time zone, their previous day is due.
+    """
+    now = now or timezone.now()
+    users = _digest_candidates(now - timedelta(days=2, hours=2), now)
+    pairs = [(user_id, now.astimezone(member_zone(user_id)).date() - timedelta(days=1)) for user_id in sorted(users)]
+    done = _digest_done(pairs)
+    return [
+        (user_id, day)
+        for user_id, day in pairs
+        if f"digest:{user_id}:{day.isoformat()}" not in done and _has_digest_notices(user_id, day, member_zone(user_id))
+    ]
 
 
 def send_digest(user_id: int, day: date) -> bool:
-    """The daily digest of one member for one UTC day, at most once: claimed by `digest:<user>:<day>`."""
+    """The daily digest of one member for one day of their own time zone, at most once: claimed by
+    `digest:<user>:<local day>`."""
     from access import notifications_for
 
     user = User.objects.filter(pk=user_id, is_active=True).exclude(email="").first()
     if user is None:
         return False
-    start, end = digest_window(day)
+    zone = member_zone(user.pk)
+    start, end = digest_window(day, zone)
     notices = list(
         notifications_for(user)
         .filter(_wants(EmailMode.DIGEST), created_at__gte=start, created_at__lt=end)
@@ -302,6 +368,7 @@ def send_digest(user_id: int, day: date) -> bool:
                 "more": len(notices) > MAX_DIGEST_NOTICES,
                 "user": user,
                 "day": day,
+                "zone": zone.key,
                 "notifications": f"{settings.PORTAL_URL}/notifications/",
                 "preferences": f"{settings.PORTAL_URL}/account/#preferences",
             },

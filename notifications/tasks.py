@@ -1,9 +1,8 @@
 """Email tasks: each takes ids, is claimed in the database, and is safe to run twice."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from celery import shared_task
-from django.utils import timezone
 
 from . import services
 
@@ -32,12 +31,16 @@ def send_digest(user_id: int, day: str) -> bool:
 
 @shared_task(name="notifications.send_digests")
 def send_digests(day: str | None = None) -> int:
-    """Beat, hourly: the digests of the last complete UTC day not sent yet, and immediate emails a lost
-    enqueue left behind. Running it twice queues twice at worst; each email is claimed once."""
-    which = date.fromisoformat(day) if day else timezone.now().date() - timedelta(days=1)
-    users = services.digest_recipients(which)
-    for user_id in users:
-        send_digest.delay(user_id, which.isoformat())
+    """Beat, hourly: each member's digest of their last complete local day (in the time zone they chose on
+    the account page), and immediate emails a lost enqueue left behind. `day` (a date) sends that local day's
+    digests instead. Running it twice queues twice at worst; each email is claimed once."""
+    if day:
+        which = date.fromisoformat(day)
+        due = [(user_id, which) for user_id in services.digest_recipients(which)]
+    else:
+        due = services.digests_due()
+    for user_id, local_day in due:
+        send_digest.delay(user_id, local_day.isoformat())
     for notice_id in services.immediate_pending():
         send_notice_email.delay(notice_id)
-    return len(users)
+    return len(due)

@@ -8,6 +8,7 @@ import zoneinfo
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import selectors, services
@@ -248,3 +250,24 @@ def invitation_answer(request, invitation_id, answer):
         messages.info(request, _("You declined to join %(agency)s.") % {"agency": invitation.agency.name})
     back = request.POST.get("back")
     return redirect("account" if back == "account" else "account_invitations")
+
+
+@require_POST
+def set_language(request):
+    """The header's language switcher: the language cookie (Django's view), and for a signed-in member also
+    the stored choice of the account page, so that the most recent choice wins wherever it was made (the
+    stored choice otherwise outranks the cookie on every later page). A session still waiting for its second
+    factor changes nothing of the account."""
+    from .middleware import second_factor_pending
+
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if (
+        user.is_authenticated
+        and language in dict(settings.LANGUAGES)
+        and not second_factor_pending(user)
+        and services.preferences_language(user) != language
+    ):
+        services.preferences_update(user=user, data={"language": language})
+    return response

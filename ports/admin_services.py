@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import audit, services
 from .keys import parse_public_key
@@ -24,7 +25,7 @@ ADMIN_GRANTABLE_ROLES = (Role.ANALYST, Role.OFFICER, Role.ADMIN)
 
 def _check_role(role: str) -> None:
     if role not in ADMIN_GRANTABLE_ROLES:
-        raise ValidationError({"role": ["Choose analyst, officer or admin; the alliance operator grants liaison."]})
+        raise ValidationError({"role": [_("Choose analyst, officer or admin; the alliance operator grants liaison.")]})
 
 
 @transaction.atomic
@@ -40,12 +41,12 @@ def admin_member_add(
     _check_role(role)
     username = (username or "").strip()
     if not username:
-        raise ValidationError({"username": ["Give a username."]})
+        raise ValidationError({"username": [_("Give a username.")]})
     User.username_validator(username)
     if User.objects.filter(username=username).exists():
         # Usernames are unique, so creating one cannot hide that it is taken; nothing more is said.
         raise ValidationError(
-            {"username": ["This username cannot be used for a new account. To add a person who has one, invite it."]}
+            {"username": [_("This username cannot be used for a new account. To add a person who has one, invite it.")]}
         )
     password = secrets.token_urlsafe(12)
     membership = services.member_add(
@@ -71,12 +72,18 @@ def admin_member_invite(*, agency: Agency, username: str, role: str, actor) -> N
     _check_role(role)
     username = (username or "").strip()
     if not username:
-        raise ValidationError({"username": ["Give a username."]})
+        raise ValidationError({"username": [_("Give a username.")]})
     known = Membership.objects.filter(agency=agency, user__username=username).first()
     if known is not None and known.is_active:
-        raise ValidationError({"username": [f"{username} is already a member of {agency.slug}."]})
+        raise ValidationError(
+            {
+                "username": [
+                    _("%(username)s is already a member of %(agency)s.") % {"username": username, "agency": agency.slug}
+                ]
+            }
+        )
     if known is not None and known.role == Role.LIAISON:
-        raise ValidationError({"username": ["A liaison is reinstated by the alliance operator."]})
+        raise ValidationError({"username": [_("A liaison is reinstated by the alliance operator.")]})
     services.invitation_send(agency=agency, username=username, role=role, actor=actor)
 
 
@@ -84,11 +91,11 @@ def admin_member_invite(*, agency: Agency, username: str, role: str, actor) -> N
 def admin_member_role_change(*, membership: Membership, role: str, actor) -> Membership:
     _check_role(role)
     if membership.user_id == getattr(actor, "pk", None):
-        raise ValidationError({"role": ["You cannot change your own role; ask another admin."]})
+        raise ValidationError({"role": [_("You cannot change your own role; ask another admin.")]})
     if not membership.is_active:
-        raise ValidationError({"role": ["This membership is offboarded; add the person again instead."]})
+        raise ValidationError({"role": [_("This membership is offboarded; add the person again instead.")]})
     if membership.role == Role.LIAISON:
-        raise ValidationError({"role": ["A liaison's role is managed by the alliance operator."]})
+        raise ValidationError({"role": [_("A liaison's role is managed by the alliance operator.")]})
     return services.member_add(username=membership.user.username, agency=membership.agency, role=role, actor=actor)
 
 
@@ -96,9 +103,9 @@ def admin_member_role_change(*, membership: Membership, role: str, actor) -> Mem
 def admin_member_offboard(*, membership: Membership, actor) -> int:
     """Offboard a member; returns how many of the membership's API tokens were revoked."""
     if membership.user_id == getattr(actor, "pk", None):
-        raise ValidationError({"membership": ["You cannot offboard yourself; ask another admin."]})
+        raise ValidationError({"membership": [_("You cannot offboard yourself; ask another admin.")]})
     if not membership.is_active:
-        raise ValidationError({"membership": ["This member is already offboarded."]})
+        raise ValidationError({"membership": [_("This member is already offboarded.")]})
     live = ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).count()
     services.member_offboard(membership=membership, actor=actor)
     return live
@@ -107,13 +114,13 @@ def admin_member_offboard(*, membership: Membership, actor) -> int:
 @transaction.atomic
 def admin_token_revoke(*, token: ApiToken, actor) -> None:
     if token.revoked_at is not None:
-        raise ValidationError({"token": ["This token is already revoked."]})
+        raise ValidationError({"token": [_("This token is already revoked.")]})
     services.token_revoke(token=token, actor=actor)
 
 
 def _check_node_active(node: ScannerNode) -> None:
     if not node.is_active:
-        raise ValidationError({"node": ["This node is deactivated; register a new node instead."]})
+        raise ValidationError({"node": [_("This node is deactivated; register a new node instead.")]})
 
 
 @transaction.atomic
@@ -123,9 +130,9 @@ def node_key_replace(*, node: ScannerNode, public_key: str, actor) -> SigningKey
     try:
         x = parse_public_key(public_key)
     except (ValueError, TypeError) as exc:
-        raise ValidationError({"public_key": [f"Not an Ed25519 public key: {exc}."]}) from exc
+        raise ValidationError({"public_key": [_("Not an Ed25519 public key: %(error)s.") % {"error": exc}]}) from exc
     if SigningKey.objects.filter(x=x).exists():
-        raise ValidationError({"public_key": ["This public key is already registered; a key is registered once."]})
+        raise ValidationError({"public_key": [_("This public key is already registered; a key is registered once.")]})
     for old in SigningKey.objects.select_for_update().filter(node=node, status=KeyStatus.ACTIVE):
         services._key_retire(old, actor)
     # The same two steps as `services.node_key_rotate`, with the admin (not the node) as the actor.
@@ -138,7 +145,7 @@ def node_token_reissue(*, node: ScannerNode, actor) -> str:
     _check_node_active(node)
     for token in ApiToken.objects.select_for_update().filter(node=node, revoked_at__isnull=True):
         services.token_revoke(token=token, actor=actor)
-    _, raw = services.token_issue(node=node, name="reissued", actor=actor)
+    _token, raw = services.token_issue(node=node, name="reissued", actor=actor)
     return raw
 
 
@@ -146,7 +153,7 @@ def node_token_reissue(*, node: ScannerNode, actor) -> str:
 def node_deactivate(*, node: ScannerNode, actor) -> ScannerNode:
     """Stop a node: its tokens stop working at once (authentication checks the node) and are revoked."""
     if not node.is_active:
-        raise ValidationError({"node": ["This node is already deactivated."]})
+        raise ValidationError({"node": [_("This node is already deactivated.")]})
     node.is_active = False
     node.save(update_fields=["is_active"])
     ApiToken.objects.filter(node=node, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -272,7 +272,7 @@ class NodeRegisterForm(forms.Form):
         upload = data.get("public_key_file")
         if upload is not None:
             if upload.size > 4096:
-                raise ValidationError("A public key file is a few hundred bytes; this one is too large.")
+                raise ValidationError(_("A public key file is a few hundred bytes; this one is too large."))
             try:
                 data["public_key"] = upload.read().decode("ascii")
             except UnicodeDecodeError as exc:

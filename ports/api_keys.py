@@ -3,6 +3,7 @@
 from typing import cast
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -62,19 +63,19 @@ class JwksView(APIView):
 def _admin_agency(user, slug) -> Agency:
     """The agency named, when the caller is its admin; 403 otherwise (a role that may not do this)."""
     if not isinstance(slug, str) or not slug:
-        raise ApiError("invalid", {"agency": ["This field is required."]})
+        raise ApiError("invalid", {"agency": [_("This field is required.")]})
     for membership in memberships_with_role(user, Role.ADMIN):
         if membership.agency.slug == slug:
             return membership.agency
     if not Agency.objects.filter(slug=slug).exists():
-        raise ApiError("invalid", {"agency": [f"Unknown agency {slug!r}."]})
-    raise ApiError("permission_denied", {"agency": [f"You are not an admin of {slug}."]}, 403)
+        raise ApiError("invalid", {"agency": [_("Unknown agency %(agency)s.") % {"agency": repr(slug)}]})
+    raise ApiError("permission_denied", {"agency": [_("You are not an admin of %(agency)s.") % {"agency": slug}]}, 403)
 
 
 def _body(request) -> dict:
     """The JSON object sent; a list or a string is a 400, not an AttributeError."""
     if not isinstance(request.data, dict):
-        raise ApiError("invalid", {"non_field_errors": ["A JSON object is expected."]})
+        raise ApiError("invalid", {"non_field_errors": [_("A JSON object is expected.")]})
     return request.data
 
 
@@ -108,7 +109,7 @@ class KeyListRegisterApi(APIView):
         agency = _admin_agency(request.user, data.get("agency"))
         x, pem = data.get("x"), data.get("pem")
         if bool(x) == bool(pem):
-            raise ApiError("invalid", {"x": ["Give the public key as `x` (base64url) or `pem`, one of the two."]})
+            raise ApiError("invalid", {"x": [_("Give the public key as `x` (base64url) or `pem`, one of the two.")]})
         try:
             key = key_services.agency_key_register_external(
                 agency=agency, public_key=cast(str, x or pem), actor=request.user
@@ -144,7 +145,7 @@ class KeyRevokeApi(APIView):
             if key is None or key.owner_kind == KeyOwner.PORTAL:
                 raise ApiError("not_found", {}, 404)
             raise ApiError(
-                "permission_denied", {"non_field_errors": ["You are not an admin of this key's owner."]}, 403
+                "permission_denied", {"non_field_errors": [_("You are not an admin of this key's owner.")]}, 403
             )
         try:
             key = key_services.key_revoke(

@@ -5,6 +5,7 @@ from typing import cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions, permissions
 
 from .models import ApiToken, Membership, ScannerNode, TokenKind, hash_token
@@ -71,9 +72,9 @@ def _personal_principal(request, token: ApiToken):
     """
     membership = cast(Membership, token.membership)  # a personal token names its membership
     if not membership.is_active or not membership.agency.is_active or membership.user_id != token.user_id:
-        raise exceptions.AuthenticationFailed("This token's membership has ended.")
+        raise exceptions.AuthenticationFailed(_("This token's membership has ended."))
     if token.read_only and request.method not in permissions.SAFE_METHODS:
-        raise exceptions.PermissionDenied("This token is read-only.")
+        raise exceptions.PermissionDenied(_("This token is read-only."))
     user = token.user
     setattr(user, TOKEN_MEMBERSHIP_ATTR, membership.pk)
     return user
@@ -89,11 +90,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid token header.")
+            raise exceptions.AuthenticationFailed(_("Invalid token header."))
         try:
             raw = header[1].decode("ascii")
         except UnicodeError as exc:
-            raise exceptions.AuthenticationFailed("Invalid token header.") from exc
+            raise exceptions.AuthenticationFailed(_("Invalid token header.")) from exc
         return self.authenticate_token(request, raw)
 
     def authenticate_token(self, request, raw: str):
@@ -106,24 +107,24 @@ class TokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         now = timezone.now()
         if token.expires_at is not None and token.expires_at <= now:
-            raise exceptions.AuthenticationFailed("This token has expired.")
+            raise exceptions.AuthenticationFailed(_("This token has expired."))
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
             # At most one write a minute per token, not one per request.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         if token.kind == TokenKind.NODE:
             if not cast(ScannerNode, token.node).is_active:
-                raise exceptions.AuthenticationFailed("This scanner node is deactivated.")
+                raise exceptions.AuthenticationFailed(_("This scanner node is deactivated."))
             request._request.scanner_node = token.node
             return NodePrincipal(token.node), token
         if token.kind == TokenKind.PEER:
             if request.method not in permissions.SAFE_METHODS:
-                raise exceptions.PermissionDenied("A peer token only reads.")
+                raise exceptions.PermissionDenied(_("A peer token only reads."))
             return PeerPrincipal(token.peer_instance), token
         if not cast(AbstractBaseUser, token.user).is_active:
-            raise exceptions.AuthenticationFailed("This account is deactivated.")
+            raise exceptions.AuthenticationFailed(_("This account is deactivated."))
         return _personal_principal(request, token), token
 
     def authenticate_header(self, request):

@@ -34,9 +34,9 @@ def verified_operator_required(view):
     @login_required
     def wrapper(request, *args, **kwargs):
         if not request.user.is_superuser:
-            return HttpResponseForbidden("This page is for the alliance operator.")
+            return HttpResponseForbidden(_("This page is for the alliance operator."))
         if not request.user.is_verified():
-            messages.warning(request, "The operator's pages need your second factor.")
+            messages.warning(request, _("The operator's pages need your second factor."))
             if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
                 return redirect(verify_url(request.path))
             return redirect("totp_setup")

@@ -1,5 +1,6 @@
 """Who may call which kind of endpoint: members, nodes, and second-factor admin sessions."""
 
+from django.utils.translation import gettext_lazy
 from rest_framework import permissions
 
 from .auth import NodePrincipal, PeerPrincipal
@@ -25,7 +26,7 @@ class IsPeer(permissions.BasePermission):
 class IsMember(permissions.BasePermission):
     """A person with at least one active membership, by session or personal token. Nodes are refused."""
 
-    message = "This endpoint is for alliance members."
+    message = gettext_lazy("This endpoint is for alliance members.")
 
     def has_permission(self, request, view) -> bool:
         user = request.user
@@ -37,7 +38,7 @@ class IsMember(permissions.BasePermission):
 
 
 class IsPublicSectorMember(IsMember):
-    message = "This endpoint is closed to the private sector."
+    message = gettext_lazy("This endpoint is closed to the private sector.")
 
     def has_permission(self, request, view) -> bool:
         return (
@@ -56,7 +57,7 @@ class IsNode(permissions.BasePermission):
 class IsVerifiedSession(IsMember):
     """Administrative actions: a portal session verified with the second factor, never a token."""
 
-    message = "Administrative actions need a portal session verified with the second factor."
+    message = gettext_lazy("Administrative actions need a portal session verified with the second factor.")
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
@@ -70,7 +71,7 @@ class IsVerifiedSession(IsMember):
 class IsVerifiedOperator(permissions.BasePermission):
     """The alliance operator (SPEC 10.1: peers): a superuser's portal session verified with the second factor."""
 
-    message = "This endpoint is for the alliance operator, in a session verified with the second factor."
+    message = gettext_lazy("This endpoint is for the alliance operator, in a session verified with the second factor.")
 
     def has_permission(self, request, view) -> bool:
         user = request.user

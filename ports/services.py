@@ -98,7 +98,7 @@ def port_for_locode(locode: str) -> Port:
 
 def agency_slug(port: Port | None, kind: str) -> str:
     if port is None:
-        raise ValidationError({"port": ["Only EU-level agencies have no port; give them an explicit slug."]})
+        raise ValidationError({"port": [_("Only EU-level agencies have no port; give them an explicit slug.")]})
     return f"{port.locode.lower()}-{kind.replace('_', '-')}"
 
 
@@ -137,12 +137,19 @@ def member_add(
 ) -> Membership:
     """Create or update a member. `liaison` only in public-sector agencies."""
     if role not in Role.values:
-        raise ValidationError({"role": [f"Unknown role {role!r}; choose one of {', '.join(Role.values)}."]})
+        raise ValidationError(
+            {
+                "role": [
+                    _("Unknown role %(role)s; choose one of %(choices)s.")
+                    % {"role": repr(role), "choices": ", ".join(Role.values)}
+                ]
+            }
+        )
     if role == Role.LIAISON and sector_of(agency.kind) != Sector.PUBLIC:
-        raise ValidationError({"role": ["The liaison role exists only in public-sector agencies."]})
+        raise ValidationError({"role": [_("The liaison role exists only in public-sector agencies.")]})
     user, created = User.objects.get_or_create(username=username)
     if display_name:
-        first, _, last = display_name.partition(" ")
+        first, _space, last = display_name.partition(" ")
         user.first_name, user.last_name = first, last
     if email:
         user.email = email
@@ -210,9 +217,9 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
     """The holder accepts: the membership is created (or a former one of theirs switched back on)."""
     invitation = Invitation.objects.select_for_update().select_related("agency").get(pk=invitation.pk)
     if invitation.user_id != user.pk or invitation.status != InvitationStatus.PENDING:
-        raise ValidationError({"invitation": ["This invitation is no longer open."]})
+        raise ValidationError({"invitation": [_("This invitation is no longer open.")]})
     if not invitation.agency.is_active:
-        raise ValidationError({"invitation": ["This agency no longer takes part in the alliance."]})
+        raise ValidationError({"invitation": [_("This agency no longer takes part in the alliance.")]})
     invitation.status, invitation.answered_at = InvitationStatus.ACCEPTED, timezone.now()
     invitation.save(update_fields=["status", "answered_at"])
     audit.record(user, "member.invitation_accepted", invitation, {"agency": invitation.agency.slug})
@@ -223,7 +230,7 @@ def invitation_accept(*, invitation: Invitation, user) -> Membership:
 def invitation_decline(*, invitation: Invitation, user) -> Invitation:
     invitation = Invitation.objects.select_for_update().select_related("agency").get(pk=invitation.pk)
     if invitation.user_id != user.pk or invitation.status != InvitationStatus.PENDING:
-        raise ValidationError({"invitation": ["This invitation is no longer open."]})
+        raise ValidationError({"invitation": [_("This invitation is no longer open.")]})
     invitation.status, invitation.answered_at = InvitationStatus.DECLINED, timezone.now()
     invitation.save(update_fields=["status", "answered_at"])
     audit.record(user, "member.invitation_declined", invitation, {"agency": invitation.agency.slug})
@@ -245,15 +252,32 @@ def token_membership(*, user, agency_slug: str | None = None) -> Membership:
         for membership in memberships:
             if membership.agency.slug == agency_slug:
                 return membership
-        raise ValidationError({"agency": [f"{user.username} is not an active member of {agency_slug!r}."]})
+        raise ValidationError(
+            {
+                "agency": [
+                    _("%(username)s is not an active member of %(agency)s.")
+                    % {"username": user.username, "agency": repr(agency_slug)}
+                ]
+            }
+        )
     if not memberships:
         raise ValidationError(
-            {"agency": [f"{user.username} has no active membership; personal tokens are for members."]}
+            {
+                "agency": [
+                    _("%(username)s has no active membership; personal tokens are for members.")
+                    % {"username": user.username}
+                ]
+            }
         )
     if len(memberships) > 1:
         slugs = ", ".join(m.agency.slug for m in memberships)
         raise ValidationError(
-            {"agency": [f"{user.username} belongs to several agencies ({slugs}): say which one the token acts for."]}
+            {
+                "agency": [
+                    _("%(username)s belongs to several agencies (%(agencies)s): say which one the token acts for.")
+                    % {"username": user.username, "agencies": slugs}
+                ]
+            }
         )
     return memberships[0]
 
@@ -281,7 +305,7 @@ def token_issue(
         elif user is not None and user.pk != membership.user_id:
             raise ValueError("the membership is not the user's")
         if not membership.is_active:
-            raise ValidationError({"agency": ["This membership is offboarded; it takes no new tokens."]})
+            raise ValidationError({"agency": [_("This membership is offboarded; it takes no new tokens.")]})
         user = membership.user
     raw = _new_raw_token("axn" if node else "axp")
     token = ApiToken.objects.create(
@@ -320,7 +344,7 @@ def _key_create(
 ) -> SigningKey:
     kid = thumbprint(x)
     if SigningKey.objects.filter(x=x).exists():
-        raise ValidationError({"x": ["This public key is already registered; a key can be registered only once."]})
+        raise ValidationError({"x": [_("This public key is already registered; a key can be registered only once.")]})
     key = SigningKey(
         kid=kid,
         x=x,
@@ -365,7 +389,7 @@ def agency_key_register_external(*, agency: Agency, public_key: str, actor=None)
     try:
         x = parse_public_key(public_key)
     except (ValueError, TypeError) as exc:
-        raise ValidationError({field: [f"Not an Ed25519 public key: {exc}."]}) from exc
+        raise ValidationError({field: [_("Not an Ed25519 public key: %(error)s.") % {"error": exc}]}) from exc
     return _key_create(owner_kind=KeyOwner.AGENCY, x=x, agency=agency, actor=actor)
 
 
@@ -405,11 +429,11 @@ def _key_retire(key: SigningKey, actor) -> None:
 def key_revoke(*, key: SigningKey, reason: str, actor=None) -> SigningKey:
     cleaned, problem = clean_text(reason, max_length=2000, required=True)
     if problem or not cleaned:
-        raise ValidationError({"reason": [problem if problem else "Say why the key is revoked."]})
+        raise ValidationError({"reason": [problem if problem else _("Say why the key is revoked.")]})
     reason = cleaned
     if key.status == KeyStatus.REVOKED:
         # The first revocation's time and reason are the record; a second one must not overwrite them.
-        raise ValidationError({"kid": ["This key is already revoked."]})
+        raise ValidationError({"kid": [_("This key is already revoked.")]})
     key.status = KeyStatus.REVOKED
     key.revoked_at = timezone.now()
     key.revocation_reason = reason.strip()[:500]
@@ -424,14 +448,20 @@ def node_register(
 ) -> tuple[ScannerNode, str]:
     """Register a scanner node with its public key; returns the node and its API token (shown once)."""
     if agency.kind not in (AgencyKind.CUSTOMS, AgencyKind.PORT_AUTHORITY):
-        raise ValidationError({"agency": ["Scanner nodes belong to a customs agency or a port authority."]})
+        raise ValidationError({"agency": [_("Scanner nodes belong to a customs agency or a port authority.")]})
     try:
         x = parse_public_key(public_key)
     except (ValueError, TypeError) as exc:
-        raise ValidationError({"public_key": [f"Not an Ed25519 public key: {exc}."]}) from exc
+        raise ValidationError({"public_key": [_("Not an Ed25519 public key: %(error)s.") % {"error": exc}]}) from exc
     node = ScannerNode.objects.filter(id=node_id).first()
     if node is not None and node.agency_id != agency.id:
-        raise ValidationError({"node": [f"Node {node_id} already belongs to {node.agency.slug}."]})
+        raise ValidationError(
+            {
+                "node": [
+                    _("Node %(node)s already belongs to %(agency)s.") % {"node": node_id, "agency": node.agency.slug}
+                ]
+            }
+        )
     if node is None:
         node = ScannerNode(
             id=node_id,
@@ -449,8 +479,8 @@ def node_register(
             _key_retire(old, actor)
         _key_create(owner_kind=KeyOwner.NODE, x=x, node=node, actor=actor)
     elif existing.node_id != node.id:
-        raise ValidationError({"public_key": ["This public key is already registered to another owner."]})
-    _, raw = token_issue(node=node, name="registration", actor=actor)
+        raise ValidationError({"public_key": [_("This public key is already registered to another owner.")]})
+    _token, raw = token_issue(node=node, name="registration", actor=actor)
     return node, raw
 
 
@@ -476,7 +506,9 @@ def keys_rewrap(*, old_kek: str) -> int:
         try:
             private = decrypt_private_key(cast(bytes, key.private_key_encrypted), key.kid, kek=old_kek)
         except InvalidTag:
-            raise ValidationError({"old_kek": [f"Key {key.kid} does not open with the old KEK; nothing was changed."]})
+            raise ValidationError(
+                {"old_kek": [_("Key %(kid)s does not open with the old KEK; nothing was changed.") % {"kid": key.kid}]}
+            )
         key.private_key_encrypted = encrypt_private_key(private, key.kid)
         key.save(update_fields=["private_key_encrypted"])
     audit.record(None, "keys.rewrapped", data={"count": len(held)})
@@ -579,6 +611,11 @@ def totp_remove(*, user, code: str) -> int:
 def language_choices() -> list[tuple[str, str]]:
     """The languages a member may choose: `settings.LANGUAGES`, whatever it lists."""
     return [(code, str(name)) for code, name in settings.LANGUAGES]
+
+
+def preferences_language(user) -> str:
+    """The language stored on the account page ("" when none: the browser decides)."""
+    return UserProfile.objects.filter(user=user).values_list("language", flat=True).first() or ""
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from .keys import b64url, decrypt_private_key, public_key_from_x
 from .models import KeyStatus, SigningKey
@@ -143,33 +144,38 @@ def parse(
     if not decode_payload and not stored:
         raise ValueError("decode_payload=False re-verifies a stored JWS only")
     if not isinstance(jws, str) or not jws:
-        raise JwsError("malformed_jws", "A compact JWS string is required.")
+        raise JwsError("malformed_jws", _("A compact JWS string is required."))
     if len(jws) > MAX_JWS_BYTES:
-        raise JwsError("malformed_jws", f"The JWS is larger than {MAX_JWS_BYTES} bytes.")
+        raise JwsError("malformed_jws", _("The JWS is larger than %(limit)s bytes.") % {"limit": MAX_JWS_BYTES})
     parts = jws.split(".")
     if len(parts) != 3 or not all(parts):
-        raise JwsError("malformed_jws", "A compact JWS has three non-empty base64url parts separated by dots.")
+        raise JwsError("malformed_jws", _("A compact JWS has three non-empty base64url parts separated by dots."))
     try:
         header_bytes, payload_bytes, signature = (_b64url_part(p) for p in parts)
     except (ValueError, TypeError) as exc:
-        raise JwsError("malformed_jws", "A JWS part is not valid base64url.") from exc
+        raise JwsError("malformed_jws", _("A JWS part is not valid base64url.")) from exc
     try:
         header = json.loads(header_bytes.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise JwsError("malformed_jws", "The protected header is not a JSON object.") from exc
+        raise JwsError("malformed_jws", _("The protected header is not a JSON object.")) from exc
     if not isinstance(header, dict):
-        raise JwsError("malformed_jws", "The protected header is not a JSON object.")
+        raise JwsError("malformed_jws", _("The protected header is not a JSON object."))
     refused = [name for name in REFUSED_HEADERS if name in header]
     if refused:
-        raise JwsError("refused_header", f"Header parameter(s) {', '.join(refused)} are refused.")
+        raise JwsError(
+            "refused_header", _("Header parameter(s) %(names)s are refused.") % {"names": ", ".join(refused)}
+        )
     alg = header.get("alg")
     if alg not in ACCEPTED_ALGS:
-        raise JwsError("unsupported_alg", f"Algorithm {alg!r} is refused; use EdDSA (Ed25519).")
+        raise JwsError("unsupported_alg", _("Algorithm %(alg)s is refused; use EdDSA (Ed25519).") % {"alg": repr(alg)})
     extra = set(header) - HEADER_MEMBERS
     if extra or "kid" not in header or "typ" not in header:
-        raise JwsError("bad_header", "The protected header must hold exactly alg, kid and typ.")
+        raise JwsError("bad_header", _("The protected header must hold exactly alg, kid and typ."))
     if header["typ"] != typ:
-        raise JwsError("bad_typ", f"typ must be {typ!r} here, not {header['typ']!r}.")
+        raise JwsError(
+            "bad_typ",
+            _("typ must be %(expected)s here, not %(found)s.") % {"expected": repr(typ), "found": repr(header["typ"])},
+        )
     if not isinstance(header["kid"], str) or not header["kid"]:
         raise JwsError("bad_header", "kid must be a non-empty string.")
     if not decode_payload:
@@ -181,11 +187,13 @@ def parse(
     except RecursionError as exc:
         # Thousands of levels: the decoder gives up, the answer still names the field.
         field = too_deep_field(payload_bytes.decode("utf-8")) or "jws"
-        raise JwsError("invalid_document", f"Nested deeper than {MAX_DEPTH} levels.", field) from exc
+        raise JwsError(
+            "invalid_document", _("Nested deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}, field
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise JwsError("malformed_payload", "The payload is not UTF-8 JSON.") from exc
+        raise JwsError("malformed_payload", _("The payload is not UTF-8 JSON.")) from exc
     if not isinstance(payload, dict):
-        raise JwsError("malformed_payload", "The payload must be a JSON object.")
+        raise JwsError("malformed_payload", _("The payload must be a JSON object."))
     hostile = {} if stored else hostile_errors(payload)
     if hostile:  # NaN, lone surrogates, NUL, deep nesting: refused by name before anything else looks at them
         field, messages = next(iter(hostile.items()))
@@ -194,15 +202,18 @@ def parse(
         # Named after the member that makes it large (a 100 KB `voyage`), as every other refusal is.
         field = max(payload, key=lambda name: len(json.dumps(payload[name], ensure_ascii=False)), default="jws")
         raise JwsError(
-            "invalid_document", f"The signed document is {len(payload_bytes)} bytes; at most {max_document}.", field
+            "invalid_document",
+            _("The signed document is %(size)s bytes; at most %(limit)s.")
+            % {"size": len(payload_bytes), "limit": max_document},
+            field,
         )
     try:
         if not stored and canonical(payload) != payload_bytes:
-            raise JwsError("non_canonical", "The payload is not RFC 8785 canonical JSON.")
+            raise JwsError("non_canonical", _("The payload is not RFC 8785 canonical JSON."))
     except rfc8785.CanonicalizationError as exc:
-        raise JwsError("non_canonical", f"The payload cannot be canonicalized: {exc}.") from exc
+        raise JwsError("non_canonical", _("The payload cannot be canonicalized: %(error)s.") % {"error": exc}) from exc
     if len(signature) != 64:
-        raise JwsError("bad_signature", "An Ed25519 signature is 64 bytes.")
+        raise JwsError("bad_signature", _("An Ed25519 signature is 64 bytes."))
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
     return ParsedJws(header, payload, payload_bytes, signing_input, signature)
 
@@ -276,7 +287,7 @@ def _fast_canonical_equal(document: dict, payload_bytes: bytes) -> bool:
 
 def verify(parsed: ParsedJws, key: SigningKey) -> None:
     if not signature_ok(parsed, key.x):
-        raise JwsError("bad_signature", "The signature does not verify with the key named by kid.")
+        raise JwsError("bad_signature", _("The signature does not verify with the key named by kid."))
 
 
 class SignatureStatus:

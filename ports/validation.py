@@ -3,13 +3,16 @@
 Valid Unicode strings without NUL characters, finite numbers, at most 8 levels of nesting, and times and
 dates that exist. Services call these on the raw values they are given (API, page, command or signed
 payload), so the rule is written once; each answers a message for the field, never echoing the value.
+Messages are translated when they are made (the reader's language, from the page or Accept-Language).
 """
 
 import math
 import re
 from datetime import date, datetime
 
+from django.utils import formats
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 MAX_DEPTH = 8
 SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -17,22 +20,29 @@ RFC3339_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def number(value: float) -> str:
+    """A number as the reader writes it (100,000 / 100.000 / 100 000), whole numbers without decimals."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return formats.number_format(value, force_grouping=True)
+
+
 def text_problem(value: str) -> str | None:
     """Why a string cannot be stored or signed (PostgreSQL text holds neither NUL nor lone surrogates)."""
     if "\x00" in value:
-        return "NUL characters are not allowed."
+        return _("NUL characters are not allowed.")
     if SURROGATE.search(value):
-        return "Not valid Unicode text (a lone surrogate)."
+        return _("Not valid Unicode text (a lone surrogate).")
     return None
 
 
 def _problem(value, depth: int, max_depth: int) -> str | None:
     if depth > max_depth:
-        return f"Nested deeper than {max_depth} levels."
+        return _("Nested deeper than %(depth)s levels.") % {"depth": max_depth}
     if isinstance(value, str):
         return text_problem(value)
     if isinstance(value, float) and not math.isfinite(value):
-        return "A finite number is expected."
+        return _("A finite number is expected.")
     if isinstance(value, list):
         for item in value:
             problem = _problem(item, depth + 1, max_depth)
@@ -58,7 +68,9 @@ def hostile_errors(document, *, max_depth: int = MAX_DEPTH) -> dict[str, list[st
     errors: dict[str, list[str]] = {}
     for key, value in document.items():
         if isinstance(key, str) and text_problem(key):
-            errors.setdefault("non_field_errors", []).append(f"A field name: {text_problem(key)}")
+            errors.setdefault("non_field_errors", []).append(
+                _("A field name: %(problem)s") % {"problem": text_problem(key)}
+            )
             continue
         problem = _problem(value, 2, max_depth)
         if problem:
@@ -94,47 +106,59 @@ def too_deep_field(text: str, max_depth: int = MAX_DEPTH) -> str | None:
 
 
 def finite_number(
-    value, *, minimum: float, maximum: float, strings: bool = False, what: str = "A number"
+    value,
+    *,
+    minimum: float,
+    maximum: float,
+    strings: bool = False,
+    what: str | None = None,
+    too_low: str | None = None,
 ) -> tuple[float | None, str | None]:
     """(number, None), or (None, message): a finite number in [minimum, maximum].
 
-    `strings`: a numeric string is read too (form fields); JSON booleans are never numbers.
+    `strings`: a numeric string is read too (form fields); JSON booleans are never numbers. `what`: the
+    message when the value is not a number at all (translated by the caller), "A number is expected." else;
+    `too_low`: the message below `minimum`, "At least <minimum>." else.
     """
+    expected = what or _("A number is expected.")
     if isinstance(value, bool):
-        return None, f"{what} is expected."
+        return None, expected
     if isinstance(value, str) and strings:
         try:
-            number = float(value.strip())
+            found = float(value.strip())
         except ValueError:
-            return None, f"{what} is expected."
+            return None, expected
     elif isinstance(value, (int, float)):
         try:
-            number = float(value)
+            found = float(value)
         except OverflowError:  # an integer of hundreds of digits
-            return None, f"At most {maximum:g}."
+            return None, _("At most %(maximum)s.") % {"maximum": number(maximum)}
     else:
-        return None, f"{what} is expected."
-    if not math.isfinite(number):
-        return None, f"{what} is expected (a finite number)."
-    if number < minimum:
-        return None, f"At least {minimum:g}."
-    if number > maximum:
-        return None, f"At most {maximum:g}."
-    return number, None
+        return None, expected
+    if not math.isfinite(found):
+        return None, _("A finite number is expected.")
+    if found < minimum:
+        return None, too_low or _("At least %(minimum)s.") % {"minimum": number(minimum)}
+    if found > maximum:
+        return None, _("At most %(maximum)s.") % {"maximum": number(maximum)}
+    return found, None
 
 
 def clean_text(value, *, max_length: int, required: bool = False) -> tuple[str | None, str | None]:
     """(text stripped, or None when blank and optional), or (None, message)."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return None, ("This field is required." if required else None)
+        return None, (_("This field is required.") if required else None)
     if not isinstance(value, str):
-        return None, "Text is expected."
+        return None, _("Text is expected.")
     problem = text_problem(value)
     if problem:
         return None, problem
     value = value.strip()
     if len(value) > max_length:
-        return None, f"At most {max_length} characters (this has {len(value)})."
+        return None, _("At most %(limit)s characters (this has %(length)s).") % {
+            "limit": max_length,
+            "length": len(value),
+        }
     return value, None
 
 

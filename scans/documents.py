@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from stdnum import imo, iso6346
 
 from ports import signing
 from ports.locode import locode_error
 from ports.models import KeyOwner, ScannerNode
 from ports.signing import rfc3339
-from ports.validation import finite_number, strict_datetime
+from ports.validation import finite_number, number, strict_datetime
 
 from .models import Anomaly, Mode, Scan, Verdict
 
@@ -48,19 +49,19 @@ def _number(value) -> bool:
 
 def _locode(errors: dict, name: str, value) -> None:
     if not isinstance(value, str):
-        errors.setdefault(name, []).append("A LOCODE (5 characters) is expected.")
+        errors.setdefault(name, []).append(_("A LOCODE (5 characters) is expected."))
         return
     problem = locode_error(value)
     if problem:
-        errors.setdefault(name, []).append(f"{value!r}: {problem}")
+        errors.setdefault(name, []).append(_("%(value)s: %(problem)s") % {"value": repr(value), "problem": problem})
 
 
 def _route(errors: dict, name: str, value) -> None:
     if not isinstance(value, list):
-        errors.setdefault(name, []).append("A list of LOCODEs is expected.")
+        errors.setdefault(name, []).append(_("A list of LOCODEs is expected."))
         return
     if len(value) > MAX_ROUTE:
-        errors.setdefault(name, []).append(f"At most {MAX_ROUTE} ports.")
+        errors.setdefault(name, []).append(_("At most %(count)s ports.") % {"count": MAX_ROUTE})
         return
     for item in value:
         _locode(errors, name, item)
@@ -75,41 +76,55 @@ def validate(payload: dict, node: ScannerNode, now: datetime | None = None) -> d
         errors.setdefault(name, []).append(message)
 
     for name in sorted(set(payload) - set(KEYS)):
-        add(name, "Unknown field.")
+        add(name, _("Unknown field."))
     for name in REQUIRED:
         if payload.get(name) is None:
-            add(name, "This field is required.")
+            add(name, _("This field is required."))
 
     scan_id = payload.get("scan_id")
     if scan_id is not None and (not isinstance(scan_id, str) or not SCAN_ID.match(scan_id)):
-        add("scan_id", "1 to 64 characters of A-Z, a-z, 0-9 and . _ : -")
+        add("scan_id", _("1 to 64 characters of A-Z, a-z, 0-9 and . _ : -"))
     if payload.get("node") is not None and payload["node"] != node.id:
-        add("node", f"This must be the authenticated node ({node.id}).")
+        add("node", _("This must be the authenticated node (%(node)s).") % {"node": node.id})
     if payload.get("port") is not None:
         _locode(errors, "port", payload["port"])
         if "port" not in errors and payload["port"] != node.port_id:
-            add("port", f"This node scans at {node.port_id}, not {payload['port']}.")
+            add(
+                "port",
+                _("This node scans at %(port)s, not %(other)s.") % {"port": node.port_id, "other": payload["port"]},
+            )
     scanned_at = payload.get("scanned_at")
     if scanned_at is not None:
         parsed = strict_datetime(scanned_at)  # 30 February and hour 25 match the pattern but do not exist
         if parsed is None:
-            add("scanned_at", "An RFC 3339 time in UTC with whole seconds ending in Z, e.g. 2026-11-22T08:15:00Z.")
+            add("scanned_at", _("An RFC 3339 time in UTC with whole seconds ending in Z, e.g. 2026-11-22T08:15:00Z."))
         elif parsed > now + FUTURE_SKEW:
-            add("scanned_at", "More than 5 minutes in the future.")
+            add("scanned_at", _("More than 5 minutes in the future."))
     container = payload.get("container")
     if container is not None:
         if not isinstance(container, str) or len(container) != 11 or not iso6346.is_valid(container):
-            add("container", f"{container!r} is not an ISO 6346 container number with a valid check digit.")
+            add(
+                "container",
+                _("%(value)s is not an ISO 6346 container number with a valid check digit.")
+                % {"value": repr(container)},
+            )
         elif container != container.upper():
-            add("container", f"Write container numbers in upper case without spaces: {container.upper()!r}.")
+            add(
+                "container",
+                _("Write container numbers in upper case without spaces: %(value)s.")
+                % {"value": repr(container.upper())},
+            )
     vessel = payload.get("vessel_imo")
     if vessel is not None and (
         not isinstance(vessel, str) or not re.fullmatch(r"\d{7}", vessel) or not imo.is_valid(vessel)
     ):
-        add("vessel_imo", f"{vessel!r} is not a 7-digit IMO number (string) with a valid check digit.")
+        add(
+            "vessel_imo",
+            _("%(value)s is not a 7-digit IMO number (string) with a valid check digit.") % {"value": repr(vessel)},
+        )
     voyage = payload.get("voyage")
     if voyage is not None and (not isinstance(voyage, str) or not 1 <= len(voyage) <= 32):
-        add("voyage", "A string of 1 to 32 characters.")
+        add("voyage", _("A string of 1 to 32 characters."))
     if payload.get("origin") is not None:
         _locode(errors, "origin", payload["origin"])
     for name in ("route", "onward_route"):
@@ -118,30 +133,40 @@ def validate(payload: dict, node: ScannerNode, now: datetime | None = None) -> d
     if payload.get("next_port") is not None:
         _locode(errors, "next_port", payload["next_port"])
     if payload.get("mode") is not None and payload["mode"] not in Mode.values:
-        add("mode", f"Choose one of {', '.join(Mode.values)}.")
+        add("mode", _("Choose one of %(choices)s.") % {"choices": ", ".join(Mode.values)})
     if payload.get("verdict") is not None and payload["verdict"] not in Verdict.values:
-        add("verdict", f"Choose one of {', '.join(Verdict.values)}.")
+        add("verdict", _("Choose one of %(choices)s.") % {"choices": ", ".join(Verdict.values)})
     anomalies = payload.get("anomalies")
     if anomalies is not None:
         if not isinstance(anomalies, list) or not all(isinstance(a, str) for a in anomalies):
-            add("anomalies", "A list of anomaly codes is expected.")
+            add("anomalies", _("A list of anomaly codes is expected."))
         else:
             unknown = [a for a in anomalies if a not in Anomaly.values]
             if unknown:
-                add("anomalies", f"Unknown anomaly code(s) {', '.join(unknown)}; use {', '.join(Anomaly.values)}.")
+                add(
+                    "anomalies",
+                    _("Unknown anomaly code(s) %(unknown)s; use %(choices)s.")
+                    % {"unknown": ", ".join(unknown), "choices": ", ".join(Anomaly.values)},
+                )
             elif len(set(anomalies)) != len(anomalies):
-                add("anomalies", "Anomaly codes must not repeat.")
+                add("anomalies", _("Anomaly codes must not repeat."))
     score = payload.get("score")
     if score is not None and (not _number(score) or not 0 <= score <= 1):
-        add("score", "A number from 0 to 1.")
+        add("score", _("A number from 0 to 1."))
     digest = payload.get("image_sha256")
     if digest is not None and (not isinstance(digest, str) or not SHA256_HEX.match(digest)):
-        add("image_sha256", "64 lower-case hexadecimal characters.")
+        add("image_sha256", _("64 lower-case hexadecimal characters."))
     seized = payload.get("seized_kg")
     if seized is not None:
-        _, problem = finite_number(seized, minimum=0, maximum=MAX_SEIZED_KG, what="A number of kilograms")
+        _kg, problem = finite_number(
+            seized, minimum=0, maximum=MAX_SEIZED_KG, what=_("A number of kilograms is expected.")
+        )
         if problem:
-            add("seized_kg", f"{problem} Kilograms run from 0 to {MAX_SEIZED_KG:,}.")
+            add(
+                "seized_kg",
+                _("%(problem)s Kilograms run from 0 to %(maximum)s.")
+                % {"problem": problem, "maximum": number(MAX_SEIZED_KG)},
+            )
     return errors
 
 

@@ -1,6 +1,7 @@
 """Trends, statistics, measures and displacement API (SPEC section 7; shapes in docs/trends-api.md). Thin views."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
@@ -64,7 +65,7 @@ class StatisticsImportApi(APIView):
     def post(self, request):
         ports = statistics_services.officer_ports(request.user)
         if not ports:
-            raise PermissionDenied("Only officers of a public-sector agency import statistics.")
+            raise PermissionDenied(_("Only officers of a public-sector agency import statistics."))
         data = request.data
         rows, errors = statistics_services.statistics_validate(
             data.get("rows") if isinstance(data, dict) else None,
@@ -127,7 +128,7 @@ class MeasuresApi(GenericAPIView):
             try:
                 qs = qs.filter(starts_on__gte=params["since"])
             except ValidationError:
-                raise ApiError("invalid", {"since": ["A date is written YYYY-MM-DD."]})
+                raise ApiError("invalid", {"since": [_("A date is written YYYY-MM-DD.")]})
         return qs
 
     @extend_schema(
@@ -275,7 +276,7 @@ class FlagStatusApi(APIView):
     def post(self, request, flag_id):
         flag = access.get_flag_for(request.user, flag_id)  # 404 first: existence does not leak
         if not reader_for(request.user).is_liaison:
-            raise PermissionDenied("Only a liaison confirms or dismisses a flag.")
+            raise PermissionDenied(_("Only a liaison confirms or dismisses a flag."))
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         flag = flag_set_status(user=request.user, flag=flag, **body.validated_data)

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import DateField, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import access
 from access import reader_for, release
@@ -41,7 +43,7 @@ def _codes(value: str | None, name: str, errors: dict) -> tuple[str, ...] | None
     codes = tuple(sorted({c.strip().upper() for c in value.split(",") if c.strip()}))
     bad = [c for c in codes if locode_error(c)]
     if bad or len(codes) > 100:
-        errors[name] = [f"Not a LOCODE: {', '.join(bad)}." if bad else "At most 100 codes."]
+        errors[name] = [_("Not a LOCODE: %(codes)s.") % {"codes": ", ".join(bad)} if bad else _("At most 100 codes.")]
     return codes or None
 
 
@@ -51,7 +53,7 @@ def _date(value: str | None, name: str, errors: dict) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        errors[name] = ["A date is written YYYY-MM-DD."]
+        errors[name] = [_("A date is written YYYY-MM-DD.")]
         return None
 
 
@@ -60,19 +62,21 @@ def parse_trend_query(params) -> TrendQuery:
     errors: dict[str, list[str]] = {}
     bucket = params.get("bucket") or "week"
     if bucket not in BUCKETS:
-        errors["bucket"] = [f"One of {', '.join(BUCKETS)}."]
+        errors["bucket"] = [_("One of %(choices)s.") % {"choices": ", ".join(BUCKETS)}]
     hub = params.get("hub") or None
     if hub and hub not in Hub.values:
-        errors["hub"] = [f"One of {', '.join(Hub.values)}."]
+        errors["hub"] = [_("One of %(choices)s.") % {"choices": ", ".join(Hub.values)}]
     ports = _codes(params.get("port"), "port", errors)
     origins = _codes(params.get("origin"), "origin", errors)
     until = _date(params.get("until"), "until", errors) or timezone.now().date()
     since = _date(params.get("since"), "since", errors) or until - timedelta(days=DEFAULT_DAYS - 1)
     if not errors:
         if since > until:
-            errors["since"] = ["since is after until."]
+            errors["since"] = [_("since is after until.")]
         elif (until - since).days + 1 > MAX_DAYS[bucket]:
-            errors["since"] = [f"At most {MAX_DAYS[bucket]} days with bucket={bucket}."]
+            errors["since"] = [
+                _("At most %(days)s days with bucket=%(bucket)s.") % {"days": MAX_DAYS[bucket], "bucket": bucket}
+            ]
     if errors:
         raise ValidationError(errors)
     # Whole buckets only: a range that cut a week or a month would let a reader difference two answers
@@ -275,7 +279,9 @@ def split_ports(reader, port_ids: list[str]) -> tuple[list[str], list[str]]:
     return [p for p in port_ids if p in exact_ports], [p for p in port_ids if p not in exact_ports]
 
 
-DAY_REFUSED = "Day buckets show only your own port's figures: choose week or month, or filter on your own port."
+DAY_REFUSED = gettext_lazy(
+    "Day buckets show only your own port's figures: choose week or month, or filter on your own port."
+)
 
 
 def trends_for(user, q: TrendQuery) -> dict:
@@ -287,7 +293,7 @@ def trends_for(user, q: TrendQuery) -> dict:
     """
     exact_ids, outsider_ids = split_ports(reader_for(user), _port_scope(q))
     if q.bucket == "day" and outsider_ids:
-        raise ValidationError({"bucket": [DAY_REFUSED]})
+        raise ValidationError({"bucket": [str(DAY_REFUSED)]})
     buckets = bucket_list(q.since, q.until, q.bucket)
     exact = trend_values(q, exact_ids)
     released = release.released_figures(

@@ -1,6 +1,7 @@
 """Webhook API (SPEC section 6): agency admins with a second-factor session; thin views over services."""
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -15,7 +16,7 @@ from . import services
 
 def _require_admin(user) -> None:
     if not access.webhook_admin_agency_ids(user):
-        raise PermissionDenied("Webhooks are managed by public-sector agency admins.")
+        raise PermissionDenied(_("Webhooks are managed by public-sector agency admins."))
 
 
 class EndpointOutput(serializers.Serializer):

@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import access
 from alliance import metrics
@@ -58,19 +59,19 @@ def acting_admin(user, agency_slug: str | None = None) -> Membership:
     """The admin membership acting on webhooks: PermissionDenied (403) for anyone who may not manage them."""
     admins = access.memberships_with_role(user, Role.ADMIN)
     if not admins:
-        raise PermissionDenied("Webhooks are managed by agency admins.")
+        raise PermissionDenied(_("Webhooks are managed by agency admins."))
     public = access.memberships_with_role(user, Role.ADMIN, public_only=True)
     if not public:
-        raise PermissionDenied("Private-sector agencies never receive scans, so they have no webhooks.")
+        raise PermissionDenied(_("Private-sector agencies never receive scans, so they have no webhooks."))
     if agency_slug:
         for membership in public:
             if membership.agency.slug == agency_slug:
                 return membership
         if any(m.agency.slug == agency_slug for m in admins):
-            raise PermissionDenied("Private-sector agencies never receive scans, so they have no webhooks.")
-        raise ValidationError({"agency": [f"You are not an admin of {agency_slug!r}."]})
+            raise PermissionDenied(_("Private-sector agencies never receive scans, so they have no webhooks."))
+        raise ValidationError({"agency": [_("You are not an admin of %(agency)s.") % {"agency": repr(agency_slug)}]})
     if len(public) > 1:
-        raise ValidationError({"agency": ["You administer several agencies: say which one registers the webhook."]})
+        raise ValidationError({"agency": [_("You administer several agencies: say which one registers the webhook.")]})
     return public[0]
 
 
@@ -122,31 +123,31 @@ def resolve_target(url) -> Target:
         return ValidationError({"url": [message]})
 
     if not isinstance(url, str) or not url.strip():
-        raise refuse("This field is required.")
+        raise refuse(_("This field is required."))
     problem = text_problem(url)
     if problem:
         raise refuse(problem)
     url = url.strip()
     if len(url) > MAX_URL:
-        raise refuse(f"At most {MAX_URL} characters.")
+        raise refuse(_("At most %(limit)s characters.") % {"limit": MAX_URL})
     parts = urlsplit(url)
     if parts.scheme.lower() != "https":
-        raise refuse("Only https:// URLs are accepted.")
+        raise refuse(_("Only https:// URLs are accepted."))
     if parts.username is not None or parts.password is not None:
-        raise refuse("Credentials in the URL are not accepted; the portal signs every request instead.")
+        raise refuse(_("Credentials in the URL are not accepted; the portal signs every request instead."))
     if parts.fragment:
-        raise refuse("A URL fragment (#...) is never sent; leave it out.")
+        raise refuse(_("A URL fragment (#...) is never sent; leave it out."))
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise refuse("A host name is required.")
+        raise refuse(_("A host name is required."))
     try:
         port = parts.port or 443
     except ValueError:
-        raise refuse("The port is not a number from 1 to 65535.")
+        raise refuse(_("The port is not a number from 1 to 65535."))
     try:
         host.encode("idna")
     except UnicodeError:
-        raise refuse(f"{host!r} is not a valid host name.")
+        raise refuse(_("%(host)s is not a valid host name.") % {"host": repr(host)})
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     target = partial(Target, url=url, host=host, port=port, path=path, netloc=parts.netloc)
     if host in _allowed_hosts():
@@ -154,20 +155,23 @@ def resolve_target(url) -> Target:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise refuse(f"The host {host} does not resolve.")
+        raise refuse(_("The host %(host)s does not resolve.") % {"host": host})
     addresses: list[str] = []
     for info in infos:
         address = str(info[4][0]).split("%")[0]
         problem = _address_problem(ipaddress.ip_address(address))
         if problem:
             raise refuse(
-                f"{host} resolves to {address}, a {problem} address: webhooks go to public addresses only "
-                "(an operator may allow a host with WEBHOOK_ALLOWED_HOSTS)."
+                _(
+                    "%(host)s resolves to %(address)s, a %(problem)s address: webhooks go to public addresses only "
+                    "(an operator may allow a host with WEBHOOK_ALLOWED_HOSTS)."
+                )
+                % {"host": host, "address": address, "problem": problem}
             )
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise refuse(f"The host {host} does not resolve.")
+        raise refuse(_("The host %(host)s does not resolve.") % {"host": host})
     return target(addresses=tuple(addresses))
 
 
@@ -177,7 +181,7 @@ def resolve_target(url) -> Target:
 def endpoint_register(*, membership: Membership, url, description="", actor) -> Endpoint:
     """Register an endpoint for the membership's agency (the caller must be its public-sector admin)."""
     if not access.membership_holds(membership, Role.ADMIN, public_only=True):
-        raise PermissionDenied("Webhooks are managed by public-sector agency admins.")
+        raise PermissionDenied(_("Webhooks are managed by public-sector agency admins."))
     errors: dict[str, list[str]] = {}
     target = None
     try:
@@ -193,7 +197,7 @@ def endpoint_register(*, membership: Membership, url, description="", actor) -> 
     with transaction.atomic():
         target = cast(Target, target)  # resolve_target returned it: errors would have been raised above
         if Endpoint.objects.filter(agency_id=membership.agency_id, url=target.url, is_active=True).exists():
-            raise ValidationError({"url": ["This URL is already registered for your agency."]})
+            raise ValidationError({"url": [_("This URL is already registered for your agency.")]})
         endpoint = Endpoint(
             agency_id=membership.agency_id, url=target.url, description=description.strip(), created_by=membership
         )
@@ -238,7 +242,7 @@ def attempts_create(*, delivery_ids: Iterable) -> list:
         is_active=True,
         agency__sector=Sector.PUBLIC,
         agency__is_active=True,
-        agency_id__in={agency_id for _, agency_id, _ in rows},
+        agency_id__in={row[1] for row in rows},
     ):
         endpoints.setdefault(endpoint.agency_id, []).append(endpoint)
     if not endpoints:
@@ -501,12 +505,12 @@ def dead_letter_replay(*, attempt: WebhookDelivery, actor) -> WebhookDelivery:
     """Send a dead letter again from a fresh 24-hour window, after checking access once more. Audited."""
     attempt = _attempt_rows().get(pk=attempt.pk)
     if attempt.state != State.DEAD:
-        raise ValidationError({"non_field_errors": ["Only dead letters can be replayed."]})
+        raise ValidationError({"non_field_errors": [_("Only dead letters can be replayed.")]})
     reason = undeliverable_reason(attempt)
     with transaction.atomic():
         locked = WebhookDelivery.objects.select_for_update().filter(pk=attempt.pk, state=State.DEAD)
         if not locked.exists():
-            raise ValidationError({"non_field_errors": ["Only dead letters can be replayed."]})
+            raise ValidationError({"non_field_errors": [_("Only dead letters can be replayed.")]})
         if reason:
             locked.update(state=State.DROPPED, last_error=reason)
             audit.record(actor, "webhook.replay_refused", attempt, {"reason": reason})
@@ -528,6 +532,6 @@ def dead_letter_replay(*, attempt: WebhookDelivery, actor) -> WebhookDelivery:
             )
             queue_sends([attempt.pk])
     if reason:
-        raise ValidationError({"non_field_errors": [f"Not replayed: {reason}."]})
+        raise ValidationError({"non_field_errors": [_("Not replayed: %(reason)s.") % {"reason": reason}]})
     attempt.refresh_from_db()
     return attempt

@@ -343,7 +343,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Retention: deletes what is older than the RETENTION_DAYS_* settings, in batches; audited per kind.
     "purge-expired": {"task": "sharing.purge_expired", "schedule": env.float("PURGE_EXPIRED_SECONDS", default=86400)},
     # ---- interop: numbers feed entries a crash left unnumbered (each write numbers its own after commit).
-    # Email: the daily digest of the last complete UTC day, to those who chose it; hourly, and safe twice.
+    # Email: each member's daily digest of their last complete local day (their own time zone); hourly, safe twice.
     "email-digests": {
         "task": "notifications.send_digests",
         "schedule": env.float("EMAIL_DIGEST_SECONDS", default=3600),

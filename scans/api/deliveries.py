@@ -2,6 +2,7 @@
 
 import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -84,7 +85,7 @@ class DeliveryAckApi(GenericAPIView):
     @extend_schema(request=None, responses={200: DeliveryOutput, 403: ERROR, 404: ERROR})
     def post(self, request, delivery_id):
         delivery = access.get_delivery_for(request.user, delivery_id)
-        delivery, _ = services.delivery_acknowledge(user=request.user, delivery=delivery)
+        delivery, _changed = services.delivery_acknowledge(user=request.user, delivery=delivery)
         return Response(DeliveryOutput(delivery).data)
 
 
@@ -120,7 +121,9 @@ def _as_api_error(exc: ValidationError) -> ApiError:
 class _SubscriptionAdmin(IsVerifiedSession):
     """A TOTP-verified portal session of an admin of a public-sector agency."""
 
-    message = "Subscriptions are managed by admins of public-sector agencies, in a session verified with TOTP."
+    message = gettext_lazy(
+        "Subscriptions are managed by admins of public-sector agencies, in a session verified with TOTP."
+    )
 
     def has_permission(self, request, view) -> bool:
         return super().has_permission(request, view) and bool(access.subscription_admin_agency_ids(request.user))

@@ -2,6 +2,7 @@
 
 import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -31,7 +32,7 @@ class IsNodeOr401(IsMember):
 
     def has_permission(self, request, view) -> bool:
         if not is_node_request(request):
-            raise exceptions.NotAuthenticated("A scanner node token is required.")
+            raise exceptions.NotAuthenticated(_("A scanner node token is required."))
         return True
 
 
@@ -94,7 +95,7 @@ def _node_body(request, node) -> dict:
         raise
     if not isinstance(data, dict):
         scan_services.reject_malformed(node)
-        raise exceptions.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
+        raise exceptions.ValidationError({"non_field_errors": [_("The body must be a JSON object.")]})
     return data
 
 

@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import access
 from ports import audit
@@ -20,7 +21,7 @@ def _acting_membership(user, agency_id: int) -> Membership:
     for membership in access.public_memberships(user):
         if membership.agency_id == agency_id:
             return membership
-    raise PermissionDenied("Only a member of the receiving agency acknowledges its deliveries.")
+    raise PermissionDenied(_("Only a member of the receiving agency acknowledges its deliveries."))
 
 
 @transaction.atomic
@@ -57,13 +58,13 @@ def subscription_admin_membership(user, agency_slug: str | None) -> Membership:
         for membership in admin:
             if membership.agency.slug == agency_slug:
                 if membership not in public:
-                    raise PermissionDenied("Private-sector agencies do not receive scans and cannot subscribe.")
+                    raise PermissionDenied(_("Private-sector agencies do not receive scans and cannot subscribe."))
                 return membership
-        raise PermissionDenied(f"You are not an admin of {agency_slug}.")
+        raise PermissionDenied(_("You are not an admin of %(agency)s.") % {"agency": agency_slug})
     if not public:
-        raise PermissionDenied("Only admins of public-sector agencies manage subscriptions.")
+        raise PermissionDenied(_("Only admins of public-sector agencies manage subscriptions."))
     if len(public) > 1:
-        raise ValidationError({"agency": ["You are an admin of several agencies: say which one subscribes."]})
+        raise ValidationError({"agency": [_("You are an admin of several agencies: say which one subscribes.")]})
     return public[0]
 
 
@@ -71,18 +72,18 @@ def _port(errors: dict, name: str, value, *, member_only: bool) -> Port | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        errors[name] = ["A LOCODE (5 characters) is expected."]
+        errors[name] = [_("A LOCODE (5 characters) is expected.")]
         return None
     value = value.strip().upper()
     problem = locode_error(value)
     if problem:
-        errors[name] = [f"{value!r}: {problem}"]
+        errors[name] = [_("%(value)s: %(problem)s") % {"value": repr(value), "problem": problem}]
         return None
     port = Port.objects.filter(locode=value).first()
     if port is None:
-        errors[name] = [f"{value} is not a port known to the alliance."]
+        errors[name] = [_("%(port)s is not a port known to the alliance.") % {"port": value}]
     elif member_only and not port.is_member:
-        errors[name] = [f"{value} is not an alliance member port: no scans are made there."]
+        errors[name] = [_("%(port)s is not an alliance member port: no scans are made there.") % {"port": value}]
     return port
 
 
@@ -96,13 +97,13 @@ def subscription_create(
     identical subscription deactivated earlier is reactivated instead of duplicated.
     """
     if not access.membership_holds(membership, Role.ADMIN, public_only=True):
-        raise PermissionDenied("Only admins of public-sector agencies manage subscriptions.")
+        raise PermissionDenied(_("Only admins of public-sector agencies manage subscriptions."))
     errors: dict[str, list[str]] = {}
     port_obj = _port(errors, "port", port, member_only=True)
     origin_obj = _port(errors, "origin", origin, member_only=False)
     min_verdict = min_verdict or Verdict.SUSPECT
     if min_verdict not in Verdict.values:
-        errors["min_verdict"] = [f"Choose one of {', '.join(Verdict.values)}."]
+        errors["min_verdict"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(Verdict.values)}]
     if errors:
         raise ValidationError(errors)
     agency = membership.agency
@@ -113,8 +114,13 @@ def subscription_create(
     )
     if existing is not None and existing.is_active:
         raise SubscriptionExists(
-            f"{agency.slug} already subscribes to {existing.port_id or 'any port'} "
-            f"from {existing.origin_id or 'any origin'} at {min_verdict} or above."
+            _("%(agency)s already subscribes to %(port)s from %(origin)s at %(verdict)s or above.")
+            % {
+                "agency": agency.slug,
+                "port": existing.port_id or _("any port"),
+                "origin": existing.origin_id or _("any origin"),
+                "verdict": min_verdict,
+            }
         )
     if existing is not None:
         existing.is_active = True
@@ -130,7 +136,7 @@ def subscription_create(
             with transaction.atomic():
                 subscription.save()
         except IntegrityError as exc:  # a concurrent identical request won
-            raise SubscriptionExists(f"{agency.slug} already has this subscription.") from exc
+            raise SubscriptionExists(_("%(agency)s already has this subscription.") % {"agency": agency.slug}) from exc
     audit.record(
         membership.user,
         "subscription.created",
@@ -157,7 +163,7 @@ def subscription_deactivate(*, user, subscription: Subscription) -> bool:
         None,
     )
     if membership is None:
-        raise PermissionDenied("Only an admin of the subscribing agency stops its subscriptions.")
+        raise PermissionDenied(_("Only an admin of the subscribing agency stops its subscriptions."))
     changed = Subscription.objects.filter(pk=subscription.pk, is_active=True).update(is_active=False)
     if changed:
         subscription.is_active = False

@@ -37,7 +37,7 @@ def outcome_membership(user, scan: Scan, agency_slug: str | None = None) -> Memb
     if agency_slug:
         candidates = [m for m in candidates if m.agency.slug == agency_slug]
     if not candidates:
-        raise PermissionDenied("Only an officer of a public-sector agency at the scan's port records its outcome.")
+        raise PermissionDenied(_("Only an officer of a public-sector agency at the scan's port records its outcome."))
     return candidates[0]
 
 
@@ -76,20 +76,25 @@ def outcome_clean(data) -> dict:
     of kilograms, 0 to 100,000 as for scans, given as a number or a numeric string.
     """
     if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+        raise ValidationError({"non_field_errors": [_("A JSON object is expected.")]})
     errors: dict[str, list[str]] = {
         name: messages for name, messages in hostile_errors(data).items() if name in (*FIELDS, "non_field_errors")
     }
     result = data.get("result")
     if "result" not in errors and result not in OutcomeResult.values:
-        errors["result"] = [f"Choose one of {', '.join(OutcomeResult.values)}."]
+        errors["result"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(OutcomeResult.values)}]
     seized = data.get("seized_kg")
     if "seized_kg" not in errors and seized not in (None, ""):
         seized, problem = finite_number(
-            seized, minimum=0, maximum=MAX_SEIZED_KG, strings=True, what="A number of kilograms"
+            seized,
+            minimum=0,
+            maximum=MAX_SEIZED_KG,
+            strings=True,
+            what=_("A number of kilograms is expected."),
+            too_low=_("Kilograms cannot be negative."),
         )
         if problem:
-            errors["seized_kg"] = [_("Kilograms cannot be negative.") if problem.startswith("At least") else problem]
+            errors["seized_kg"] = [problem]
         elif result == OutcomeResult.NEGATIVE and seized:
             errors["seized_kg"] = [_("A negative inspection seizes nothing.")]
     else:
@@ -111,7 +116,7 @@ def outcome_record(*, membership: Membership, scan: Scan, data) -> InspectionOut
     """Validate the raw `data` (outcome_clean), sign it with the agency key and store it."""
     values = outcome_clean(data)
     if InspectionOutcome.objects.filter(scan=scan).exists():
-        raise OutcomeExists("This scan already has an inspection outcome.")
+        raise OutcomeExists(_("This scan already has an inspection outcome."))
     seized = values["seized_kg"]
     key = agency_key_ensure(membership.agency)
     now = timezone.now().replace(microsecond=0)
@@ -132,7 +137,7 @@ def outcome_record(*, membership: Membership, scan: Scan, data) -> InspectionOut
         with transaction.atomic():
             outcome.save(force_insert=True)
     except IntegrityError as exc:
-        raise OutcomeExists("This scan already has an inspection outcome.") from exc
+        raise OutcomeExists(_("This scan already has an inspection outcome.")) from exc
     audit.record(
         membership.user,
         "outcome.recorded",

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from alliance import hooks, metrics
 from notifications.services import notify_agencies
+from notifications.subjects import message
 from ports.models import Agency, Sector
 from ports.services import agency_group
 
@@ -190,10 +191,7 @@ def _tell_inboxes(deliveries: list[tuple[Scan, int, str]]) -> None:
     notify_agencies(
         kind="delivery",
         url="/inbox/",
-        subjects={
-            agency_id: f"{count} new suspect or positive scan{'s' if count > 1 else ''} in your agency's inbox"
-            for agency_id, count in alerting.items()
-        },
+        subjects={agency_id: message("delivery", count=count) for agency_id, count in alerting.items()},
     )
 
 

@@ -20,6 +20,7 @@ from typing import cast
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, FloatField, JSONField
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from alliance import metrics
 from ports import signing
@@ -64,9 +65,17 @@ def _check(node: ScannerNode, jws, keys: dict[str, SigningKey], now) -> Checked:
         raise Rejected(400, exc.code, exc.as_errors()) from exc
     key = keys.get(parsed.kid)
     if key is None:
-        raise Rejected(403, "key_not_active", {"jws": [f"kid {parsed.kid!r} is not an active key of node {node.id}."]})
+        raise Rejected(
+            403,
+            "key_not_active",
+            {
+                "jws": [
+                    _("kid %(kid)s is not an active key of node %(node)s.") % {"kid": repr(parsed.kid), "node": node.id}
+                ]
+            },
+        )
     if not signing.signature_ok(parsed, key.x):
-        raise Rejected(400, "bad_signature", {"jws": ["The signature does not verify with the node's key."]})
+        raise Rejected(400, "bad_signature", {"jws": [_("The signature does not verify with the node's key.")]})
     errors = scan_documents.validate(parsed.payload, node, now)
     if errors:
         raise Rejected(400, "invalid_document", errors)
@@ -195,9 +204,14 @@ def batch_items_errors(items) -> dict[str, list[str]]:
     """The batch envelope (SPEC section 5): a list of 1 to MAX_BATCH items. What each item holds is that
     item's own business: a number, a list or a hostile string among them is rejected alone."""
     if not isinstance(items, list):
-        return {"items": ["A list of compact JWS strings is expected."]}
+        return {"items": [_("A list of compact JWS strings is expected.")]}
     if not 1 <= len(items) <= MAX_BATCH:
-        return {"items": [f"A batch holds 1 to {MAX_BATCH} items (this one has {len(items)})."]}
+        return {
+            "items": [
+                _("A batch holds 1 to %(limit)s items (this one has %(count)s).")
+                % {"limit": MAX_BATCH, "count": len(items)}
+            ]
+        }
     return {}
 
 
@@ -274,7 +288,9 @@ def _conflict(scan_id: str) -> PushResult:
         "rejected",
         409,
         code="conflict",
-        errors={"scan_id": [f"Scan {scan_id!r} was already received with a different payload."]},
+        errors={
+            "scan_id": [_("Scan %(scan)s was already received with a different payload.") % {"scan": repr(scan_id)}]
+        },
     )
 
 

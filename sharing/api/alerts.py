@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -274,16 +275,19 @@ def _body(request) -> dict:
     except ValueError:
         length = 0
     if length > MAX_REQUEST_BYTES:
-        raise ApiError("too_large", {"non_field_errors": [f"The request body exceeds {MAX_REQUEST_BYTES} bytes."]})
+        raise ApiError(
+            "too_large",
+            {"non_field_errors": [_("The request body exceeds %(limit)s bytes.") % {"limit": MAX_REQUEST_BYTES}]},
+        )
     data = request.data
     if not isinstance(data, dict):
-        raise ApiError("invalid", {"non_field_errors": ["A JSON object is expected."]})
+        raise ApiError("invalid", {"non_field_errors": [_("A JSON object is expected.")]})
     return data
 
 
 def _require_officer(user) -> None:
     if not access.reader_for(user).agencies_with_role(Role.OFFICER):
-        raise ApiError("permission_denied", {"non_field_errors": ["Only officers publish."]}, 403)
+        raise ApiError("permission_denied", {"non_field_errors": [_("Only officers publish.")]}, 403)
 
 
 class _Documents:
@@ -374,7 +378,7 @@ class _ListCreate(GenericAPIView):
         data = _body(request)
         if "jws" in data:
             if set(data) != {"jws"}:
-                raise ApiError("invalid", {"jws": ['Send the signed document alone: {"jws": ...}.']})
+                raise ApiError("invalid", {"jws": [_('Send the signed document alone: {"jws": ...}.')]})
             obj = self.docs.publish_signed(request.user, data["jws"])
         else:
             membership = access.acting_officer_membership(request.user, data.get("agency"))
@@ -414,7 +418,7 @@ class _Versions(GenericAPIView):
         data = _body(request)
         if "jws" in data:
             if set(data) != {"jws"}:
-                raise ApiError("invalid", {"jws": ['Send the signed document alone: {"jws": ...}.']})
+                raise ApiError("invalid", {"jws": [_('Send the signed document alone: {"jws": ...}.')]})
             access.editor_membership(request.user, head)
             obj = self.docs.version_create_signed(request.user, head, data["jws"])
         else:

@@ -1,5 +1,6 @@
 """Feedback on alerts API (SPEC section 3): `GET/POST /api/v1/alerts/{id}/feedback/`."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -76,7 +77,7 @@ class AlertFeedbackApi(GenericAPIView):
         alert = access.get_alert_for(request.user, object_id)
         data = request.data
         if not isinstance(data, dict):
-            raise ApiError("invalid", {"non_field_errors": ["A JSON object is expected."]})
+            raise ApiError("invalid", {"non_field_errors": [_("A JSON object is expected.")]})
         agency = data.get("agency")
         membership = access.feedback_membership(request.user, alert, agency if isinstance(agency, str) else None)
         feedback = feedback_services.feedback_submit(membership=membership, alert=alert, data=data)

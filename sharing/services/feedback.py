@@ -1,12 +1,12 @@
 """Feedback on alerts (SPEC section 3): a public-sector reader reports what they did with an alert."""
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.services import notify
+from notifications.subjects import message, term
 from ports import audit
 from ports.models import Membership, Sector
 from ports.validation import clean_text, finite_number, hostile_errors
@@ -24,27 +24,32 @@ FIELDS = ("outcome", "seized_kg", "container", "note")
 def _clean(data) -> dict:
     """{field: [messages]} errors in the API's shape; normalised values otherwise (raw API JSON or form strings)."""
     if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
+        raise ValidationError({"non_field_errors": [_("A JSON object is expected.")]})
     errors: dict[str, list[str]] = {
         name: messages for name, messages in hostile_errors(data).items() if name in (*FIELDS, "non_field_errors")
     }
     outcome = data.get("outcome")
     if "outcome" not in errors and outcome not in FeedbackOutcome.values:
-        errors["outcome"] = [f"Choose one of {', '.join(FeedbackOutcome.values)}."]
+        errors["outcome"] = [_("Choose one of %(choices)s.") % {"choices": ", ".join(FeedbackOutcome.values)}]
     seized_kg = data.get("seized_kg")
     if "seized_kg" in errors or seized_kg in ("", None):
         seized_kg = None
     else:
         seized_kg, problem = finite_number(
-            seized_kg, minimum=0, maximum=MAX_KG, strings=True, what="A number of kilograms"
+            seized_kg,
+            minimum=0,
+            maximum=MAX_KG,
+            strings=True,
+            what=_("A number of kilograms is expected."),
+            too_low=_("Kilograms cannot be negative."),
         )
         if problem:
-            errors["seized_kg"] = [_("Kilograms cannot be negative.") if problem.startswith("At least") else problem]
+            errors["seized_kg"] = [problem]
         elif outcome != FeedbackOutcome.SEIZED:
             errors["seized_kg"] = [_("Kilograms go with the outcome 'seized' only.")]
     container, problem = clean_text(data.get("container"), max_length=MAX_CONTAINER)
     if problem and "container" not in errors:
-        errors["container"] = [problem if problem != "Text is expected." else "A container number is expected."]
+        errors["container"] = [problem if problem != _("Text is expected.") else _("A container number is expected.")]
     container = (container or "").replace(" ", "").replace("-", "").upper()
     note, problem = clean_text(data.get("note"), max_length=MAX_NOTE)
     if problem and "note" not in errors:
@@ -54,13 +59,12 @@ def _clean(data) -> dict:
     return {"outcome": outcome, "seized_kg": seized_kg, "container": container, "note": note or ""}
 
 
-def _notice_subject(feedback: Feedback) -> str:
-    # Stored notices are written in the portal's language, whatever the sender's page language is.
-    with translation.override(settings.LANGUAGE_CODE):
-        what = str(dict(FeedbackOutcome.choices)[feedback.outcome])
+def _notice_subject(feedback: Feedback) -> dict:
+    """Stored as a message: each recipient reads it in their own language, whatever the sender's was."""
+    outcome = term(FeedbackOutcome(feedback.outcome).label)
     if feedback.seized_kg is not None:
-        what = f"{what} {feedback.seized_kg:g} kg"
-    return f"Feedback from {feedback.agency.slug} on your alert: {what}"
+        return message("feedback.seized", agency=feedback.agency.slug, outcome=outcome, kg=f"{feedback.seized_kg:g}")
+    return message("feedback", agency=feedback.agency.slug, outcome=outcome)
 
 
 @transaction.atomic

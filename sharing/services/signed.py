@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 import access
 from alliance.api import ApiError
@@ -63,7 +64,12 @@ def _document(kind: Kind, *, doc_id: str, version: int, membership: Membership, 
     if size > signing.MAX_DOCUMENT_BYTES:
         # The body is what grows: 50,000 characters of Greek or Cyrillic text are more than 64 KiB of UTF-8.
         raise ValidationError(
-            {"body": [f"The signed document would be {size} bytes; at most {signing.MAX_DOCUMENT_BYTES} (64 KiB)."]}
+            {
+                "body": [
+                    _("The signed document would be %(size)s bytes; at most %(limit)s (64 KiB).")
+                    % {"size": size, "limit": signing.MAX_DOCUMENT_BYTES}
+                ]
+            }
         )
     return doc
 
@@ -130,7 +136,7 @@ def _store(kind: Kind, *, head, doc: dict, v: Validated, membership: Membership,
     # What is stored must give back the payload byte for byte, or nothing is stored.
     stored = kind.model.objects.select_related("agency", "key").get(pk=head.pk)
     if signing.canonical(kind.document(stored)) != signing.canonical(doc):
-        raise ValidationError({"jws": ["The document holds values the portal cannot store exactly as signed."]})
+        raise ValidationError({"jws": [_("The document holds values the portal cannot store exactly as signed.")]})
     return head
 
 
@@ -149,7 +155,7 @@ def publish(kind: Kind, *, membership: Membership, data: dict):
 def new_version(kind: Kind, *, membership: Membership, head, data: dict):
     """Portal-signed edit or withdrawal: the latest version's fields, changed by `data`, signed as version n+1."""
     if head.status == DocumentStatus.WITHDRAWN:
-        raise ValidationError({"status": [f"This {kind.name} is withdrawn; it takes no new versions."]})
+        raise ValidationError({"status": [_("This document is withdrawn; it takes no new versions.")]})
     current = kind.document(head)
     merged = {k: current[k] for k in kind.keys if k not in documents.PORTAL_SET_KEYS}
     for name, value in data.items():
@@ -176,21 +182,43 @@ def _signed_membership(user, payload: dict) -> Membership:
         if membership.agency.slug == slug:
             return membership
     raise ApiError(
-        "foreign_agency", {"agency": [f"The payload's agency {slug!r} is not an agency you are an officer of."]}, 400
+        "foreign_agency",
+        {
+            "agency": [
+                _("The payload's agency %(agency)s is not an agency you are an officer of.") % {"agency": repr(slug)}
+            ]
+        },
+        400,
     )
 
 
 def _signed_key(parsed: signing.ParsedJws, membership: Membership) -> SigningKey:
     key = SigningKey.objects.filter(kid=parsed.kid).select_related("agency").first()
     if key is None:
-        raise ApiError("unknown_key", {"jws": [f"No registered key has kid {parsed.kid!r}."]}, 400)
+        raise ApiError(
+            "unknown_key", {"jws": [_("No registered key has kid %(kid)s.") % {"kid": repr(parsed.kid)}]}, 400
+        )
     if key.owner_kind != KeyOwner.AGENCY or key.agency_id != membership.agency_id:
         raise ApiError(
-            "foreign_key", {"jws": [f"The key {parsed.kid!r} does not belong to {membership.agency.slug}."]}, 400
+            "foreign_key",
+            {
+                "jws": [
+                    _("The key %(kid)s does not belong to %(agency)s.")
+                    % {"kid": repr(parsed.kid), "agency": membership.agency.slug}
+                ]
+            },
+            400,
         )
     if key.status != KeyStatus.ACTIVE:
         raise ApiError(
-            "inactive_key", {"jws": [f"The key {parsed.kid!r} is {key.status}; sign with an active key."]}, 400
+            "inactive_key",
+            {
+                "jws": [
+                    _("The key %(kid)s is %(status)s; sign with an active key.")
+                    % {"kid": repr(parsed.kid), "status": key.status}
+                ]
+            },
+            400,
         )
     try:
         signing.verify(parsed, key)
@@ -202,9 +230,12 @@ def _signed_key(parsed: signing.ParsedJws, membership: Membership) -> SigningKey
 def _check_envelope(kind: Kind, payload: dict, membership: Membership, *, doc_id: str | None, version: int) -> None:
     errors: dict[str, list[str]] = {}
     if payload.get("type") != kind.name:
-        errors["type"] = [f"type must be {kind.name!r}."]
+        errors["type"] = [_("type must be %(type)s.") % {"type": repr(kind.name)}]
     if payload.get("author") != membership.handle:
-        errors["author"] = [f"author must be your handle in {membership.agency.slug}, {membership.handle!r}."]
+        errors["author"] = [
+            _("author must be your handle in %(agency)s, %(handle)s.")
+            % {"agency": membership.agency.slug, "handle": repr(membership.handle)}
+        ]
     raw_id = payload.get("id")
     if doc_id is None:
         try:
@@ -212,13 +243,13 @@ def _check_envelope(kind: Kind, payload: dict, membership: Membership, *, doc_id
         except ValueError:
             ok = False
         if not ok:
-            errors["id"] = ["id must be a new UUID, in lower-case hyphenated form."]
+            errors["id"] = [_("id must be a new UUID, in lower-case hyphenated form.")]
         elif kind.model.objects.filter(pk=raw_id).exists():
-            errors["id"] = ["This id is already taken; a create carries a new UUID."]
+            errors["id"] = [_("This id is already taken; a create carries a new UUID.")]
     elif raw_id != doc_id:
-        errors["id"] = [f"id must be {doc_id!r}, the id of the {kind.name} being versioned."]
+        errors["id"] = [_("id must be %(id)s, the id of the document being versioned.") % {"id": repr(doc_id)}]
     if payload.get("version") != version or isinstance(payload.get("version"), bool):
-        errors["version"] = [f"version must be {version}."]
+        errors["version"] = [_("version must be %(version)s.") % {"version": version}]
     created = payload.get("created_at")
     if not isinstance(created, str) or not documents.RFC3339_Z.match(created):
         errors["created_at"] = ["created_at must be RFC 3339 UTC, whole seconds, ending in Z."]
@@ -244,9 +275,9 @@ def publish_signed(kind: Kind, *, user, jws, head=None):
         statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)
     else:
         if head.agency_id != membership.agency_id or access.editor_membership(user, head).pk != membership.pk:
-            raise PermissionDenied("Only an officer of the author agency (for RED: the author) signs a new version.")
+            raise PermissionDenied(_("Only an officer of the author agency (for RED: the author) signs a new version."))
         if head.status == DocumentStatus.WITHDRAWN:
-            raise ValidationError({"status": [f"This {kind.name} is withdrawn; it takes no new versions."]})
+            raise ValidationError({"status": [_("This document is withdrawn; it takes no new versions.")]})
         _check_envelope(kind, payload, membership, doc_id=str(head.pk), version=head.version + 1)
         statuses = tuple(DocumentStatus.values)
     v = kind.validate(payload, strict=True, statuses=statuses)
@@ -290,7 +321,7 @@ def store_copy(kind: Kind, *, agency, key: SigningKey, jws: str, payload: dict) 
     Raises ValidationError for a document this instance cannot store exactly as signed.
     """
     if payload.get("type") != kind.name:
-        raise ValidationError({"type": [f"type must be {kind.name!r}."]})
+        raise ValidationError({"type": [_("type must be %(type)s.") % {"type": repr(kind.name)}]})
     raw_id, version = payload.get("id"), payload.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValidationError({"version": ["version must be a positive integer."]})
@@ -310,7 +341,7 @@ def store_copy(kind: Kind, *, agency, key: SigningKey, jws: str, payload: dict) 
     signer = _Signer(agency=agency, handle=str(payload.get("author")))
     head = kind.model.objects.select_for_update().filter(pk=doc_id).first()
     if head is not None and head.agency_id != agency.pk:
-        raise ValidationError({"agency": ["This id belongs to an object of another agency."]})
+        raise ValidationError({"agency": [_("This id belongs to an object of another agency.")]})
     if head is not None and head.version > version:
         columns = _columns(kind, payload, v, signer, key, jws, created_at)  # type: ignore[arg-type]
         row = kind.version_model(**{kind.fk: head}, audience=payload["audience"], **columns)

@@ -390,8 +390,10 @@
       var link = svg("g", {"class": "flag-arrow status-" + f.status + " confidence-" + f.confidence +
         (u > 1 ? " in-inset" : ""), "data-flag-id": f.id, tabindex: "0", role: "link",
         "aria-label": T.fmt(T.gettext("Flag %(from)s to %(to)s on %(origin)s"), {from: f.from_port, to: f.to_port, origin: f.origin})});
-      link.appendChild(svg("title", {}, f.from_port + " → " + f.to_port + " · origin " + f.origin + " · WDQ " +
-        f.wdq.toFixed(2) + " · " + f.confidence + " confidence · " + f.status));
+      link.appendChild(svg("title", {}, T.fmt(
+        T.gettext("%(from)s → %(to)s · origin %(origin)s · WDQ %(wdq)s · confidence: %(confidence)s · %(status)s"),
+        {from: f.from_port, to: f.to_port, origin: f.origin, wdq: wdq(f.wdq),
+          confidence: CONFIDENCE_LABELS[f.confidence] || f.confidence, status: STATUS_LABELS[f.status] || f.status})));
       link.appendChild(svg("path", {"class": "flag-hit", d: d}));
       link.appendChild(svg("path", {"class": "flag-line", d: d, "marker-end": "url(#arrow-" + f.status + ")"}));
       // A handle at the arc's middle: a target for the pointer, labelled with the origin.
@@ -407,6 +409,11 @@
       link.addEventListener("mouseleave", function () { highlight(f.id, false); });
       g.appendChild(link);
     });
+  }
+
+  /** The weighted displacement quotient, two decimals, written as the page's language writes numbers. */
+  function wdq(v) {
+    return Number(v).toLocaleString(T.LOCALE, {minimumFractionDigits: 2, maximumFractionDigits: 2});
   }
 
   function highlight(id, on) {
@@ -434,7 +441,7 @@
       first.appendChild(T.el("a", {href: flagUrl(f.id), "class": "mono"}, f.from_port + " → " + f.to_port));
       tr.appendChild(first);
       tr.appendChild(T.el("td", {"class": "mono"}, f.origin));
-      tr.appendChild(T.el("td", {"class": "num"}, f.wdq.toFixed(2)));
+      tr.appendChild(T.el("td", {"class": "num"}, wdq(f.wdq)));
       var conf = T.el("td");
       conf.appendChild(pill(CONFIDENCE_LABELS[f.confidence] || f.confidence, "confidence-" + f.confidence));
       tr.appendChild(conf);

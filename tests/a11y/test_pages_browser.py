@@ -11,6 +11,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 
 from correlation.models import OneSidedHit
+from ports.models import UserProfile
 from scans.models import Scan
 from sharing.models import Alert, Practice
 from tests.a11y.conftest import PASSWORD, PHONE, english_strings, run_axe, session_cookie, untranslated
@@ -204,6 +205,25 @@ def test_walk_in_each_language(demo, browser, live_server, locale, language, log
     if account:
         page.goto(account)
         leftovers["account"] = untranslated(page, english)
+        # The most recent choice wins: the language stored on the account page, then the header's switcher
+        # (which the stored choice used to outrank on every later page, whatever the member picked there).
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.select_option("#id_language", language)
+        page.click("#preferences-form button[type=submit]")
+        page.wait_for_url("**/account/")
+        assert UserProfile.objects.get(user__username="antwerp.officer").language == language
+        page.select_option("#language-select", "en-gb")
+        page.click("button.language-go")
+        page.wait_for_load_state("networkidle")
+        assert page.get_attribute("html", "lang") == "en-gb"
+        assert page.input_value("#id_language") == "en-gb"  # the account page shows the new choice
+        page.goto(reverse("alert_feed"))
+        assert page.inner_text("h1") == "Alerts"
+        assert UserProfile.objects.get(user__username="antwerp.officer").language == "en-gb"
+        page.select_option("#language-select", language)  # and back, for the screenshots below
+        page.click("button.language-go")
+        page.wait_for_load_state("networkidle")
+        assert page.inner_text("h1") == feed_heading
 
     if language == "nl":
         page.set_viewport_size(PHONE)

@@ -1,5 +1,5 @@
-"""The daily digest: one email per member and UTC day, for the kinds they chose as a digest; sent once
-however often the task runs; TLP rules as for single emails."""
+"""The daily digest: one email per member and local day (in their own time zone), for the kinds they chose
+as a digest; sent once however often the task runs; TLP rules as for single emails."""
 
 from datetime import UTC, date, datetime, timedelta
 

@@ -15,6 +15,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ports import audit
 from ports.models import Agency, Port, Sector
@@ -132,6 +133,7 @@ def notify_new_flags(flags: list[DisplacementFlag]) -> int:
     if not flags or not apps.is_installed("notifications"):
         return 0
     from notifications.services import liaison_memberships, notify
+    from notifications.subjects import message
 
     liaisons = liaison_memberships()
     sent = 0
@@ -143,7 +145,9 @@ def notify_new_flags(flags: list[DisplacementFlag]) -> int:
         )
         sent += notify(
             kind="displacement",
-            subject=f"Possible displacement {flag.from_port_id} -> {flag.to_port_id} on {flag.origin_id}",
+            subject=message(
+                "displacement", from_port=flag.from_port_id, to_port=flag.to_port_id, origin=flag.origin_id
+            ),
             url=flag.get_absolute_url(),
             agencies=agencies,
             memberships=liaisons,
@@ -167,13 +171,13 @@ def detect_and_store(since: date | None = None) -> dict:
 def flag_set_status(*, user, flag: DisplacementFlag, status: str, reason: str) -> DisplacementFlag:
     """A liaison's decision (the caller checks the role): confirmed or dismissed, with a reason; audited."""
     if status not in (FlagStatus.CONFIRMED, FlagStatus.DISMISSED):
-        raise ValidationError({"status": ["One of confirmed, dismissed."]})
+        raise ValidationError({"status": [_("One of confirmed, dismissed.")]})
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["Say why."]})
+        raise ValidationError({"reason": [_("Say why.")]})
     flag = DisplacementFlag.objects.select_for_update().get(pk=flag.pk)
     if flag.status == FlagStatus.DISMISSED and status != FlagStatus.DISMISSED:
-        raise ValidationError({"status": ["This flag was dismissed; a dismissed flag stays dismissed."]})
+        raise ValidationError({"status": [_("This flag was dismissed; a dismissed flag stays dismissed.")]})
     previous = flag.status
     flag.status, flag.status_reason = status, reason
     flag.status_changed_at, flag.status_changed_by = timezone.now(), user

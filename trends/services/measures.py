@@ -5,6 +5,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ports import audit
 from ports.locode import locode_error
@@ -24,16 +25,25 @@ def measure_membership(user, port: str, agency_slug: str | None = None) -> Membe
     """
     officer = [m for m in active_memberships(user) if m.role == Role.OFFICER and m.agency_sector == Sector.PUBLIC]
     if not officer:
-        raise PermissionDenied("Only officers of a public-sector agency declare measures.")
+        raise PermissionDenied(_("Only officers of a public-sector agency declare measures."))
     at_port = [m for m in officer if m.agency.port_id == port]
     if not at_port:
-        raise ValidationError({"port": [f"You may declare measures only at your own port, not at {port}."]})
+        raise ValidationError(
+            {"port": [_("You may declare measures only at your own port, not at %(port)s.") % {"port": port}]}
+        )
     if agency_slug:
         at_port = [m for m in at_port if m.agency.slug == agency_slug]
         if not at_port:
-            raise ValidationError({"agency": [f"You are not an officer of {agency_slug!r} at {port}."]})
+            raise ValidationError(
+                {
+                    "agency": [
+                        _("You are not an officer of %(agency)s at %(port)s.")
+                        % {"agency": repr(agency_slug), "port": port}
+                    ]
+                }
+            )
     elif len(at_port) > 1:
-        raise ValidationError({"agency": ["You are an officer of several agencies at this port: say which one."]})
+        raise ValidationError({"agency": [_("You are an officer of several agencies at this port: say which one.")]})
     return at_port[0]
 
 
@@ -48,7 +58,7 @@ def measure_clean(*, port, origin, starts_on, description, agency_slug=None) -> 
         if value is None or value == "":
             values[name] = None
             if not nullable:
-                errors[name] = ["This field is required."]
+                errors[name] = [_("This field is required.")]
             continue
         problem = locode_error(value.strip().upper()) if isinstance(value, str) else locode_error(value)
         if isinstance(value, str) and text_problem(value):
@@ -62,12 +72,12 @@ def measure_clean(*, port, origin, starts_on, description, agency_slug=None) -> 
     else:
         values["starts_on"] = strict_date(starts_on)
         if values["starts_on"] is None:
-            errors["starts_on"] = ["A date written YYYY-MM-DD that exists."]
+            errors["starts_on"] = [_("A date written YYYY-MM-DD that exists.")]
     values["description"], problem = clean_text(description, max_length=MAX_DESCRIPTION, required=True)
     if problem:
         errors["description"] = [problem]
     if agency_slug is not None and (not isinstance(agency_slug, str) or text_problem(agency_slug)):
-        errors["agency"] = ["An agency slug is expected."]
+        errors["agency"] = [_("An agency slug is expected.")]
     if errors:
         raise ValidationError(errors)
     return values
@@ -81,7 +91,7 @@ def measure_declare(*, user, port, origin, starts_on, description, agency_slug: 
     )
     port, origin, starts_on = values["port"], values["origin"], values["starts_on"]
     if not Port.objects.filter(locode=port, is_member=True).exists():
-        raise ValidationError({"port": [f"{port} is not a member port of the alliance."]})
+        raise ValidationError({"port": [_("%(port)s is not a member port of the alliance.") % {"port": port}]})
     membership = measure_membership(user, port, agency_slug)
     origin_port = port_for_locode(origin) if origin else None
     measure = Measure(

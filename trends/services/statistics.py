@@ -15,6 +15,7 @@ from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ports import audit
 from ports.locode import locode_error
@@ -22,6 +23,7 @@ from ports.models import Agency, Membership, Port, Role, Sector
 from ports.selectors import active_memberships
 from ports.services import port_for_locode
 from ports.validation import finite_number, strict_date, text_problem
+from ports.validation import number as localized_number
 
 from ..models import StatisticsRow
 
@@ -47,27 +49,29 @@ class CleanRow:
 def _date(value, errors: list[str]) -> date | None:
     parsed = strict_date(value)  # 2026-02-30 matches the pattern but does not exist
     if parsed is None:
-        errors.append("A date is written YYYY-MM-DD and exists.")
+        errors.append(_("A date is written YYYY-MM-DD and exists."))
     return parsed
 
 
 def _count(value, errors: list[str]) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        errors.append("A whole number is required.")
+        errors.append(_("A whole number is required."))
         return None
     text = value.strip() if isinstance(value, str) else ""
     if isinstance(value, str) and not re.fullmatch(r"[0-9]+", text):
-        errors.append("A whole number is required.")  # digits only: no "1e3", no "nan", no other scripts' digits
+        errors.append(_("A whole number is required."))  # digits only: no "1e3", no "nan", no other scripts' digits
         return None
     if isinstance(value, str) and len(text.lstrip("0")) > len(str(MAX_COUNT)):
-        errors.append(f"At most {MAX_COUNT:,}.")  # thousands of digits: int() itself would refuse to read them
+        errors.append(
+            _("At most %(maximum)s.") % {"maximum": localized_number(MAX_COUNT)}
+        )  # thousands of digits: int() itself would refuse to read them
         return None
     number = int(text) if isinstance(value, str) else value
     if number < 0:
-        errors.append("Must not be negative.")
+        errors.append(_("Must not be negative."))
         return None
     if number > MAX_COUNT:
-        errors.append(f"At most {MAX_COUNT:,}.")
+        errors.append(_("At most %(maximum)s.") % {"maximum": localized_number(MAX_COUNT)})
         return None
     return number
 
@@ -75,7 +79,9 @@ def _count(value, errors: list[str]) -> int | None:
 def _kg(value, errors: list[str]) -> float | None:
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return 0.0
-    number, problem = finite_number(value, minimum=0, maximum=MAX_KG, strings=True, what="A number of kilograms")
+    number, problem = finite_number(
+        value, minimum=0, maximum=MAX_KG, strings=True, what=_("A number of kilograms is expected.")
+    )
     if problem:
         errors.append(problem)
         return None
@@ -84,7 +90,7 @@ def _kg(value, errors: list[str]) -> float | None:
 
 def _code(value, errors: list[str]) -> str | None:
     if not isinstance(value, str):
-        errors.append("A LOCODE (5 characters) is expected.")
+        errors.append(_("A LOCODE (5 characters) is expected."))
         return None
     problem = text_problem(value)
     if problem:
@@ -99,7 +105,7 @@ def _clean(raw: dict, member_ports: set[str]) -> tuple[CleanRow | None, dict[str
     def field(name, parse):
         problems: list[str] = []
         if name != "seized_kg" and (raw.get(name) is None or str(raw.get(name)).strip() == ""):
-            problems.append("This field is required.")
+            problems.append(_("This field is required."))
             value = None
         else:
             value = parse(raw.get(name), problems)
@@ -119,17 +125,20 @@ def _clean(raw: dict, member_ports: set[str]) -> tuple[CleanRow | None, dict[str
         if locode_error(port):
             errors["port"] = [cast(str, locode_error(port))]
         elif port not in member_ports:
-            errors["port"] = [f"{port} is not a member port of the alliance."]
+            errors["port"] = [_("%(port)s is not a member port of the alliance.") % {"port": port}]
     if origin and "origin" not in errors and locode_error(origin):
         errors["origin"] = [cast(str, locode_error(origin))]
     if start and end:
         days = (end - start).days + 1
         if days < MIN_DAYS or days > MAX_DAYS:
             errors.setdefault("period_end", []).append(
-                f"A period runs from a week to a year (7 to 366 days, both ends included); this one has {days}."
+                _("A period runs from a week to a year (7 to 366 days, both ends included); this one has %(days)s.")
+                % {"days": days}
             )
     if None not in (scans, suspect, positive) and suspect + positive > scans:
-        errors.setdefault("suspect", []).append(f"suspect + positive ({suspect + positive}) exceeds scans ({scans}).")
+        errors.setdefault("suspect", []).append(
+            _("suspect + positive (%(sum)s) exceeds scans (%(scans)s).") % {"sum": suspect + positive, "scans": scans}
+        )
     if errors:
         return None, errors
     return CleanRow(start, end, port, origin, scans, suspect, positive, kg), {}
@@ -145,22 +154,28 @@ def statistics_validate(
     not such a list is reported at index -1.
     """
     if not isinstance(rows, list) or (max_rows is not None and not 1 <= len(rows) <= max_rows):
-        return [], {-1: {"rows": [f"A list of 1 to {max_rows or MAX_ROWS} rows is expected."]}}
+        return [], {
+            -1: {"rows": [_("A list of 1 to %(maximum)s rows is expected.") % {"maximum": max_rows or MAX_ROWS}]}
+        }
     member_ports = set(Port.objects.filter(is_member=True).values_list("locode", flat=True))
     clean: list[CleanRow] = []
     errors: dict[int, dict[str, list[str]]] = {}
     seen: dict[tuple, int] = {}
     for index, raw in enumerate(rows):
         if not isinstance(raw, dict):
-            errors[index] = {"non_field_errors": ["Each row is an object with the statistics columns."]}
+            errors[index] = {"non_field_errors": [_("Each row is an object with the statistics columns.")]}
             continue
         row, row_errors = _clean(raw, member_ports)
         if row is not None and allowed_ports is not None and row.port not in allowed_ports:
-            row_errors = {"port": [f"You are not an officer of a public-sector agency at {row.port}."]}
+            row_errors = {
+                "port": [_("You are not an officer of a public-sector agency at %(port)s.") % {"port": row.port}]
+            }
         if row is not None and not row_errors:
             key = (row.period_start, row.period_end, row.port, row.origin)
             if key in seen:
-                row_errors = {"period_start": [f"The same period, port and origin as row {seen[key]}."]}
+                row_errors = {
+                    "period_start": [_("The same period, port and origin as row %(row)s.") % {"row": seen[key]}]
+                }
             else:
                 seen[key] = index
         if row_errors:
@@ -175,7 +190,8 @@ def statistics_validate(
 def _overlaps(clean: list[CleanRow]) -> dict[int, dict[str, list[str]]]:
     """Rows whose period overlaps another (in the file or stored) of the same port and origin with other bounds."""
     errors: dict[int, dict[str, list[str]]] = {}
-    by_cell: dict[tuple[str, str], list[tuple[date, date, str]]] = {}
+    # (start, end, row index in the file; None for a stored row)
+    by_cell: dict[tuple[str, str], list[tuple[date, date, int | None]]] = {}
     pairs = {(r.port, r.origin) for r in clean}
     if not pairs:
         return errors
@@ -186,20 +202,26 @@ def _overlaps(clean: list[CleanRow]) -> dict[int, dict[str, list[str]]]:
         period_start__lte=max(r.period_end for r in clean),
     ).values_list("port_id", "origin_id", "period_start", "period_end")
     for port, origin, start, end in stored:
-        by_cell.setdefault((port, origin), []).append((start, end, "a stored row"))
+        by_cell.setdefault((port, origin), []).append((start, end, None))
     for index, row in enumerate(clean):
-        by_cell.setdefault((row.port, row.origin), []).append((row.period_start, row.period_end, f"row {index}"))
+        by_cell.setdefault((row.port, row.origin), []).append((row.period_start, row.period_end, index))
     for index, row in enumerate(clean):
         for start, end, where in by_cell[(row.port, row.origin)]:
             if (start, end) == (row.period_start, row.period_end):
                 continue  # the same period: a replacement (stored) or itself
             if start <= row.period_end and row.period_start <= end:
-                errors[index] = {
-                    "period_start": [
-                        f"{row.period_start}..{row.period_end} overlaps {where} for {row.port}/{row.origin} "
-                        f"({start}..{end}); the same days would count twice."
-                    ]
+                params = {
+                    "period": f"{row.period_start}..{row.period_end}",
+                    "cell": f"{row.port}/{row.origin}",
+                    "other": f"{start}..{end}",
+                    "row": where,
                 }
+                overlap = (
+                    _("%(period)s overlaps a stored row for %(cell)s (%(other)s); the same days would count twice.")
+                    if where is None
+                    else _("%(period)s overlaps row %(row)s for %(cell)s (%(other)s); the same days would count twice.")
+                )
+                errors[index] = {"period_start": [overlap % params]}
                 break
     return errors
 
@@ -273,7 +295,14 @@ def read_csv(text: str) -> tuple[list[dict], dict[int, dict[str, list[str]]]]:
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        return [], {-1: {"header": [f"Missing column(s): {', '.join(missing)}; expected {','.join(COLUMNS)}."]}}
+        return [], {
+            -1: {
+                "header": [
+                    _("Missing column(s): %(missing)s; expected %(columns)s.")
+                    % {"missing": ", ".join(missing), "columns": ",".join(COLUMNS)}
+                ]
+            }
+        }
     reader.fieldnames = header
     rows = []
     for raw in reader:
