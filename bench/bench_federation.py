@@ -36,8 +36,9 @@ from django.db import transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from correlation.models import Correlation  # noqa: E402
 from federation.models import FederatedCopy, Peer, PeerReason  # noqa: E402
-from federation.services import apply_instance_document, apply_objects  # noqa: E402
+from federation.services import apply_instance_document, apply_objects, apply_objects_one_by_one  # noqa: E402
 from interop import stix  # noqa: E402
 from ports import signing  # noqa: E402
 from ports.keys import public_jwk, public_x  # noqa: E402
@@ -45,8 +46,10 @@ from ports.models import Agency, AgencyKind, Port  # noqa: E402
 from ports.services import agency_ensure, reference_ports_load  # noqa: E402
 from sharing.models import Alert, AlertVersion  # noqa: E402
 
-PAGE = 500
-SIZE = int(os.environ.get("BENCH_FEDERATION_SIZE", "5000"))
+PAGE = 1000  # FEDERATION_PAGE_SIZE
+SIZE = int(os.environ.get("BENCH_FEDERATION_SIZE", "10000"))
+SIZE_BEFORE = int(os.environ.get("BENCH_FEDERATION_SIZE_BEFORE", "1000"))  # the one-by-one path is slow
+CONTAINERS = ["MSCU1234566", "MSKU9070323", "TGHU0123450"]
 
 
 def _jwk(key: Ed25519PrivateKey, owner: str) -> dict:
@@ -91,7 +94,7 @@ def _objects(n: int, signer: dict, key: Ed25519PrivateKey) -> list[dict]:
             "severity": "medium",
             "tlp": "AMBER" if amber else "GREEN",
             "audience": {"agencies": ["nlrtm-customs"] if amber else [], "ports": [], "users": []},
-            "containers": [],
+            "containers": [CONTAINERS[i % len(CONTAINERS)]] if i % 10 == 0 else [],
             "vessels": [],
             "origin": "ECGYE",
             "valid_until": None,
@@ -114,38 +117,58 @@ def _objects(n: int, signer: dict, key: Ed25519PrivateKey) -> list[dict]:
     return out
 
 
-def _apply(peer: Peer, objects: list[dict]) -> tuple[float, int, int]:
+def _apply(apply, peer: Peer, objects: list[dict]) -> tuple[float, int, int]:
     started, applied, already = time.perf_counter(), 0, 0
     for start in range(0, len(objects), PAGE):
         with transaction.atomic():
-            result = apply_objects(peer, objects[start : start + PAGE])
+            result = apply(peer, objects[start : start + PAGE])
         applied += result.applied
         already += result.already
         assert not result.refused, result.refused
     return time.perf_counter() - started, applied, already
 
 
-def main() -> None:
+def _cleanup(objects: list[dict]) -> None:
+    ids = [o["extensions"][stix.EXTENSION_ID]["document"]["id"] for o in objects]
+    FederatedCopy.objects.filter(object_id__in=ids).delete()
+    Correlation.objects.all().delete()
+    AlertVersion.objects.filter(alert_id__in=ids).delete()
+    Alert.objects.filter(pk__in=ids).delete()
+
+
+def apply_step() -> float:
+    """The receiving side alone, one-by-one (before) and bulk (after); returns the bulk fresh rate."""
+    rows = []
     with override_settings(INSTANCE_ID="nl", HOME_AGENCIES=["port:NLRTM"]):
         peer, signer, key = _setup()
-        objects = _objects(SIZE, signer, key)
-        fresh, applied, _ = _apply(peer, objects)
-        replay, _, already = _apply(peer, objects)
-        assert applied == SIZE
-        assert already == SIZE
-        rate = SIZE / fresh
-        print(f"objects: {SIZE} in pages of {PAGE}")
-        print(f"{'variant':<8} {'seconds':>8} {'objects/s':>10}")
-        print(f"{'fresh':<8} {fresh:>8.2f} {rate:>10.0f}")
-        print(f"{'replay':<8} {replay:>8.2f} {SIZE / replay:>10.0f}")
-        print(f"replay/fresh time ratio: {replay / fresh:.2f}")
-        print(f"catch-up of 100,000 objects at the fresh rate: {100_000 / rate:.0f} s")
-        ids = [o["extensions"][stix.EXTENSION_ID]["document"]["id"] for o in objects]
-        FederatedCopy.objects.filter(object_id__in=ids).delete()
-        AlertVersion.objects.filter(alert_id__in=ids).delete()
-        Alert.objects.filter(pk__in=ids).delete()
+        for name, apply, size in (
+            ("before (one by one)", apply_objects_one_by_one, SIZE_BEFORE),
+            ("after (bulk)", apply_objects, SIZE),
+        ):
+            objects = _objects(size, signer, key)
+            fresh, applied, _ = _apply(apply, peer, objects)
+            replay, _, already = _apply(apply, peer, objects)
+            assert (applied, already) == (size, size), (applied, already)
+            rows.append((name, size, fresh, replay))
+            _cleanup(objects)
         PeerReason.objects.filter(peer=peer).delete()
         Agency.objects.filter(home_instance="be").update(home_instance="")
+    print(f"apply step (no HTTP), pages of {PAGE}, one in ten alerts names a container (correlated)")
+    print(f"{'variant':<22} {'objects':>8} {'fresh s':>8} {'fresh obj/s':>12} {'replay obj/s':>13}")
+    for name, size, fresh, replay in rows:
+        print(f"{name:<22} {size:>8} {fresh:>8.2f} {size / fresh:>12.0f} {size / replay:>13.0f}")
+    before, after = rows[0][1] / rows[0][2], rows[1][1] / rows[1][2]
+    print(f"bulk/one-by-one fresh rate: x{after / before:.1f}")
+    return after
+
+
+def main() -> None:
+    rate = apply_step()
+    print(f"catch-up of 100,000 objects at the bulk apply rate (apply only): {100_000 / rate:.0f} s")
+    if os.environ.get("BENCH_FEDERATION_LIVE", "1") != "0":
+        from bench.bench_federation_live import live
+
+        live()
 
 
 if __name__ == "__main__":
