@@ -292,11 +292,11 @@ def _store(kind: Kind, peer: Peer, accepted: list[_Accepted], result) -> None:
             kind.model.objects.filter(pk__in=changed_ids).update(search_vector=document_vector(kind.search_fields))
         _round_trip(kind, changed)
     now = timezone.now()
+    touched = {getattr(r, fk_id) for r in versions}
     FederatedCopy.objects.bulk_create(
         [
-            FederatedCopy(kind=kind.name, object_id=pk, version=head.version, origin=peer.id, received_at=now)
-            for pk, head in heads.items()
-            if pk in {getattr(r, fk_id) for r in versions}
+            FederatedCopy(kind=kind.name, object_id=pk, version=heads[pk].version, origin=peer.id, received_at=now)
+            for pk in touched
         ],
         update_conflicts=True,
         unique_fields=["kind", "object_id"],
