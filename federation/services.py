@@ -714,8 +714,10 @@ def sync_peer(peer_id: str, *, budget: float = ROUND_SECONDS) -> int:
                 log.warning("peer %s document refresh failed: %s", peer_id, exc)
         more = bool(body.get("more"))
         with transaction.atomic():
-            # One page per transaction, under the peer row's lock: two workers never apply the same page.
-            locked = Peer.objects.select_for_update(skip_locked=True).filter(pk=peer_id).first()
+            # One page per transaction, under the peer row's lock: two workers never apply the same page. FOR NO KEY
+            # UPDATE, not FOR UPDATE: a publish offering to this peer takes a KEY SHARE lock on the row at COMMIT
+            # (the PeerOffer foreign key) while holding the audit head; FOR UPDATE would deadlock with it.
+            locked = Peer.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=peer_id).first()
             if locked is None:
                 return total
             if locked.cursor == cursor:
