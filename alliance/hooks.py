@@ -14,6 +14,7 @@ list from `ready()` in INSTALLED_APPS order.
 | `scan_integrity_changed` | inside the verifier's marking transaction | newly failed ids, cleared ids |
 | `alert_published` | inside the publishing transaction of an alert version | the `Alert` |
 | `practice_published` | inside the publishing transaction of a practice version | the `Practice` |
+| `copies_stored` | inside federation's page transaction, once per kind and run of a page | the kind (`alert`, `practice`), the head rows that changed, the version rows that became the head, in order |
 | `purging` | inside a retention batch transaction, before the rows go | the kind (`alerts`, ...), the ids |
 | `verifiers` | `verify_signatures` (command and beat task), in order | `mark=` keyword |
 | `metrics_collectors` | at each `GET /metrics` scrape, each on its own (alliance.metrics) | none; returns metric families |
@@ -52,6 +53,12 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "practice_published": (
         "interop.services.on_practice_published",
         "federation.services.on_practice_published",  # ---- federation
+    ),
+    # ---- federation: a page of copies from a peer, stored in bulk; what `alert_published` and `practice_published`
+    # do for a local version, for the page at once (copies are never offered onwards, so federation is not here).
+    "copies_stored": (
+        "correlation.services.correlate_copies",
+        "interop.services.on_copies_stored",
     ),
     # ---- federation: a retention purge leaves tombstones at the peers that held what goes.
     "purging": ("federation.services.on_purge",),

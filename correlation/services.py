@@ -309,6 +309,14 @@ def correlate_alert(alert: Alert) -> int:
     return made
 
 
+def correlate_copies(kind: str, heads: list, versions: list) -> int:
+    """Hook `copies_stored`: each alert copy that became the head, as `correlate_alert` after a publish (only
+    alerts naming containers cost queries)."""
+    if kind != "alert":
+        return 0
+    return sum(correlate_alert(head) for head in heads)
+
+
 # ---------------------------------------------------------------- reading and sharing
 
 

@@ -17,7 +17,10 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -228,10 +231,8 @@ def refresh_peer_document(peer: Peer) -> None:
     verified, jws, pinned = _verified_document(peer.id, peer.url, peer.key_thumbprint)
     with transaction.atomic():
         apply_instance_document(peer, verified.payload)
-        Peer.objects.filter(pk=peer.pk).update(
-            document_jws=jws, document_fetched_at=timezone.now(), key_thumbprint=pinned
-        )
-    peer.document_jws, peer.key_thumbprint, peer.document_fetched_at = jws, pinned, timezone.now()
+        Peer.objects.filter(pk=peer.pk).update(document_jws=jws, document_fetched_at=now(), key_thumbprint=pinned)
+    peer.document_jws, peer.key_thumbprint, peer.document_fetched_at = jws, pinned, now()
 
 
 # ---------------------------------------------------------------- peers (operator: management commands)
@@ -255,7 +256,7 @@ def peer_add(*, peer_id: str, url: str, key_thumbprint: str, actor=None, documen
     with transaction.atomic():
         peer = Peer(id=peer_id, url=url.rstrip("/"), key_thumbprint=pinned, document_jws=jws)
         peer.full_clean()
-        peer.document_fetched_at = timezone.now()
+        peer.document_fetched_at = now()
         peer.save(force_insert=True)
         learnt = apply_instance_document(peer, verified.payload)
         raw = _new_peer_token(peer_id)
@@ -307,7 +308,7 @@ def backfill_offers(peer: Peer) -> int:
 
 def _tombstone(peer_id: str, kind: str, obj_id, version: int, reason: str, agency_id: int) -> None:
     """Sign a tombstone for one peer with the portal key and put it in that peer's feed (numbered after commit)."""
-    at = timezone.now().replace(microsecond=0)
+    at = now().replace(microsecond=0)
     doc = {"type": "tombstone", "object": str(obj_id), "version": version, "reason": reason, "at": signing.rfc3339(at)}
     jws = signing.sign(doc, portal_key_ensure(), TOMBSTONE_TYP)
     row = FeedTombstone.objects.create(
@@ -550,8 +551,60 @@ def _apply_tombstone(peer: Peer, obj: dict, result: PageResult) -> None:
         result.already += 1
 
 
-def apply_objects(peer: Peer, objects: list[dict]) -> PageResult:
-    """Apply one page of the peer's federation collection (call inside the page's transaction)."""
+def _apply_identities(peer: Peer, objects: list[dict], result: PageResult, refresh: bool) -> None:
+    """Agencies and their homes come from the signed instance document, not from the page."""
+
+
+def _apply_reports(peer: Peer, objects: list[dict], result: PageResult, refresh: bool) -> None:
+    from .apply import apply_reports  # the bulk path; it builds on this module
+
+    apply_reports(peer, objects, result, refresh=refresh)
+
+
+def _apply_tombstones(peer: Peer, objects: list[dict], result: PageResult, refresh: bool) -> None:
+    for obj in objects:
+        _apply_tombstone(peer, obj, result)
+
+
+# One function per STIX type, each given a run of consecutive objects of that type: the page's order holds
+# between runs (a tombstone and a later version of the same object apply in the order the peer numbered them).
+# Types not here are refused with `document:invalid`.
+APPLY_BY_TYPE: dict[str, Callable[[Peer, list[dict], PageResult, bool], None]] = {
+    "identity": _apply_identities,
+    "report": _apply_reports,
+    stix.TOMBSTONE_TYPE: _apply_tombstones,
+}
+
+
+def apply_objects(peer: Peer, objects: list[dict], *, refresh: bool = True) -> PageResult:
+    """Apply one page of the peer's federation collection (call inside the page's transaction).
+
+    `refresh`: fetch the peer's instance document when the page is signed with a key we do not know (the sync
+    passes False, having fetched it before the transaction opened).
+    """
+    result = PageResult()
+    runs: list[tuple[object, list[dict]]] = []
+    for obj in objects:
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append(obj)
+        else:
+            runs.append((kind, [obj]))
+    for kind, run in runs:
+        handler = APPLY_BY_TYPE.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            for _ in run:
+                result.refuse(DOCUMENT_INVALID)  # not a dict, or a type this version does not sync
+            continue
+        handler(peer, run, result, refresh)
+    for reason, n in result.refused.items():
+        count_reason(peer.id, Direction.IN, reason, n)
+    return result
+
+
+def apply_objects_one_by_one(peer: Peer, objects: list[dict]) -> PageResult:
+    """The per-object path (each report stored by `store_copy` on its own): what a run falls back to when the
+    bulk path's round trip fails, and the benchmark's "before"."""
     result = PageResult()
     refreshed = [False]
     cache: dict[str, Any] = {}
@@ -561,13 +614,13 @@ def apply_objects(peer: Peer, objects: list[dict]) -> PageResult:
             continue
         kind = obj.get("type")
         if kind == "identity":
-            continue  # agencies and their homes come from the signed instance document
+            continue
         if kind == "report":
             _apply_document(peer, obj, result, refreshed, cache)
         elif kind == stix.TOMBSTONE_TYPE:
             _apply_tombstone(peer, obj, result)
         else:
-            result.refuse(DOCUMENT_INVALID)  # scans and outcomes are not synced by this version
+            result.refuse(DOCUMENT_INVALID)
     for reason, n in result.refused.items():
         count_reason(peer.id, Direction.IN, reason, n)
     return result
@@ -597,51 +650,89 @@ def _fetch_page(peer: Peer, token: str, cursor: int) -> tuple[dict, dict]:
 
 
 def _record_error(peer_id: str, message: str) -> None:
-    Peer.objects.filter(pk=peer_id).update(last_error_at=timezone.now(), last_error=message[:500])
+    Peer.objects.filter(pk=peer_id).update(last_error_at=now(), last_error=message[:500])
+
+
+def now() -> datetime:
+    """Federation's clock: the system's, shifted by `CLOCK_SKEW_SECONDS` (0; the fault tests set it to run an
+    instance whose clock is minutes off). Nothing compares it with a peer's clock: lag is measured on the
+    peer's clock (its `Date` header against the time it added the object)."""
+    return timezone.now() + timedelta(seconds=settings.CLOCK_SKEW_SECONDS)
+
+
+def _peer_lag_seconds(headers: dict, more: bool) -> float:
+    """Age of the oldest object not yet applied, both ends read on the peer's clock; 0 when caught up."""
+    if not more:
+        return 0.0
+    last_added = parse_datetime(headers.get("X-TAXII-Date-Added-Last", "") or "")
+    try:
+        peer_now = parsedate_to_datetime(headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return 0.0
+    if last_added is None or peer_now is None:
+        return 0.0
+    return max(0.0, (peer_now - last_added).total_seconds())
 
 
 def sync_peer(peer_id: str, *, budget: float = ROUND_SECONDS) -> int:
-    """Pull pages from our cursor until the peer has no more or the round's time is up; returns objects applied."""
+    """Pull pages from our cursor until the peer has no more or the round's time is up; returns objects applied.
+
+    Each page is fetched outside any transaction, then applied in its own transaction under the peer row's lock,
+    with the cursor moved in that same transaction; a page fetched from a cursor another worker has since moved
+    is dropped and the next one fetched.
+    """
     peer = Peer.objects.filter(pk=peer_id).first()
     if peer is None:
         return 0
     token = peer_token(peer)
     if token is None:
         return 0
-    if peer.document_fetched_at is None or (timezone.now() - peer.document_fetched_at).total_seconds() > (
+    if peer.document_fetched_at is None or (now() - peer.document_fetched_at).total_seconds() > (
         DOCUMENT_REFRESH_SECONDS
     ):
         try:
             refresh_peer_document(peer)
         except FederationError as exc:
             _record_error(peer_id, str(exc))  # keep going with the document we have
+    from .apply import needs_document
+
     started, total = time.monotonic(), 0
     while True:
+        cursor = Peer.objects.filter(pk=peer_id).values_list("cursor", flat=True).first()
+        if cursor is None:
+            return total
         try:
-            with transaction.atomic():
-                # One page per transaction, under the peer row's lock: two workers never apply the same page.
-                locked = Peer.objects.select_for_update(skip_locked=True).filter(pk=peer_id).first()
-                if locked is None:
-                    return total
-                body, headers = _fetch_page(locked, token, locked.cursor)
-                result = apply_objects(locked, body.get("objects") or [])
-                next_cursor = str(body.get("next") or locked.cursor)
-                now = timezone.now()
-                more = bool(body.get("more"))
-                head = headers.get("X-Alliance-Feed-Head", "")
-                last_added = parse_datetime(headers.get("X-TAXII-Date-Added-Last", "") or "")
-                locked.cursor = int(next_cursor) if next_cursor.isdigit() else locked.cursor
-                locked.applied += result.applied
-                locked.lag_objects = max(0, int(head) - locked.cursor) if (more and head.isdigit()) else 0
-                # On the peer's clock: clamped at 0, clocks may differ by minutes (SPEC 10.2).
-                behind = (now - last_added).total_seconds() if (more and last_added) else 0.0
-                locked.lag_seconds = max(0.0, behind)
-                locked.last_success_at = now
-                locked.save(update_fields=["cursor", "applied", "lag_objects", "lag_seconds", "last_success_at"])
-                total += result.applied
+            body, headers = _fetch_page(peer, token, cursor)
         except FederationError as exc:
             _record_error(peer_id, str(exc))
             return total
+        objects = body.get("objects") or []
+        if needs_document(peer, objects):  # signed with a key the peer made since we last read its document
+            try:
+                refresh_peer_document(peer)
+            except FederationError as exc:
+                log.warning("peer %s document refresh failed: %s", peer_id, exc)
+        more = bool(body.get("more"))
+        with transaction.atomic():
+            # One page per transaction, under the peer row's lock: two workers never apply the same page. FOR NO KEY
+            # UPDATE, not FOR UPDATE: a publish offering to this peer takes a KEY SHARE lock on the row at COMMIT
+            # (the PeerOffer foreign key) while holding the audit head; FOR UPDATE would deadlock with it.
+            locked = Peer.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=peer_id).first()
+            if locked is None:
+                return total
+            if locked.cursor == cursor:
+                result = apply_objects(locked, objects, refresh=False)
+                next_cursor = str(body.get("next") or locked.cursor)
+                head = headers.get("X-Alliance-Feed-Head", "")
+                locked.cursor = int(next_cursor) if next_cursor.isdigit() else locked.cursor
+                locked.applied += result.applied
+                locked.lag_objects = max(0, int(head) - locked.cursor) if (more and head.isdigit()) else 0
+                locked.lag_seconds = _peer_lag_seconds(headers, more)
+                locked.last_success_at = now()
+                locked.save(update_fields=["cursor", "applied", "lag_objects", "lag_seconds", "last_success_at"])
+                total += result.applied
+            else:
+                more = True  # another worker applied that page meanwhile: fetch from where it left the cursor
         if not more or time.monotonic() - started > budget:
             return total
 

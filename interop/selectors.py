@@ -23,7 +23,7 @@ from . import stix
 from .models import FeedEntry, FeedHead, FeedKind, FeedTombstone
 
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 500
+MAX_LIMIT = 1000  # federation pulls pages of FEDERATION_PAGE_SIZE (1000)
 KINDS_BY_TYPE = {
     "identity": (FeedKind.IDENTITY,),
     "report": (FeedKind.ALERT, FeedKind.PRACTICE),

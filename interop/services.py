@@ -96,6 +96,30 @@ def on_practice_published(practice: Practice) -> None:
     _copy_head(FeedKind.PRACTICE, practice)
 
 
+def on_copies_stored(kind: str, heads: list, versions: list) -> None:
+    """Hook `copies_stored` (federation's page apply): one entry per version that became the head, one insert.
+
+    `versions` are the stored version rows in the order they became the head (an alert or practice version row
+    each), as `on_alert_published` / `on_practice_published` would have announced them one by one.
+    """
+    feed_kind = FeedKind.ALERT if kind == "alert" else FeedKind.PRACTICE
+    entries = [
+        FeedEntry(
+            kind=feed_kind,
+            object_id=getattr(row, f"{kind}_id"),
+            version=row.version,
+            agency_id=row.agency_id,
+            row_id=row.pk,
+            handling=getattr(row, "handling", None),
+            stix_id=stix.report_id(feed_kind, getattr(row, f"{kind}_id")),
+            modified=stix.version_modified(row.created_at, row.version),
+        )
+        for row in versions
+    ]
+    if entries:
+        _write(entries, {head.agency_id: head.agency for head in heads}.values())
+
+
 def _scan_fields(scan_pk, agency_id: int, received_at: datetime) -> dict:
     return {
         "kind": FeedKind.SCAN,

@@ -84,6 +84,42 @@ def record(
     return entry
 
 
+@transaction.atomic
+def record_many(actor, entries: list[tuple[str, Any, dict]]) -> int:
+    """Append several entries `(action, obj, data)` in order, as `record` would one by one, in three queries."""
+    if not entries:
+        return 0
+    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    seq, prev = head.seq, head.hash
+    now = timezone.now()
+    at = _timestamp(now)
+    actor_name = _actor_name(actor)
+    rows = []
+    for action, obj, raw in entries:
+        object_type, object_id = obj._meta.label_lower, str(obj.pk)
+        data = json.loads(json.dumps(raw or {}, default=str))
+        seq += 1
+        digest = entry_hash(prev, seq, at, actor_name, action, object_type, object_id, data)
+        rows.append(
+            AuditEntry(
+                seq=seq,
+                at=now,
+                actor=actor_name,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                data=data,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    AuditEntry.objects.bulk_create(rows)
+    head.seq, head.hash = seq, prev
+    head.save(update_fields=["seq", "hash"])
+    return len(rows)
+
+
 def verify_chain(given: list["SignedCheckpoint"] | None = None) -> tuple[bool, int, str]:
     """Walk the whole chain: (ok, entries checked, first problem).
 

@@ -119,6 +119,16 @@ class Validated:
     ports: dict[str, Port | None] = field(default_factory=dict)
 
 
+@dataclass
+class Lookups:
+    """Rows a batch of documents names, read once for the batch (the federation's page apply): active agencies
+    by slug, active members by handle, ports by LOCODE. A name missing here is looked up as usual."""
+
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    members: dict[str, Membership] = field(default_factory=dict)
+    ports: dict[str, Port] = field(default_factory=dict)
+
+
 class _Errors(dict):
     def add(self, name: str, message: str) -> None:
         self.setdefault(name, []).append(message)
@@ -266,7 +276,9 @@ def _time(errors: _Errors, raw: dict, name: str, *, strict: bool, nullable: bool
     return parsed.replace(microsecond=0)
 
 
-def _audience(errors: _Errors, raw: dict, tlp: str | None, *, strict: bool) -> tuple[Audience, dict]:
+def _audience(
+    errors: _Errors, raw: dict, tlp: str | None, *, strict: bool, lookups: Lookups | None = None
+) -> tuple[Audience, dict]:
     value = raw.get("audience")
     if value is None and not strict:
         value = {}
@@ -311,7 +323,10 @@ def _audience(errors: _Errors, raw: dict, tlp: str | None, *, strict: bool) -> t
                     _("TLP %(tlp)s uses %(uses)s; this list must be empty.") % {"tlp": tlp, "uses": uses},
                 )
     if lists["agencies"]:
-        found = {a.slug: a for a in Agency.objects.filter(slug__in=lists["agencies"], is_active=True)}
+        if lookups is not None and all(s in lookups.agencies for s in lists["agencies"]):
+            found = {s: lookups.agencies[s] for s in lists["agencies"]}
+        else:
+            found = {a.slug: a for a in Agency.objects.filter(slug__in=lists["agencies"], is_active=True)}
         missing = [s for s in lists["agencies"] if s not in found]
         for slug in missing:
             errors.add("audience.agencies", _("Unknown agency %(slug)s.") % {"slug": repr(slug)})
@@ -321,10 +336,13 @@ def _audience(errors: _Errors, raw: dict, tlp: str | None, *, strict: bool) -> t
         if error:
             errors.add("audience.ports", f"{code!r}: {error}")
     if lists["users"]:
-        found_m = {
-            m.handle: m
-            for m in Membership.objects.filter(handle__in=lists["users"], is_active=True, user__is_active=True)
-        }
+        if lookups is not None and all(h in lookups.members for h in lists["users"]):
+            found_m = {h: lookups.members[h] for h in lists["users"]}
+        else:
+            found_m = {
+                m.handle: m
+                for m in Membership.objects.filter(handle__in=lists["users"], is_active=True, user__is_active=True)
+            }
         for handle in lists["users"]:
             if handle not in found_m:
                 errors.add("audience.users", _("Unknown member handle %(handle)s.") % {"handle": repr(handle)})
@@ -350,12 +368,15 @@ def _status(errors: _Errors, raw: dict, *, strict: bool, allowed: tuple[str, ...
     return value
 
 
-def _resolve_ports(audience_ports: list[str], *codes: str | None) -> tuple[list[Port], dict[str, Port]]:
+def _resolve_ports(
+    audience_ports: list[str], *codes: str | None, lookups: Lookups | None = None
+) -> tuple[list[Port], dict[str, Port]]:
     """Only after every check passed: valid codes not yet known become non-member ports."""
     resolved: dict[str, Port] = {}
+    known = lookups.ports if lookups is not None else {}
     for code in [*audience_ports, *[c for c in codes if c]]:
         if code not in resolved:
-            resolved[code] = port_for_locode(code)
+            resolved[code] = known.get(code) or port_for_locode(code)
     return [resolved[c] for c in audience_ports], resolved
 
 
@@ -367,7 +388,9 @@ def _reject_nul(raw: dict) -> None:
         raise ValidationError(errors)
 
 
-def validate_alert(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)) -> Validated:
+def validate_alert(
+    raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,), lookups: Lookups | None = None
+) -> Validated:
     """Every alert field but id/version/type/agency/author/created_at. Raises ValidationError({field: [...]})."""
     if not isinstance(raw, dict):
         raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
@@ -395,14 +418,16 @@ def validate_alert(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentSt
         ),
         "handling": _choice(errors, raw, "handling", Handling, strict=strict, nullable=True),
     }
-    audience, lists = _audience(errors, raw, tlp, strict=strict)
+    audience, lists = _audience(errors, raw, tlp, strict=strict, lookups=lookups)
     if errors:
         raise ValidationError(dict(errors))
-    audience.ports, ports = _resolve_ports(lists["ports"], values["port"], values["origin"])
+    audience.ports, ports = _resolve_ports(lists["ports"], values["port"], values["origin"], lookups=lookups)
     return Validated(fields=values, audience=audience, ports=ports)
 
 
-def validate_practice(raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,)) -> Validated:
+def validate_practice(
+    raw, *, strict: bool, statuses: tuple[str, ...] = (DocumentStatus.ACTIVE,), lookups: Lookups | None = None
+) -> Validated:
     if not isinstance(raw, dict):
         raise ValidationError({"non_field_errors": ["A JSON object is expected."]})
     _reject_nul(raw)
@@ -429,10 +454,10 @@ def validate_practice(raw, *, strict: bool, statuses: tuple[str, ...] = (Documen
         "tags": _dedupe(tags),
         "tlp": tlp,
     }
-    audience, lists = _audience(errors, raw, tlp, strict=strict)
+    audience, lists = _audience(errors, raw, tlp, strict=strict, lookups=lookups)
     if errors:
         raise ValidationError(dict(errors))
-    audience.ports, _unknown = _resolve_ports(lists["ports"])
+    audience.ports, _unknown = _resolve_ports(lists["ports"], lookups=lookups)
     return Validated(fields=values, audience=audience)
 
 

@@ -395,5 +395,8 @@ INSTANCE_ID = env.str("INSTANCE_ID", default="local")
 INSTANCE_URL = env.str("INSTANCE_URL", default="http://localhost:8000")
 # Agency slugs and `port:LOCODE` entries (every agency at that port), comma-separated; `*` = every agency.
 HOME_AGENCIES = env.list("HOME_AGENCIES", default=["*"])
-FEDERATION_PAGE_SIZE = env.int("FEDERATION_PAGE_SIZE", default=500)
+FEDERATION_PAGE_SIZE = env.int("FEDERATION_PAGE_SIZE", default=1000)  # at most interop's MAX_LIMIT
+# Shifts federation's clock (federation.services.now) by this many seconds: fault injection for the tests of
+# SPEC 10.2 ("clocks may differ by minutes"); 0 in any real deployment.
+CLOCK_SKEW_SECONDS = env.float("CLOCK_SKEW_SECONDS", default=0)
 FEDERATION_TIMEOUT_SECONDS = env.float("FEDERATION_TIMEOUT_SECONDS", default=20)

@@ -300,8 +300,12 @@ def _audit_data(doc: dict, key: SigningKey) -> dict:
 
 
 def lock_head(kind: Kind, head):
-    """Serialise concurrent versions of one object: two editors must not both sign version n+1."""
-    return kind.model.objects.select_for_update().select_related("agency", "key").get(pk=head.pk)
+    """Serialise concurrent versions of one object: two editors must not both sign version n+1.
+
+    Only the head row is locked (`of=("self",)`): a bare FOR UPDATE would lock the joined agency and key rows too,
+    and a concurrent publish of the same agency, holding the audit head, then deadlocks at its COMMIT on the
+    deferred foreign-key check of that agency row."""
+    return kind.model.objects.select_for_update(of=("self",)).select_related("agency", "key").get(pk=head.pk)
 
 
 @dataclass(frozen=True)

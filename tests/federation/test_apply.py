@@ -172,3 +172,120 @@ def test_set_peer_token_refuses_an_empty_token_and_stores_it_encrypted(be):
     be.peer.refresh_from_db()
     assert b"s3cret-token" not in bytes(be.peer.token_encrypted)
     assert services.peer_token(be.peer) == "s3cret-token"
+
+
+# ---------------------------------------------------------------- the bulk page apply
+
+
+def _page(be, n: int, *, start: int = 0, member: str = "") -> list[dict]:
+    """A page as a peer sends it: GREEN, CLEAR, AMBER for an agency, AMBER for a port, RED for a member."""
+    shapes = [
+        {"tlp": "GREEN"},
+        {"tlp": "CLEAR"},
+        {"tlp": "AMBER", "audience": {"agencies": ["nlrtm-customs"], "ports": [], "users": []}},
+        {"tlp": "AMBER", "audience": {"agencies": [], "ports": ["NLRTM"], "users": []}},
+        {"tlp": "RED", "audience": {"agencies": [], "ports": [], "users": [member]}},
+    ]
+    return [be.alert("beanr-customs", title=f"Bulk {start + i}", **shapes[i % len(shapes)]) for i in range(n)]
+
+
+def _doc(obj: dict) -> dict:
+    return obj["extensions"][services.stix.EXTENSION_ID]["document"]
+
+
+@pytest.mark.postgres  # SQLite splits a bulk insert by its limit on variables; PostgreSQL sends each in one
+def test_a_page_costs_the_same_number_of_queries_whatever_its_size(be, cast, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = cast["memberships"]["rotterdam_customs"].handle  # RED names a member by handle
+    small = _page(be, 5, member=member)
+    with CaptureQueriesContext(connection) as five:
+        assert apply_objects(be.peer, small).applied == 5
+    # 200 new objects, then a page of new versions of them (the head rows updated in one bulk update).
+    big = _page(be, 200, start=5, member=member)
+    with django_assert_max_num_queries(len(five)):
+        assert apply_objects(be.peer, big).applied == 200
+    newer = [be.alert("beanr-customs", title="Bulk v2", version=2, doc_id=_doc(o)["id"]) for o in big]
+    with django_assert_max_num_queries(len(five) + 2):  # + the bulk update of the heads (and its batch)
+        assert apply_objects(be.peer, newer).applied == 200
+    with django_assert_max_num_queries(len(five)):
+        again = apply_objects(be.peer, big + newer)
+    assert (again.applied, again.already, again.refused) == (0, 400, {})
+    assert AlertVersion.objects.count() == 405
+    assert Alert.objects.filter(version=2).count() == 200
+
+
+def test_bulk_apply_leaves_what_a_one_by_one_apply_leaves(be, cast):
+    """The same page through the bulk path and through store_copy one by one: same rows, grants, readers,
+    feed entries, audit entries, federated copies and search vectors."""
+    from interop.models import FeedEntry
+    from ports.models import AuditEntry
+
+    def state(ids):
+        out = {}
+        for alert_id in ids:
+            alert = Alert.objects.get(pk=alert_id)
+            out[alert_id] = {
+                "version": alert.version,
+                "title": alert.title,
+                "versions": sorted(AlertVersion.objects.filter(alert_id=alert_id).values_list("version", flat=True)),
+                "grants": sorted(g.value for g in alert.grants.all()),
+                "identifiers": sorted(alert.identifiers.values_list("kind", "value")),
+                "feed": sorted(FeedEntry.objects.filter(object_id=alert_id).values_list("kind", "version")),
+                "audit": sorted(AuditEntry.objects.filter(object_id=str(alert_id)).values_list("action", flat=True)),
+                "copy": FederatedCopy.objects.filter(object_id=alert_id).values_list("version", "origin").first(),
+                "readers": sorted(
+                    name for name, user in cast["users"].items() if access.alerts_visible_to(user).filter(pk=alert_id)
+                ),
+                "signature": access.get_alert_for(cast["users"]["superuser"], alert_id).signature_status
+                if access.alerts_visible_to(cast["users"]["superuser"]).filter(pk=alert_id).exists()
+                else None,
+            }
+        return out
+
+    def twin_pages():
+        first = _page(be, 5, member=cast["memberships"]["rotterdam_customs"].handle)
+        firsts = [_doc(o)["id"] for o in first]
+        later = [
+            be.alert("beanr-customs", title="v2", version=2, doc_id=firsts[0], containers=["MSCU1234566"]),
+            be.alert("beanr-customs", title="v3", version=3, doc_id=firsts[0], tlp="CLEAR"),
+        ]
+        return first + later, firsts
+
+    bulk_page, bulk_ids = twin_pages()
+    one_page, one_ids = twin_pages()
+    assert apply_objects(be.peer, bulk_page).applied == 7
+    assert services.apply_objects_one_by_one(be.peer, one_page).applied == 7
+    bulk, one = state(bulk_ids), state(one_ids)
+    assert list(bulk.values()) == list(one.values())
+    assert bulk[bulk_ids[0]]["feed"] == [("alert", 1), ("alert", 2), ("alert", 3)]
+    assert bulk[bulk_ids[0]]["audit"] == ["alert.federated"] * 3
+
+
+def test_a_tombstone_and_a_later_version_in_one_page_apply_in_page_order(be, cast):
+    obj = be.alert("beanr-customs", tlp="GREEN")
+    doc_id = _doc(obj)["id"]
+    apply_objects(be.peer, [obj])
+    v2 = be.alert("beanr-customs", tlp="GREEN", title="back again", version=2, doc_id=doc_id)
+    result = apply_objects(be.peer, [be.tombstone(doc_id, 1, "audience"), v2])
+    assert (result.applied, result.refused) == (2, {})
+    assert Alert.objects.get(pk=doc_id).title == "back again"
+    # A page replayed with version 1 after the tombstone for version 1: it stays gone from the history.
+    again = apply_objects(be.peer, [obj])
+    assert (again.applied, again.already) == (0, 1)
+    assert list(AlertVersion.objects.filter(alert_id=doc_id).values_list("version", flat=True)) == [2]
+
+
+def test_a_container_alert_copy_is_correlated_like_a_published_one(be, cast):
+    from correlation.models import Correlation
+    from sharing.services.alerts import alert_publish
+
+    from ..sharing.conftest import alert_fields
+
+    ours = alert_publish(
+        membership=cast["memberships"]["hamburg_customs"], data=alert_fields(port="DEHAM", containers=["MSCU1234566"])
+    )
+    copy = be.alert("beanr-customs", containers=["MSCU1234566"])
+    assert apply_objects(be.peer, [copy]).applied == 1
+    assert Correlation.objects.filter(alert_a_id=_doc(copy)["id"], alert_b_id=ours.pk).exists()

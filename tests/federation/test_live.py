@@ -3,6 +3,7 @@ and beat, peered as `make federation` peers them (SPEC sections 10.1 and 10.2). 
 default interval (10 s); nothing here calls it directly."""
 
 import base64
+import contextlib
 import importlib.util
 import json
 import os
@@ -45,11 +46,11 @@ def _databases(names: list[str]) -> dict[str, str]:
     return {name: f"{base}/fed_{name}" for name in names}
 
 
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory):
+@contextlib.contextmanager
+def running_federation(base: Path, *, env: dict[str, dict[str, str]] | None = None):
+    """Three instances prepared, started and peered, stopped afterwards. `env`: extra environment per instance."""
     from tests.conftest import _STARTED, RedisServer
 
-    base = tmp_path_factory.mktemp("federation")
     redis = RedisServer(base).start()
     harness = _harness()
     urls = _databases(list(harness.HOMES))
@@ -63,6 +64,7 @@ def federation(tmp_path_factory):
     )
     for instance in fed.instances.values():
         instance.extra_env["DJANGO_SETTINGS_MODULE"] = "alliance.settings.test"
+        instance.extra_env.update((env or {}).get(instance.id, {}))
     try:
         fed.prepare()
         fed.start()
@@ -74,6 +76,12 @@ def federation(tmp_path_factory):
     finally:
         fed.stop()
         redis.stop()
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory):
+    with running_federation(tmp_path_factory.mktemp("federation")) as fed:
+        yield fed
 
 
 def _tokens(fed) -> dict[tuple[str, str], str]:
