@@ -84,17 +84,21 @@ def peer_reader(instance: str) -> AgenciesReader:
 
 def _federation_condition(instance: str) -> Q:
     """SPEC 10.2: what this instance offers peer `instance`: the alert and practice versions of agencies homed
-    here that the peer's home agencies may read (H2 and H3 never), the identities of our home agencies, and the
-    tombstones made for that peer. Copies of other instances' objects are never passed on."""
+    here that the peer's home agencies may read (H2 and H3 never), the scans of our nodes relayed to them, the
+    identities of our home agencies, and the tombstones made for that peer. Copies of other instances' objects are never passed on."""
     reader = peer_reader(instance)
     home = home_q("agency__")
     alerts = alerts_exportable_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
     practices = practices_visible_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
     tombstones = FeedTombstone.objects.filter(pk=OuterRef("row_id"), peer_instance=instance)
+    # A scan of a node homed here, once section 6 relayed it to (or it is at the port of) an agency homed at the
+    # peer: the same rule as every scan read (`scans_visible_to`), the peer's home agencies as the reader.
+    scans = scans_visible_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
     return (
         (Q(kind=FeedKind.IDENTITY) & home)
         | (Q(_Probe(alerts), kind=FeedKind.ALERT) & ~Q(handling__in=NEVER_LEAVES) & home)
         | (Q(_Probe(practices), kind=FeedKind.PRACTICE) & home)
+        | (Q(_Probe(scans), kind=FeedKind.SCAN) & home)
         | Q(_Probe(tombstones), kind=FeedKind.TOMBSTONE)
     )
 

@@ -193,7 +193,7 @@ def apply_instance_document(peer: Peer, payload: dict) -> dict:
         homed += 1
     for jwk in payload.get("keys") or []:
         if not isinstance(jwk, dict) or jwk.get("owner") not in agencies:
-            continue  # the portal's key is pinned on the peer row; node keys serve scans (not synced yet)
+            continue  # the portal's key is pinned on the peer row; node keys: federation.scans
         try:
             x = canonical_x(jwk.get("x"))
         except (TypeError, ValueError):
@@ -221,6 +221,10 @@ def apply_instance_document(peer: Peer, payload: dict) -> dict:
                     retired_at=existing.retired_at or now,
                     revoked_at=now if status == KeyStatus.REVOKED else None,
                 )
+    # ---- federation.scans: the scanner nodes of those agencies and their keys (references, no tokens)
+    from .scans import learn_nodes
+
+    keys += learn_nodes(peer, payload, agencies)
     return {"agencies": homed, "keys": keys}
 
 
@@ -566,8 +570,12 @@ def apply_objects(peer: Peer, objects: list[dict]) -> PageResult:
             _apply_document(peer, obj, result, refreshed, cache)
         elif kind == stix.TOMBSTONE_TYPE:
             _apply_tombstone(peer, obj, result)
+        elif kind == stix.SCAN_TYPE:  # ---- federation.scans: relayed scans
+            from .scans import apply_scan
+
+            apply_scan(peer, obj, result, refreshed)
         else:
-            result.refuse(DOCUMENT_INVALID)  # scans and outcomes are not synced by this version
+            result.refuse(DOCUMENT_INVALID)
     for reason, n in result.refused.items():
         count_reason(peer.id, Direction.IN, reason, n)
     return result
