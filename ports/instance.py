@@ -72,7 +72,7 @@ def home_of(agency: Agency) -> str:
 
 def _jwk(key: SigningKey) -> dict:
     jwk = {**public_jwk(key.x), "owner": key.owner_label, "status": key.status}
-    if key.node_id is not None:
+    if key.node is not None:
         # A node key names the node's agency: a peer learns the node (and so whose scans it signs) from here.
         jwk["agency"] = key.node.agency.slug
     return jwk
