@@ -243,7 +243,7 @@ def feedback_visible_to(user: Any, alert: Alert) -> QuerySet[Feedback]:
     qs = Feedback.objects.filter(alert_id=alert.pk)
     if alert.agency_id not in reader.agency_ids and not reader.is_liaison:
         qs = qs.filter(agency_id__in=reader.agency_ids)
-    return qs.select_related("agency", "author")
+    return qs.select_related("agency", "author", "key")
 
 
 def feedback_membership(user: Any, alert: Alert, agency_slug: str | None = None) -> Membership:
@@ -278,3 +278,8 @@ def feedback_membership(user: Any, alert: Alert, agency_slug: str | None = None)
 def signature_status_of(obj: Alert | Practice | Any, *, typ: str) -> str:
     """An alert or practice row's (head or version) signature status, recomputed from its JWS (feeds use it)."""
     return documents.signature_status(obj, typ=typ)
+
+
+def feedback_signature_status_of(feedback: Feedback) -> str:
+    """Signed feedback's status, recomputed from its JWS and fields (`unsigned`: recorded before signing)."""
+    return documents.feedback_signature_status(feedback)

@@ -18,9 +18,9 @@ from ports.auth import PeerPrincipal
 from ports.instance import home_q
 from ports.models import Agency
 from ports.signing import SignatureStatus
-from sharing.models import Handling
+from sharing.models import Feedback, Handling
 
-from .documents import alerts_exportable_to, practices_visible_to, signature_status_of
+from .documents import alerts_exportable_to, feedback_signature_status_of, practices_visible_to, signature_status_of
 from .reader import AgenciesReader, reader_for, reader_for_agencies
 from .scans import scan_signature_status, scans_visible_to
 
@@ -94,11 +94,15 @@ def _federation_condition(instance: str) -> Q:
     # A scan of a node homed here, once section 6 relayed it to (or it is at the port of) an agency homed at the
     # peer: the same rule as every scan read (`scans_visible_to`), the peer's home agencies as the reader.
     scans = scans_visible_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
+    # Signed feedback of an agency homed here goes back to the home instance of the alert's agency, and there only:
+    # the author agency reads all feedback on its alert (section 3); the copy is for it.
+    feedback = Feedback.objects.filter(pk=OuterRef("row_id"), alert__agency__home_instance=instance)
     return (
         (Q(kind=FeedKind.IDENTITY) & home)
         | (Q(_Probe(alerts), kind=FeedKind.ALERT) & ~Q(handling__in=NEVER_LEAVES) & home)
         | (Q(_Probe(practices), kind=FeedKind.PRACTICE) & home)
         | (Q(_Probe(scans), kind=FeedKind.SCAN) & home)
+        | (Q(_Probe(feedback), kind=FeedKind.FEEDBACK) & home)
         | Q(_Probe(tombstones), kind=FeedKind.TOMBSTONE)
     )
 
@@ -130,6 +134,10 @@ def verified_feed_rows(rows: Iterable[_T], *, kind: str) -> list[_T]:
             status = signature_status_of(obj, typ=ALERT_TYP)
         elif kind == FeedKind.PRACTICE:
             status = signature_status_of(obj, typ=PRACTICE_TYP)
+        elif kind == FeedKind.FEEDBACK:
+            status = feedback_signature_status_of(obj)
+            if status == "unsigned":
+                continue
         else:
             status = scan_signature_status(obj)
         if status != SignatureStatus.INVALID:

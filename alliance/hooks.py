@@ -14,6 +14,7 @@ list from `ready()` in INSTALLED_APPS order.
 | `scan_integrity_changed` | inside the verifier's marking transaction | newly failed ids, cleared ids |
 | `alert_published` | inside the publishing transaction of an alert version | the `Alert` |
 | `practice_published` | inside the publishing transaction of a practice version | the `Practice` |
+| `feedback_submitted` | inside the feedback transaction (a local report, not a received copy) | the `Feedback` |
 | `purging` | inside a retention batch transaction, before the rows go | the kind (`alerts`, ...), the ids |
 | `verifiers` | `verify_signatures` (command and beat task), in order | `mark=` keyword |
 | `metrics_collectors` | at each `GET /metrics` scrape, each on its own (alliance.metrics) | none; returns metric families |
@@ -53,6 +54,8 @@ HOOKS: dict[str, tuple[str, ...]] = {
         "interop.services.on_practice_published",
         "federation.services.on_practice_published",  # ---- federation
     ),
+    # ---- feedback (signed): announced in the feed, offered to the alert's home instance when it is a peer.
+    "feedback_submitted": ("interop.services.on_feedback",),
     # ---- federation: a retention purge leaves tombstones at the peers that held what goes.
     "purging": ("federation.services.on_purge",),
     "verifiers": (

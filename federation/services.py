@@ -574,6 +574,10 @@ def apply_objects(peer: Peer, objects: list[dict]) -> PageResult:
             from .scans import apply_scan
 
             apply_scan(peer, obj, result, refreshed)
+        elif kind == stix.FEEDBACK_TYPE:  # ---- federation.feedback: feedback back to the alert's instance
+            from .feedback import apply_feedback
+
+            apply_feedback(peer, obj, result, refreshed)
         else:
             result.refuse(DOCUMENT_INVALID)
     for reason, n in result.refused.items():

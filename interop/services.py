@@ -16,9 +16,10 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ports.instance import is_home
 from ports.models import Agency
 from scans.models import InspectionOutcome, Scan
-from sharing.models import Alert, AlertVersion, Practice, PracticeVersion
+from sharing.models import Alert, AlertVersion, Feedback, Practice, PracticeVersion
 
 from . import stix
 from .models import FeedEntry, FeedKind
@@ -117,6 +118,23 @@ def on_outcome(outcome: InspectionOutcome) -> None:
         modified=stix.scan_modified(scan.received_at, outcome.created_at),
     )
     _write([entry], [outcome.agency])
+
+
+def on_feedback(feedback: Feedback) -> None:
+    """Hook `feedback_submitted`: signed feedback on an alert homed at another instance is announced, so that the
+    alert's home instance reads it in its federation collection. Feedback on our own alerts stays here."""
+    if is_home(feedback.alert.agency):
+        return
+    entry = FeedEntry(
+        kind=FeedKind.FEEDBACK,
+        object_id=feedback.uuid,
+        version=1,
+        agency_id=feedback.agency_id,
+        row_id=feedback.pk,
+        stix_id=stix.feedback_id(feedback.uuid),
+        modified=stix.to_ms(feedback.created_at),
+    )
+    _write([entry], [feedback.agency])
 
 
 def sequence_pending(batch: int = BATCH, get_model=apps.get_model) -> int:

@@ -32,6 +32,7 @@ from .models import (
 
 ALERT_TYP = "alert+json"
 PRACTICE_TYP = "practice+json"
+FEEDBACK_TYP = "feedback+json"
 
 ALERT_KEYS = (
     "id",
@@ -511,5 +512,35 @@ def signature_status(obj, *, typ: str) -> str:
     document = alert_document(obj) if typ == ALERT_TYP else practice_document(obj)
     try:
         return signing.status_of(obj.jws, typ, document, key)
+    except Exception:  # noqa: BLE001 - a row mangled beyond parsing is invalid, never a 500
+        return signing.SignatureStatus.INVALID
+
+
+def feedback_document(obj) -> dict:
+    """The payload a feedback row must carry (SPEC section 3), built from its stored columns."""
+    return {
+        "id": str(obj.uuid),
+        "type": "feedback",
+        "alert": str(obj.alert_id),
+        "alert_version": obj.alert_version,
+        "agency": obj.agency.slug,
+        "author": obj.handle,
+        "outcome": obj.outcome,
+        "seized_kg": obj.seized_kg,
+        "container": obj.container or None,
+        "note": obj.note or None,
+        "created_at": signing.rfc3339(obj.created_at),
+    }
+
+
+def feedback_signature_status(obj) -> str:
+    """Recomputed from the stored JWS and fields; `unsigned` for feedback recorded before feedback was signed."""
+    if not obj.jws:
+        return "unsigned"
+    key = obj.key
+    if key is None or key.owner_kind != KeyOwner.AGENCY or key.agency_id != obj.agency_id:
+        return signing.SignatureStatus.INVALID
+    try:
+        return signing.status_of(obj.jws, FEEDBACK_TYP, feedback_document(obj), key)
     except Exception:  # noqa: BLE001 - a row mangled beyond parsing is invalid, never a 500
         return signing.SignatureStatus.INVALID

@@ -48,7 +48,9 @@ def test_suspect_scan_at_beanr_for_nlrtm_is_delivered_hooked_and_correlated_at_n
         "Endpoint.objects.create(agency=officer.agency, url='https://hooks.nl.example/alliance', created_by=officer)"
     )
     base, officer = _api(fed, "nl", "rotterdam.officer")
-    response = officer.post(f"{base}/api/v1/alerts/", json=alert_fields(tlp="AMBER", containers=[container]), timeout=30)
+    response = officer.post(
+        f"{base}/api/v1/alerts/", json=alert_fields(tlp="AMBER", containers=[container]), timeout=30
+    )
     assert response.status_code == 201, response.text
     alert_id = response.json()["id"]
 
