@@ -23,7 +23,7 @@ from ports.models import Agency, Membership, Role, Sector
 from ports.selectors import active_memberships
 from ports.signing import SignatureStatus
 from sharing import documents
-from sharing.models import Alert, AlertGrant, Feedback, Handling, Practice, PracticeGrant, Tlp
+from sharing.models import Alert, AlertGrant, Feedback, GrantKind, Handling, Practice, PracticeGrant, Tlp
 
 from .reader import INTEGRITY_ROLES, Reader, integrity_agency_ids, reader_for
 
@@ -35,9 +35,12 @@ _T = TypeVar("_T")
 
 def _tlp_condition(reader: Reader, grant_model: _GrantModel, fk_name: str) -> Q:
     grants = grant_model.objects.filter(
-        Q(agency_id__in=reader.agency_ids)
+        Q(agency_id__in=reader.agency_ids, kind=GrantKind.AGENCY)
         | Q(port_id__in=reader.public_port_ids)
         | Q(member_id__in=reader.membership_ids)
+        # A RED handle of a member homed at a peer: read by that peer (its home agencies) only, never by a member
+        # here, however close (the same agency's colleagues hold no such grant).
+        | Q(agency_id__in=reader.named_member_agency_ids, kind=GrantKind.REMOTE_USER)
     ).values(fk_name)
     return (
         Q(tlp__in=(Tlp.CLEAR, Tlp.GREEN))
@@ -203,7 +206,7 @@ def readers_of(obj: Alert | Practice) -> Readership:
     for every member of the cast.
     """
     grants = list(obj.grants.all())
-    granted_agencies = [g.agency_id for g in grants if g.agency_id]
+    granted_agencies = [g.agency_id for g in grants if g.kind == GrantKind.AGENCY]  # not a remote member's agency
     granted_ports = [g.port_id for g in grants if g.port_id]
     granted_members = [g.member_id for g in grants if g.member_id]
     active_agencies = Agency.objects.filter(is_active=True)

@@ -78,8 +78,9 @@ def feed_entries_for(user: Any, collection: str) -> QuerySet[FeedEntry]:
 
 
 def peer_reader(instance: str) -> AgenciesReader:
-    """What a peer instance reads as (SPEC 10.2): the agencies homed there, known from its signed document."""
-    return reader_for_agencies(Agency.objects.filter(home_instance=instance, is_active=True))
+    """What a peer instance reads as (SPEC 10.2): the agencies homed there, known from its signed document, and
+    for RED the members of those agencies that the audience names."""
+    return reader_for_agencies(Agency.objects.filter(home_instance=instance, is_active=True), named_members=True)
 
 
 def _federation_condition(instance: str) -> Q:

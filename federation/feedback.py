@@ -11,7 +11,6 @@ the author agency, as a local report does.
 
 import logging
 import uuid
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,7 +20,7 @@ from interop import stix
 from ports import signing
 from ports.instance import is_home
 from ports.models import Agency, KeyOwner, KeyStatus, SigningKey
-from sharing.models import Alert
+from sharing.models import Alert, AlertGrant, GrantKind, Tlp
 from sharing.services.feedback import feedback_store_copy
 
 from .models import Peer
@@ -55,10 +54,18 @@ def _agency_key(peer: Peer, agency: Agency, kid: str, refreshed: list[bool]) -> 
     return key
 
 
-def _reads_alert(agency: Agency, alert_id: Any) -> bool:
-    """Feedback comes from readers of the alert: the same rule, the reporting agency as the reader."""
-    reader = access.reader_for_agencies([agency])
-    return access.alerts_visible_to(reader).filter(pk=alert_id).exists()
+def _reads_alert(agency: Agency, alert: Alert, author: object) -> bool:
+    """Feedback comes from readers of the alert: the same rule, the reporting agency as the reader; of a RED
+    alert, only from a member its audience names."""
+    reader = access.reader_for_agencies([agency], named_members=alert.tlp == Tlp.RED)
+    if not access.alerts_visible_to(reader).filter(pk=alert.pk).exists():
+        return False
+    return (
+        alert.tlp != Tlp.RED
+        or AlertGrant.objects.filter(
+            alert=alert, kind=GrantKind.REMOTE_USER, agency=agency, handle=str(author)
+        ).exists()
+    )
 
 
 def apply_feedback(peer: Peer, obj: dict, result: PageResult, refreshed: list[bool]) -> None:
@@ -88,7 +95,7 @@ def apply_feedback(peer: Peer, obj: dict, result: PageResult, refreshed: list[bo
         return
     alert_id = _uuid_or_none(payload.get("alert"))
     alert = Alert.objects.filter(pk=alert_id).select_related("agency").first() if alert_id else None
-    if alert is None or not is_home(alert.agency) or not _reads_alert(agency, alert.pk):
+    if alert is None or not is_home(alert.agency) or not _reads_alert(agency, alert, payload.get("author")):
         result.refuse(DOCUMENT_INVALID)  # feedback on an alert not ours, or from an agency outside its audience
         return
     try:
