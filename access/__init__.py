@@ -30,6 +30,7 @@ from .documents import (  # noqa: F401
     alerts_visible_to,
     editor_membership,
     feedback_membership,
+    feedback_signature_status_of,
     feedback_visible_to,
     get_alert_for,
     get_feed_alert_for,

@@ -24,7 +24,7 @@ from ports.models import Agency, Membership, Role, Sector
 from ports.selectors import active_memberships
 from ports.signing import SignatureStatus
 from sharing import documents
-from sharing.models import Alert, AlertGrant, Feedback, Handling, Practice, PracticeGrant, Tlp
+from sharing.models import Alert, AlertGrant, Feedback, GrantKind, Handling, Practice, PracticeGrant, Tlp
 
 from .reader import INTEGRITY_ROLES, Reader, integrity_agency_ids, reader_for
 
@@ -50,9 +50,12 @@ OBJECT_COLUMNS = TlpColumns()
 
 def _tlp_condition(reader: Reader, grant_model: _GrantModel, fk_name: str, on: TlpColumns = OBJECT_COLUMNS) -> Q:
     grants = grant_model.objects.filter(
-        Q(agency_id__in=reader.agency_ids)
+        Q(agency_id__in=reader.agency_ids, kind=GrantKind.AGENCY)
         | Q(port_id__in=reader.public_port_ids)
         | Q(member_id__in=reader.membership_ids)
+        # A RED handle of a member homed at a peer: read by that peer (its home agencies) only, never by a member
+        # here, however close (the same agency's colleagues hold no such grant).
+        | Q(agency_id__in=reader.named_member_agency_ids, kind=GrantKind.REMOTE_USER)
     ).values(fk_name)
     return (
         Q(**{f"{on.tlp}__in": (Tlp.CLEAR, Tlp.GREEN)})
@@ -229,7 +232,7 @@ def readers_of(obj: Alert | Practice) -> Readership:
     for every member of the cast.
     """
     grants = list(obj.grants.all())
-    granted_agencies = [g.agency_id for g in grants if g.agency_id]
+    granted_agencies = [g.agency_id for g in grants if g.kind == GrantKind.AGENCY]  # not a remote member's agency
     granted_ports = [g.port_id for g in grants if g.port_id]
     granted_members = [g.member_id for g in grants if g.member_id]
     active_agencies = Agency.objects.filter(is_active=True)
@@ -269,7 +272,7 @@ def feedback_visible_to(user: Any, alert: Alert) -> QuerySet[Feedback]:
     qs = Feedback.objects.filter(alert_id=alert.pk)
     if alert.agency_id not in reader.agency_ids and not reader.is_liaison:
         qs = qs.filter(agency_id__in=reader.agency_ids)
-    return qs.select_related("agency", "author")
+    return qs.select_related("agency", "author", "key")
 
 
 def feedback_membership(user: Any, alert: Alert, agency_slug: str | None = None) -> Membership:
@@ -314,3 +317,8 @@ def signature_status_of(obj: Alert | Practice | Any, *, typ: str) -> str:
 def signature_status_and_document_of(obj: Alert | Practice | Any, *, typ: str) -> tuple[str, dict[str, Any] | None]:
     """`signature_status_of`, and the signed document itself when the status is not invalid (feeds serve it)."""
     return documents.signature_status_and_document(obj, typ=typ)
+
+
+def feedback_signature_status_of(feedback: Feedback) -> str:
+    """Signed feedback's status, recomputed from its JWS and fields (`unsigned`: recorded before signing)."""
+    return documents.feedback_signature_status(feedback)

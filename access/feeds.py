@@ -18,11 +18,12 @@ from ports.auth import PeerPrincipal
 from ports.instance import home_q
 from ports.models import Agency
 from ports.signing import SignatureStatus
-from sharing.models import Handling
+from sharing.models import Feedback, Handling
 
 from .documents import (
     TlpColumns,
     alerts_exportable_to,
+    feedback_signature_status_of,
     practices_visible_to,
     signature_status_and_document_of,
     tlp_condition_on,
@@ -101,23 +102,32 @@ def _documents(kind: str, user: Any, readable: QuerySet[Any], also: Q | None = N
 
 
 def peer_reader(instance: str) -> AgenciesReader:
-    """What a peer instance reads as (SPEC 10.2): the agencies homed there, known from its signed document."""
-    return reader_for_agencies(Agency.objects.filter(home_instance=instance, is_active=True))
+    """What a peer instance reads as (SPEC 10.2): the agencies homed there, known from its signed document, and
+    for RED the members of those agencies that the audience names."""
+    return reader_for_agencies(Agency.objects.filter(home_instance=instance, is_active=True), named_members=True)
 
 
 def _federation_condition(instance: str) -> Q:
     """SPEC 10.2: what this instance offers peer `instance`: the alert and practice versions of agencies homed
-    here that the peer's home agencies may read (H2 and H3 never), the identities of our home agencies, and the
-    tombstones made for that peer. Copies of other instances' objects are never passed on."""
+    here that the peer's home agencies may read (H2 and H3 never), the scans of our nodes relayed to them, the
+    identities of our home agencies, and the tombstones made for that peer. Copies of other instances' objects are never passed on."""
     reader = peer_reader(instance)
     home = home_q("agency__")
     alerts = alerts_exportable_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
     practices = practices_visible_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
     tombstones = FeedTombstone.objects.filter(pk=OuterRef("row_id"), peer_instance=instance)
+    # A scan of a node homed here, once section 6 relayed it to (or it is at the port of) an agency homed at the
+    # peer: the same rule as every scan read (`scans_visible_to`), the peer's home agencies as the reader.
+    scans = scans_visible_to(reader).filter(integrity_failed=False, pk=OuterRef("object_id"))
+    # Signed feedback of an agency homed here goes back to the home instance of the alert's agency, and there only:
+    # the author agency reads all feedback on its alert (section 3); the copy is for it.
+    feedback = Feedback.objects.filter(pk=OuterRef("row_id"), alert__agency__home_instance=instance)
     return (
         (Q(kind=FeedKind.IDENTITY) & home)
         | (_documents(FeedKind.ALERT, reader, alerts, ~Q(handling__in=NEVER_LEAVES) & home))
         | _documents(FeedKind.PRACTICE, reader, practices, home)
+        | (Q(_Probe(scans), kind=FeedKind.SCAN) & home)
+        | (Q(_Probe(feedback), kind=FeedKind.FEEDBACK) & home)
         | Q(_Probe(tombstones), kind=FeedKind.TOMBSTONE)
     )
 
@@ -153,6 +163,10 @@ def verified_feed_rows(rows: Iterable[_T], *, kind: str) -> list[_T]:
             # the JWS payload again.
             typ = ALERT_TYP if kind == FeedKind.ALERT else PRACTICE_TYP
             status, obj.document = signature_status_and_document_of(obj, typ=typ)
+        elif kind == FeedKind.FEEDBACK:
+            status = feedback_signature_status_of(obj)
+            if status == "unsigned":
+                continue
         else:
             status = scan_signature_status(obj)
         if status != SignatureStatus.INVALID:

@@ -32,6 +32,8 @@ class Reader:
     # Ports where the reader has a public-sector agency (AMBER audience.ports).
     public_port_ids: frozenset[str] = field(default_factory=frozenset)
     roles_by_agency: dict[int, frozenset[str]] = field(default_factory=dict)
+    # A peer instance only (SPEC 10.2): its home agencies, whose members a RED audience may name by handle.
+    named_member_agency_ids: frozenset[int] = field(default_factory=frozenset)
     # The membership rows themselves (agency loaded), for pages that list them; not part of equality.
     memberships: tuple[Membership, ...] = field(default=(), compare=False, repr=False)
 
@@ -108,8 +110,12 @@ class AgenciesReader:
     pk: int = 0
 
 
-def reader_for_agencies(agencies: Any) -> AgenciesReader:
-    """The reader of a set of agencies (an `Agency` queryset or list), as the access rule sees their members."""
+def reader_for_agencies(agencies: Any, *, named_members: bool = False) -> AgenciesReader:
+    """The reader of a set of agencies (an `Agency` queryset or list), as the access rule sees their members.
+
+    `named_members` (a peer instance, SPEC 10.2): it also reads, for the members a RED audience names among those
+    agencies, what they read; the peer's own rule then lets only those members read it there.
+    """
     rows: list[Agency] = list(agencies)
     public = [a for a in rows if a.sector == Sector.PUBLIC]
     reader = Reader(
@@ -117,6 +123,7 @@ def reader_for_agencies(agencies: Any) -> AgenciesReader:
         agency_ids=frozenset(a.pk for a in rows),
         public_agency_ids=frozenset(a.pk for a in public),
         public_port_ids=frozenset(a.port_id for a in public if a.port_id),
+        named_member_agency_ids=frozenset(a.pk for a in rows) if named_members else frozenset(),
     )
     return AgenciesReader(_alliance_reader=reader)
 

@@ -15,6 +15,7 @@ list from `ready()` in INSTALLED_APPS order.
 | `alert_published` | inside the publishing transaction of an alert version | the `Alert` |
 | `practice_published` | inside the publishing transaction of a practice version | the `Practice` |
 | `copies_stored` | inside federation's page transaction, once per kind and run of a page | the kind (`alert`, `practice`), the head rows that changed, the version rows that became the head, in order |
+| `feedback_submitted` | inside the feedback transaction (a local report, not a received copy) | the `Feedback` |
 | `purging` | inside a retention batch transaction, before the rows go | the kind (`alerts`, ...), the ids |
 | `verifiers` | `verify_signatures` (command and beat task), in order | `mark=` keyword |
 | `metrics_collectors` | at each `GET /metrics` scrape, each on its own (alliance.metrics) | none; returns metric families |
@@ -60,6 +61,8 @@ HOOKS: dict[str, tuple[str, ...]] = {
         "correlation.services.correlate_copies",
         "interop.services.on_copies_stored",
     ),
+    # ---- feedback (signed): announced in the feed, offered to the alert's home instance when it is a peer.
+    "feedback_submitted": ("interop.services.on_feedback",),
     # ---- federation: a retention purge leaves tombstones at the peers that held what goes.
     "purging": ("federation.services.on_purge",),
     "verifiers": (

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alliance import hooks
+from interop import stix
 from ports import audit, signing
 from ports.models import Agency, KeyOwner, KeyStatus, Membership, Port, SigningKey
 from sharing import documents
@@ -102,11 +103,27 @@ def _key_missing(peer: Peer, item: _Parsed, agencies: dict, keys: dict) -> bool:
 def needs_document(peer: Peer, objects: list[dict]) -> bool:
     """Whether a page is signed with keys we do not know yet (read outside the page's transaction, so the
     peer's instance document is fetched before it opens, never inside it)."""
+    if _signed_by_unknown_kid(objects):
+        return True
     items = _parse([o for o in objects if isinstance(o, dict) and o.get("type") == "report"], fed.PageResult())
     if not items:
         return False
     agencies, keys = _agencies_and_keys(items)
     return any(_key_missing(peer, i, agencies, keys) for i in items)
+
+
+def _signed_by_unknown_kid(objects: list[dict]) -> bool:
+    """Scans (a node's key) and feedback (an agency's key) signed with a kid not held here: a new node or key
+    announced in the peer's document since we last read it."""
+    kids = set()
+    for obj in objects:
+        if not isinstance(obj, dict) or obj.get("type") not in (stix.SCAN_TYPE, stix.FEEDBACK_TYPE):
+            continue
+        ext = (obj.get("extensions") or {}).get(stix.EXTENSION_ID)
+        kid = signing.header_kid(ext.get("jws")) if isinstance(ext, dict) else None
+        if kid:
+            kids.add(kid)
+    return bool(kids) and SigningKey.objects.filter(pk__in=kids).count() < len(kids)
 
 
 def _verify(peer: Peer, items: list[_Parsed], result, refresh: bool) -> list[_Accepted]:

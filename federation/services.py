@@ -196,7 +196,7 @@ def apply_instance_document(peer: Peer, payload: dict) -> dict:
         homed += 1
     for jwk in payload.get("keys") or []:
         if not isinstance(jwk, dict) or jwk.get("owner") not in agencies:
-            continue  # the portal's key is pinned on the peer row; node keys serve scans (not synced yet)
+            continue  # the portal's key is pinned on the peer row; node keys: federation.scans
         try:
             x = canonical_x(jwk.get("x"))
         except (TypeError, ValueError):
@@ -224,6 +224,10 @@ def apply_instance_document(peer: Peer, payload: dict) -> dict:
                     retired_at=existing.retired_at or now,
                     revoked_at=now if status == KeyStatus.REVOKED else None,
                 )
+    # ---- federation.scans: the scanner nodes of those agencies and their keys (references, no tokens)
+    from .scans import learn_nodes
+
+    keys += learn_nodes(peer, payload, agencies)
     return {"agencies": homed, "keys": keys}
 
 
@@ -566,6 +570,22 @@ def _apply_tombstones(peer: Peer, objects: list[dict], result: PageResult, refre
         _apply_tombstone(peer, obj, result)
 
 
+def _apply_scans(peer: Peer, objects: list[dict], result: PageResult, refresh: bool) -> None:
+    from .scans import apply_scan  # ---- federation.scans: relayed scans (it builds on this module)
+
+    refreshed = [not refresh]  # the sync read the document before the transaction when a kid was new
+    for obj in objects:
+        apply_scan(peer, obj, result, refreshed)
+
+
+def _apply_feedback(peer: Peer, objects: list[dict], result: PageResult, refresh: bool) -> None:
+    from .feedback import apply_feedback  # ---- federation.feedback: feedback back to the alert's instance
+
+    refreshed = [not refresh]
+    for obj in objects:
+        apply_feedback(peer, obj, result, refreshed)
+
+
 # One function per STIX type, each given a run of consecutive objects of that type: the page's order holds
 # between runs (a tombstone and a later version of the same object apply in the order the peer numbered them).
 # Types not here are refused with `document:invalid`.
@@ -573,6 +593,8 @@ APPLY_BY_TYPE: dict[str, Callable[[Peer, list[dict], PageResult, bool], None]] =
     "identity": _apply_identities,
     "report": _apply_reports,
     stix.TOMBSTONE_TYPE: _apply_tombstones,
+    stix.SCAN_TYPE: _apply_scans,
+    stix.FEEDBACK_TYPE: _apply_feedback,
 }
 
 
@@ -619,6 +641,14 @@ def apply_objects_one_by_one(peer: Peer, objects: list[dict]) -> PageResult:
             _apply_document(peer, obj, result, refreshed, cache)
         elif kind == stix.TOMBSTONE_TYPE:
             _apply_tombstone(peer, obj, result)
+        elif kind == stix.SCAN_TYPE:
+            from .scans import apply_scan
+
+            apply_scan(peer, obj, result, refreshed)
+        elif kind == stix.FEEDBACK_TYPE:
+            from .feedback import apply_feedback
+
+            apply_feedback(peer, obj, result, refreshed)
         else:
             result.refuse(DOCUMENT_INVALID)
     for reason, n in result.refused.items():

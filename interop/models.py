@@ -25,6 +25,7 @@ class FeedKind(models.TextChoices):
     SCAN = "scan", _("Relayed scan")
     OUTCOME = "outcome", _("Inspection outcome")
     TOMBSTONE = "tombstone", _("Tombstone for one peer")  # SPEC 10.2: in that peer's federation collection only
+    FEEDBACK = "feedback", _("Signed feedback")  # SPEC 10.2: to the alert's home instance only
 
 
 class FeedEntry(models.Model):
@@ -34,7 +35,7 @@ class FeedEntry(models.Model):
     object_id = models.UUIDField()
     version = models.PositiveIntegerField()  # 1, 2, ... (a scan is version 1, its outcome version 2)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")  # the author / node agency
-    row_id = models.BigIntegerField(null=True, blank=True)  # the AlertVersion / PracticeVersion row
+    row_id = models.BigIntegerField(null=True, blank=True)  # the AlertVersion / PracticeVersion / Feedback row
     handling = models.CharField(max_length=2, null=True, blank=True)  # noqa: DJ001 - this version's handling code
     # Copies of the alert's or practice's head row (the whole history follows the latest version's TLP), kept by
     # `interop.services` in the publishing transaction: `access.feeds` skips entries by them before probing the

@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 import access
 from ports.models import Agency, SigningKey
 from scans.models import Scan
-from sharing.models import AlertVersion, PracticeVersion
+from sharing.models import AlertVersion, Feedback, PracticeVersion
 
 from . import stix
 from .models import FeedEntry, FeedHead, FeedKind, FeedTombstone
@@ -29,6 +29,7 @@ KINDS_BY_TYPE = {
     "report": (FeedKind.ALERT, FeedKind.PRACTICE),
     stix.SCAN_TYPE: (FeedKind.SCAN, FeedKind.OUTCOME),
     stix.TOMBSTONE_TYPE: (FeedKind.TOMBSTONE,),
+    stix.FEEDBACK_TYPE: (FeedKind.FEEDBACK,),
 }
 
 
@@ -213,6 +214,11 @@ def stix_objects(page_: Page) -> list[dict]:
     scans = {s.pk: s for s in access.verified_feed_rows(scan_rows, kind=FeedKind.SCAN)} if scan_ids else {}
     tombstone_ids = [e.row_id for e in by_kind.get(FeedKind.TOMBSTONE, [])]
     tombstones = {t.pk: t for t in FeedTombstone.objects.filter(pk__in=tombstone_ids)} if tombstone_ids else {}
+    feedback_ids = [e.row_id for e in by_kind.get(FeedKind.FEEDBACK, [])]
+    feedback_rows = Feedback.objects.filter(pk__in=feedback_ids).select_related("agency", "key")
+    feedback = (
+        {f.pk: f for f in access.verified_feed_rows(feedback_rows, kind=FeedKind.FEEDBACK)} if feedback_ids else {}
+    )
     builders: dict[str, Callable[[Any], dict | None]] = {
         FeedKind.IDENTITY: lambda e: stix.identity(e.agency),
         FeedKind.ALERT: lambda e: _report(FeedKind.ALERT, alerts.get(e.row_id), e),
@@ -220,6 +226,7 @@ def stix_objects(page_: Page) -> list[dict]:
         FeedKind.SCAN: lambda e: _scan(scans.get(e.object_id), e),
         FeedKind.OUTCOME: lambda e: _scan(scans.get(e.object_id), e),
         FeedKind.TOMBSTONE: lambda e: _tombstone(tombstones.get(e.row_id), e),
+        FeedKind.FEEDBACK: lambda e: _feedback(feedback.get(e.row_id), e),
     }
     built = [builders[e.kind](e) for e in page_.entries]
     return [obj for obj in built if obj is not None]
@@ -247,6 +254,10 @@ def _scan(row: Scan | None, entry: Any) -> dict | None:
 
 def _tombstone(row: FeedTombstone | None, entry: Any) -> dict | None:
     return None if row is None else stix.tombstone(row, modified=entry.modified)
+
+
+def _feedback(row: Feedback | None, entry: Any) -> dict | None:
+    return None if row is None else stix.feedback(row, modified=entry.modified)
 
 
 def manifest_records(page_: Page) -> list[dict]:

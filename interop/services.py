@@ -17,9 +17,10 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from ports.instance import is_home
 from ports.models import Agency
 from scans.models import InspectionOutcome, Scan
-from sharing.models import Alert, AlertVersion, Practice, PracticeVersion
+from sharing.models import Alert, AlertVersion, Feedback, Practice, PracticeVersion
 
 from . import stix
 from .models import FeedEntry, FeedKind
@@ -118,6 +119,13 @@ def on_copies_stored(kind: str, heads: list, versions: list) -> None:
     ]
     if entries:
         _write(entries, {head.agency_id: head.agency for head in heads}.values())
+        # Every entry of these objects (this page's and earlier ones) follows its head's tlp and author, as
+        # `_copy_head` does for a local version: one UPDATE for the run.
+        model = Alert if kind == "alert" else Practice
+        head = model.objects.filter(pk=OuterRef("object_id"))
+        FeedEntry.objects.filter(kind=feed_kind, object_id__in={h.pk for h in heads}).update(
+            tlp=Subquery(head.values("tlp")[:1]), author=Subquery(head.values("author")[:1])
+        )
 
 
 def _scan_fields(scan_pk, agency_id: int, received_at: datetime) -> dict:
@@ -152,6 +160,23 @@ def on_outcome(outcome: InspectionOutcome) -> None:
         modified=stix.scan_modified(scan.received_at, outcome.created_at),
     )
     _write([entry], [outcome.agency])
+
+
+def on_feedback(feedback: Feedback) -> None:
+    """Hook `feedback_submitted`: signed feedback on an alert homed at another instance is announced, so that the
+    alert's home instance reads it in its federation collection. Feedback on our own alerts stays here."""
+    if is_home(feedback.alert.agency):
+        return
+    entry = FeedEntry(
+        kind=FeedKind.FEEDBACK,
+        object_id=feedback.uuid,
+        version=1,
+        agency_id=feedback.agency_id,
+        row_id=feedback.pk,
+        stix_id=stix.feedback_id(feedback.uuid),
+        modified=stix.to_ms(feedback.created_at),
+    )
+    _write([entry], [feedback.agency])
 
 
 def sequence_pending(batch: int = BATCH, get_model=apps.get_model) -> int:

@@ -36,6 +36,7 @@ TLP_MARKINGS = {
 }
 SCAN_TYPE = "x-alliance-scan"
 TOMBSTONE_TYPE = "x-alliance-tombstone"  # SPEC 10.2: federation collection only
+FEEDBACK_TYPE = "x-alliance-feedback"  # SPEC 10.2: federation collection only, to the alert's home instance
 MEDIA_TYPE = "application/stix+json;version=2.1"
 
 
@@ -301,6 +302,25 @@ def tombstone(row: Any, *, modified: datetime) -> dict:
         "id": tombstone_id(row.uuid),
         "created": stamp(modified),
         "modified": stamp(modified),
+        "extensions": {
+            EXTENSION_ID: {"extension_type": "new-sdo", "document": signed_document(row.jws), "jws": row.jws}
+        },
+    }
+
+
+def feedback_id(feedback_uuid: object) -> str:
+    return f"{FEEDBACK_TYPE}--{feedback_uuid}"
+
+
+def feedback(row: Any, *, modified: datetime) -> dict:
+    """Signed feedback (SPEC section 3) as a custom STIX object; the signed document and JWS in the extension."""
+    return {
+        "type": FEEDBACK_TYPE,
+        "spec_version": "2.1",
+        "id": feedback_id(row.uuid),
+        "created": stamp(modified),
+        "modified": stamp(modified),
+        "created_by_ref": identity_id(row.agency.slug),
         "extensions": {
             EXTENSION_ID: {"extension_type": "new-sdo", "document": signed_document(row.jws), "jws": row.jws}
         },

@@ -71,7 +71,11 @@ def home_of(agency: Agency) -> str:
 
 
 def _jwk(key: SigningKey) -> dict:
-    return {**public_jwk(key.x), "owner": key.owner_label, "status": key.status}
+    jwk = {**public_jwk(key.x), "owner": key.owner_label, "status": key.status}
+    if key.node is not None:
+        # A node key names the node's agency: a peer learns the node (and so whose scans it signs) from here.
+        jwk["agency"] = key.node.agency.slug
+    return jwk
 
 
 def instance_document() -> dict:
@@ -82,7 +86,7 @@ def instance_document() -> dict:
         SigningKey.objects.filter(
             Q(owner_kind=KeyOwner.PORTAL) | Q(agency_id__in=ids) | Q(node__agency_id__in=ids),
         )
-        .select_related("agency", "node")
+        .select_related("agency", "node", "node__agency")
         .order_by("kid")
     )
     return {

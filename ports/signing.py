@@ -14,6 +14,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -117,6 +118,19 @@ def _b64url_part(text: str) -> bytes:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error as exc:
         raise ValueError("not base64url") from exc
+
+
+def header_kid(jws: Any) -> str | None:
+    """The `kid` of a compact JWS's protected header, nothing checked (to tell whether a key is known yet);
+    None when it cannot be read."""
+    if not isinstance(jws, str) or jws.count(".") != 2:
+        return None
+    try:
+        header = json.loads(_b64url_part(jws.split(".", 1)[0]))
+    except ValueError:
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
 
 
 def _no_duplicates(pairs):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from stdnum import imo, iso6346
 
 from ports import signing
+from ports.instance import instance_id
 from ports.locode import locode_error
 from ports.models import Agency, KeyOwner, Membership, Port
 from ports.services import port_for_locode
@@ -32,6 +33,8 @@ from .models import (
 
 ALERT_TYP = "alert+json"
 PRACTICE_TYP = "practice+json"
+FEEDBACK_TYP = "feedback+json"
+HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}/[A-Za-z0-9_-]{1,31}$")  # `agency-slug/suffix` (SPEC 10.1)
 
 ALERT_KEYS = (
     "id",
@@ -101,12 +104,14 @@ class Audience:
     agencies: list[Agency] = field(default_factory=list)
     ports: list[Port] = field(default_factory=list)
     members: list[Membership] = field(default_factory=list)
+    # Handles of members of agencies homed at another instance, with that agency (SPEC 10.1): no member row here.
+    remote: list[tuple[str, Agency]] = field(default_factory=list)
 
     def as_document(self) -> dict:
         return {
             "agencies": sorted({a.slug for a in self.agencies}),
             "ports": sorted({p.locode for p in self.ports}),
-            "users": sorted({m.handle for m in self.members}),
+            "users": sorted({m.handle for m in self.members} | {h for h, _ in self.remote}),
         }
 
 
@@ -343,11 +348,30 @@ def _audience(
                 m.handle: m
                 for m in Membership.objects.filter(handle__in=lists["users"], is_active=True, user__is_active=True)
             }
+        remote = _remote_handles([h for h in lists["users"] if h not in found_m])
         for handle in lists["users"]:
-            if handle not in found_m:
+            if handle not in found_m and handle not in remote:
                 errors.add("audience.users", _("Unknown member handle %(handle)s.") % {"handle": repr(handle)})
         audience.members = [found_m[h] for h in lists["users"] if h in found_m]
+        audience.remote = [(h, remote[h]) for h in lists["users"] if h in remote]
     return audience, lists
+
+
+def _remote_handles(handles: list[str]) -> dict[str, Agency]:
+    """Handles of members homed at another instance: a handle names its agency (`slug/suffix`), and that agency
+    must be known here as homed at a peer (learnt from its signed instance document). Its members are not
+    known here; the peer's own validation checks the member when the document arrives there."""
+    slugs = {h.split("/", 1)[0]: h for h in handles if HANDLE_RE.match(h)}
+    if not slugs:
+        return {}
+    here = instance_id()
+    agencies = {
+        a.slug: a
+        for a in Agency.objects.filter(slug__in=slugs, is_active=True)
+        .exclude(home_instance="")
+        .exclude(home_instance=here)
+    }
+    return {h: agencies[h.split("/", 1)[0]] for h in handles if HANDLE_RE.match(h) and h.split("/", 1)[0] in agencies}
 
 
 def _check_keys(errors: _Errors, raw: dict, expected: tuple, *, strict: bool) -> None:
@@ -470,7 +494,7 @@ def _audience_of(obj) -> dict:
         value = obj.audience
         return {key: list(value.get(key, [])) if isinstance(value, dict) else [] for key in AUDIENCE_KEYS}
     lists: dict[str, list[str]] = {key: [] for key in AUDIENCE_KEYS}
-    names = {"agency": "agencies", "port": "ports", "user": "users"}
+    names = {"agency": "agencies", "port": "ports", "user": "users", "remote": "users"}
     for grant in obj.grants.all():
         lists[names[grant.kind]].append(grant.value)
     return {key: sorted(values) for key, values in lists.items()}
@@ -548,3 +572,33 @@ def signature_status_and_document(obj, *, typ: str) -> tuple[str, dict | None]:
     except Exception:  # noqa: BLE001 - a row mangled beyond parsing is invalid, never a 500
         return signing.SignatureStatus.INVALID, None
     return status, (None if status == signing.SignatureStatus.INVALID else document)
+
+
+def feedback_document(obj) -> dict:
+    """The payload a feedback row must carry (SPEC section 3), built from its stored columns."""
+    return {
+        "id": str(obj.uuid),
+        "type": "feedback",
+        "alert": str(obj.alert_id),
+        "alert_version": obj.alert_version,
+        "agency": obj.agency.slug,
+        "author": obj.handle,
+        "outcome": obj.outcome,
+        "seized_kg": obj.seized_kg,
+        "container": obj.container or None,
+        "note": obj.note or None,
+        "created_at": signing.rfc3339(obj.created_at),
+    }
+
+
+def feedback_signature_status(obj) -> str:
+    """Recomputed from the stored JWS and fields; `unsigned` for feedback recorded before feedback was signed."""
+    if not obj.jws:
+        return "unsigned"
+    key = obj.key
+    if key is None or key.owner_kind != KeyOwner.AGENCY or key.agency_id != obj.agency_id:
+        return signing.SignatureStatus.INVALID
+    try:
+        return signing.status_of(obj.jws, FEEDBACK_TYP, feedback_document(obj), key)
+    except Exception:  # noqa: BLE001 - a row mangled beyond parsing is invalid, never a 500
+        return signing.SignatureStatus.INVALID

@@ -37,6 +37,10 @@ class FeedbackOutput(serializers.Serializer):
     container = serializers.CharField(allow_null=True)
     note = serializers.CharField(allow_null=True)
     created_at = serializers.CharField()
+    document_id = serializers.UUIDField(allow_null=True, help_text="The signed document's `id`.")
+    jws = serializers.CharField(allow_null=True, help_text="Compact JWS made with the reporting agency's key.")
+    kid = serializers.CharField(allow_null=True)
+    signature_status = serializers.CharField(help_text="`verified`, ..., or `unsigned` (recorded before signing).")
 
     def to_representation(self, obj: Feedback) -> dict:
         return {
@@ -44,12 +48,16 @@ class FeedbackOutput(serializers.Serializer):
             "alert": str(obj.alert_id),
             "alert_version": obj.alert_version,
             "agency": obj.agency.slug,
-            "author": obj.author.handle,
+            "author": obj.handle,
             "outcome": obj.outcome,
             "seized_kg": obj.seized_kg,
             "container": obj.container or None,
             "note": obj.note or None,
             "created_at": signing.rfc3339(obj.created_at),
+            "document_id": str(obj.uuid) if obj.uuid else None,
+            "jws": obj.jws or None,
+            "kid": obj.key_id,
+            "signature_status": access.feedback_signature_status_of(obj),
         }
 
 

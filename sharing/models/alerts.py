@@ -249,6 +249,9 @@ class GrantKind(models.TextChoices):
     AGENCY = "agency", _("Agency named in audience.agencies")
     PORT = "port", _("Port named in audience.ports")
     USER = "user", _("Member named in audience.users")
+    # SPEC 10.1: a handle names its agency; a member of an agency homed at another instance has no row here, so
+    # the grant keeps the handle and that agency (what the peer offer reads), and no reader here matches it.
+    REMOTE_USER = "remote", _("Member of an agency homed at another instance, named in audience.users")
 
 
 def _grant_constraints(prefix: str) -> list[models.BaseConstraint]:
@@ -258,7 +261,14 @@ def _grant_constraints(prefix: str) -> list[models.BaseConstraint]:
                 Q(kind=GrantKind.AGENCY) & Q(agency__isnull=False) & Q(port__isnull=True) & Q(member__isnull=True)
             )
             | (Q(kind=GrantKind.PORT) & Q(port__isnull=False) & Q(agency__isnull=True) & Q(member__isnull=True))
-            | (Q(kind=GrantKind.USER) & Q(member__isnull=False) & Q(agency__isnull=True) & Q(port__isnull=True)),
+            | (Q(kind=GrantKind.USER) & Q(member__isnull=False) & Q(agency__isnull=True) & Q(port__isnull=True))
+            | (
+                Q(kind=GrantKind.REMOTE_USER)
+                & Q(agency__isnull=False)
+                & ~Q(handle="")
+                & Q(port__isnull=True)
+                & Q(member__isnull=True)
+            ),
             name=f"{prefix}_one_target",
         ),
     ]
@@ -271,6 +281,7 @@ class GrantFields(models.Model):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     port = models.ForeignKey(Port, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     member = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    handle = models.CharField(max_length=96, blank=True, default="")  # REMOTE_USER only
 
     class Meta:
         abstract = True
@@ -281,6 +292,8 @@ class GrantFields(models.Model):
             return self.agency.slug
         if self.kind == GrantKind.PORT:
             return self.port_id
+        if self.kind == GrantKind.REMOTE_USER:
+            return self.handle
         return self.member.handle
 
 

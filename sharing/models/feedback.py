@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from stdnum import iso6346
 
-from ports.models import Agency, Membership
+from ports.models import Agency, Membership, SigningKey
 
 from .alerts import Alert
 
@@ -36,13 +36,22 @@ class Feedback(models.Model):
     # The alert version the reporter read when they acted on it.
     alert_version = models.PositiveIntegerField()
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
-    author = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    # Null for feedback received from the reporting agency's home instance (SPEC 10.2): no member of it here.
+    author = models.ForeignKey(Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     outcome = models.CharField(max_length=20, choices=FeedbackOutcome.choices)
     # Only with a seizure, and optional then: the weight is often known days later.
     seized_kg = models.FloatField(null=True, blank=True)
     container = models.CharField(max_length=11, blank=True, default="", validators=[validate_container])
     note = models.TextField(blank=True, default="")
     created_at = models.DateTimeField()
+    # The signed document (SPEC section 3, typ `feedback+json`): its `id`, the reporter's handle, the JWS made with
+    # the reporting agency's key and that key. Empty for feedback recorded before feedback was signed.
+    uuid = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    author_handle = models.CharField(max_length=96, blank=True, default="")
+    jws = models.TextField(blank=True, default="")
+    key = models.ForeignKey(
+        SigningKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_column="kid"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -67,3 +76,8 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"feedback on {self.alert_id}: {self.outcome}"
+
+    @property
+    def handle(self) -> str:
+        """The reporter's handle: the signed one, or the member's for feedback recorded before signing."""
+        return self.author_handle or (self.author.handle if self.author else "")

@@ -9,7 +9,7 @@ from notifications.services import notify
 from ports.models import Agency, Membership, Sector
 
 from .. import documents
-from ..models import Alert, AlertGrant, AlertIdentifier, AlertVersion, Feedback, IdentifierKind
+from ..models import Alert, AlertGrant, AlertIdentifier, AlertVersion, Feedback, GrantKind, IdentifierKind
 from . import signed
 
 
@@ -32,7 +32,8 @@ def _tell_addressees(alert: Alert) -> Alert:
     public-sector agencies at the ports it names and at the alert's own port (GREEN and CLEAR alerts have no
     audience: their port is whom they concern); of those only who read it (not the author's agency)."""
     grants = list(alert.grants.all())
-    agency_ids = {g.agency_id for g in grants if g.agency_id}
+    # A remote member's agency (RED, SPEC 10.1) is not addressed: only its named member is, at its home instance.
+    agency_ids = {g.agency_id for g in grants if g.kind == GrantKind.AGENCY and g.agency_id}
     port_ids = {g.port_id for g in grants if g.port_id}
     if alert.port_id:
         port_ids.add(alert.port_id)

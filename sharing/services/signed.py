@@ -100,6 +100,10 @@ def _replace_grants(kind: Kind, head, v: Validated) -> None:
         [kind.grant_model(**{kind.fk: head}, kind=GrantKind.AGENCY, agency=a) for a in v.audience.agencies]
         + [kind.grant_model(**{kind.fk: head}, kind=GrantKind.PORT, port=p) for p in v.audience.ports]
         + [kind.grant_model(**{kind.fk: head}, kind=GrantKind.USER, member=m) for m in v.audience.members]
+        + [
+            kind.grant_model(**{kind.fk: head}, kind=GrantKind.REMOTE_USER, agency=a, handle=h)
+            for h, a in v.audience.remote
+        ]
     )
     kind.grant_model.objects.bulk_create(rows)
 

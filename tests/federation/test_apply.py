@@ -232,7 +232,9 @@ def test_bulk_apply_leaves_what_a_one_by_one_apply_leaves(be, cast):
                 "versions": sorted(AlertVersion.objects.filter(alert_id=alert_id).values_list("version", flat=True)),
                 "grants": sorted(g.value for g in alert.grants.all()),
                 "identifiers": sorted(alert.identifiers.values_list("kind", "value")),
-                "feed": sorted(FeedEntry.objects.filter(object_id=alert_id).values_list("kind", "version")),
+                "feed": sorted(
+                    FeedEntry.objects.filter(object_id=alert_id).values_list("kind", "version", "tlp", "author")
+                ),
                 "audit": sorted(AuditEntry.objects.filter(object_id=str(alert_id)).values_list("action", flat=True)),
                 "copy": FederatedCopy.objects.filter(object_id=alert_id).values_list("version", "origin").first(),
                 "readers": sorted(
@@ -259,7 +261,9 @@ def test_bulk_apply_leaves_what_a_one_by_one_apply_leaves(be, cast):
     assert services.apply_objects_one_by_one(be.peer, one_page).applied == 7
     bulk, one = state(bulk_ids), state(one_ids)
     assert list(bulk.values()) == list(one.values())
-    assert bulk[bulk_ids[0]]["feed"] == [("alert", 1), ("alert", 2), ("alert", 3)]
+    # Every entry carries its head's tlp and author (the TAXII walk's copies): v3 made the alert CLEAR.
+    head = Alert.objects.get(pk=bulk_ids[0])
+    assert bulk[bulk_ids[0]]["feed"] == [("alert", v, "CLEAR", head.author) for v in (1, 2, 3)]
     assert bulk[bulk_ids[0]]["audit"] == ["alert.federated"] * 3
 
 
