@@ -9,49 +9,26 @@ then the alert must be one of ours that the reporting agency may read, and the d
 the author agency, as a local report does.
 """
 
-import logging
 import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 import access
-from interop import stix
-from ports import signing
 from ports.instance import is_home
-from ports.models import Agency, KeyOwner, KeyStatus, SigningKey
+from ports.models import Agency, KeyOwner
 from sharing.models import Alert, AlertGrant, GrantKind, Tlp
 from sharing.services.feedback import feedback_store_copy
 
+from .checks import signed_extension, verified_key
 from .models import Peer
 from .services import (
     DOCUMENT_INVALID,
-    KEY_REVOKED,
-    KEY_UNKNOWN,
     NOT_HOME,
-    SIGNATURE_INVALID,
-    FederationError,
     PageResult,
-    refresh_peer_document,
 )
 
-log = logging.getLogger(__name__)
-
 FEEDBACK_TYP = "feedback+json"
-
-
-def _agency_key(peer: Peer, agency: Agency, kid: str, refreshed: list[bool]) -> SigningKey | None:
-    key = SigningKey.objects.filter(kid=kid).first()
-    if (key is None or key.agency_id != agency.pk) and not refreshed[0]:
-        refreshed[0] = True  # a key the agency made since we last read its instance's document
-        try:
-            refresh_peer_document(peer)
-        except FederationError as exc:
-            log.warning("peer %s document refresh failed: %s", peer.id, exc)
-        key = SigningKey.objects.filter(kid=kid).first()
-    if key is None or key.owner_kind != KeyOwner.AGENCY or key.agency_id != agency.pk:
-        return None
-    return key
 
 
 def _reads_alert(agency: Agency, alert: Alert, author: object) -> bool:
@@ -69,29 +46,19 @@ def _reads_alert(agency: Agency, alert: Alert, author: object) -> bool:
 
 
 def apply_feedback(peer: Peer, obj: dict, result: PageResult, refreshed: list[bool]) -> None:
-    ext = (obj.get("extensions") or {}).get(stix.EXTENSION_ID)
-    if not isinstance(ext, dict) or not isinstance(ext.get("jws"), str):
-        result.refuse(DOCUMENT_INVALID)
+    signed = signed_extension(obj, FEEDBACK_TYP, result)
+    if signed is None:
         return
-    try:
-        parsed = signing.parse(ext["jws"], FEEDBACK_TYP, max_document=signing.MAX_DOCUMENT_BYTES)
-    except signing.JwsError:
-        result.refuse(SIGNATURE_INVALID)
-        return
+    jws, parsed = signed
     payload = parsed.payload
     agency = Agency.objects.filter(slug=str(payload.get("agency"))).first()
     if agency is None or agency.home_instance != peer.id:
         result.refuse(NOT_HOME)  # only the reporting agency's home instance speaks for it
         return
-    key = _agency_key(peer, agency, parsed.kid, refreshed)
+    key = verified_key(
+        peer, parsed, lambda k: k.owner_kind == KeyOwner.AGENCY and k.agency_id == agency.pk, refreshed, result
+    )
     if key is None:
-        result.refuse(KEY_UNKNOWN)
-        return
-    if key.status == KeyStatus.REVOKED:
-        result.refuse(KEY_REVOKED)
-        return
-    if not signing.signature_ok(parsed, key.x):
-        result.refuse(SIGNATURE_INVALID)
         return
     alert_id = _uuid_or_none(payload.get("alert"))
     alert = Alert.objects.filter(pk=alert_id).select_related("agency").first() if alert_id else None
@@ -100,7 +67,7 @@ def apply_feedback(peer: Peer, obj: dict, result: PageResult, refreshed: list[bo
         return
     try:
         with transaction.atomic():
-            _, created = feedback_store_copy(agency=agency, key=key, jws=ext["jws"], payload=payload)
+            _, created = feedback_store_copy(agency=agency, key=key, jws=jws, payload=payload)
     except ValidationError:
         result.refuse(DOCUMENT_INVALID)
         return

@@ -17,22 +17,17 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from interop import stix
-from ports import signing
 from ports.keys import canonical_x, thumbprint
 from ports.models import SCANNER_KINDS, Agency, KeyOwner, KeyStatus, ScannerNode, SigningKey
 from scans.services.copies import scan_store_copy
 
+from .checks import refresh_once, signed_extension, verified_key
 from .models import FederatedCopy, Peer
 from .services import (
     DOCUMENT_INVALID,
-    KEY_REVOKED,
     KEY_UNKNOWN,
     NOT_HOME,
-    SIGNATURE_INVALID,
-    FederationError,
     PageResult,
-    refresh_peer_document,
 )
 
 log = logging.getLogger(__name__)
@@ -114,60 +109,35 @@ def learn_nodes(peer: Peer, payload: dict, agencies: dict[str, Agency]) -> int:
     return made
 
 
-def _node_key(peer: Peer, node: ScannerNode, kid: str, refreshed: list[bool]) -> SigningKey | None:
-    key = SigningKey.objects.filter(kid=kid).first()
-    if (key is None or key.node_id != node.pk) and not refreshed[0]:
-        refreshed[0] = True  # a key the node registered since we last read its instance's document
-        try:
-            refresh_peer_document(peer)
-        except FederationError as exc:
-            log.warning("peer %s document refresh failed: %s", peer.id, exc)
-        key = SigningKey.objects.filter(kid=kid).first()
-    if key is None or key.owner_kind != KeyOwner.NODE or key.node_id != node.pk:
-        return None
-    return key
-
-
 def apply_scan(peer: Peer, obj: dict, result: PageResult, refreshed: list[bool]) -> None:
     """Check and store one `x-alliance-scan` (version 1: the scan; an outcome travelling with it is not applied)."""
-    ext = (obj.get("extensions") or {}).get(stix.EXTENSION_ID)
-    if not isinstance(ext, dict) or not isinstance(ext.get("jws"), str):
-        result.refuse(DOCUMENT_INVALID)
+    signed = signed_extension(obj, SCAN_TYP, result)
+    if signed is None:
         return
-    try:
-        parsed = signing.parse(ext["jws"], SCAN_TYP, max_document=signing.MAX_DOCUMENT_BYTES)
-    except signing.JwsError:
-        result.refuse(SIGNATURE_INVALID)
-        return
+    jws, parsed = signed
     node_id = parsed.payload.get("node")
-    node = ScannerNode.objects.filter(pk=str(node_id)).select_related("agency").first() if node_id else None
-    if node is None and not refreshed[0]:
-        refreshed[0] = True
-        try:
-            refresh_peer_document(peer)
-        except FederationError as exc:
-            log.warning("peer %s document refresh failed: %s", peer.id, exc)
-        node = ScannerNode.objects.filter(pk=str(node_id)).select_related("agency").first()
+
+    def node_row() -> ScannerNode | None:
+        return ScannerNode.objects.filter(pk=str(node_id)).select_related("agency").first() if node_id else None
+
+    node = node_row()
+    if node is None and refresh_once(peer, refreshed):
+        node = node_row()
     if node is None:
         result.refuse(KEY_UNKNOWN)  # no instance document names this node
         return
     if node.agency.home_instance != peer.id:
         result.refuse(NOT_HOME)  # accepted only from the node agency's home instance
         return
-    key = _node_key(peer, node, parsed.kid, refreshed)
+    key = verified_key(
+        peer, parsed, lambda k: k.owner_kind == KeyOwner.NODE and k.node_id == node.pk, refreshed, result
+    )
     if key is None:
-        result.refuse(KEY_UNKNOWN)
-        return
-    if key.status == KeyStatus.REVOKED:
-        result.refuse(KEY_REVOKED)
-        return
-    if not signing.signature_ok(parsed, key.x):
-        result.refuse(SIGNATURE_INVALID)
         return
     try:
         with transaction.atomic():
             scan, created = scan_store_copy(
-                node=node, key=key, jws=ext["jws"], payload=parsed.payload, payload_bytes=parsed.payload_bytes
+                node=node, key=key, jws=jws, payload=parsed.payload, payload_bytes=parsed.payload_bytes
             )
             if created:
                 FederatedCopy.objects.create(kind="scan", object_id=scan.pk, version=1, origin=peer.id)
